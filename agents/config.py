@@ -1,0 +1,25 @@
+"""Decision-maker config (stdlib only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DecisionConfig"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DecisionConfig:
+    """How LSTMDecisionMaker (and the random null strategy) turn predictions into orders."""
+
+    threshold: float = 0.0  # open a long above +threshold, a short below -threshold (predicted return)
+    allow_short: bool = True
+    max_positions: int = 30  # stock positions; SHY/TLT are outside the cap
+    sizing: str = "equal"  # "equal" (NAV / max_positions) or "proportional" (to |predicted return|)
+
+    def __post_init__(self) -> None:
+        if self.threshold < 0:
+            raise ValueError(f"threshold={self.threshold}, expected >= 0")
+        if not 1 <= self.max_positions <= 30:
+            raise ValueError(f"max_positions={self.max_positions}, expected in [1, 30]")
+        if self.sizing not in ("equal", "proportional"):
+            raise ValueError(f"sizing={self.sizing!r}, expected 'equal' or 'proportional'")

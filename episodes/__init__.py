@@ -1,0 +1,1 @@
+"""Episodes: schema, reader, validator, Parquet store, synthetic generator and the Panel arrays."""

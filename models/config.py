@@ -1,0 +1,88 @@
+"""Model-layer config sections: features, walk-forward windows, network, training (stdlib only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FeatureConfig:
+    """Which information the features may use, and the target."""
+
+    info_set: str = "strict"  # "strict": episode-t agent outputs lagged one episode; "recorded": as the LLM saw them
+    seq_len: int = 20  # episodes per input sequence
+    horizon: int = 1  # target = open(t) -> open(t+horizon) return
+
+    def __post_init__(self) -> None:
+        if self.info_set not in ("strict", "recorded"):
+            raise ValueError(f"info_set={self.info_set!r}, expected 'strict' or 'recorded'")
+        if self.seq_len < 1:
+            raise ValueError(f"seq_len={self.seq_len}, expected >= 1")
+        if self.horizon < 1:
+            raise ValueError(f"horizon={self.horizon}, expected >= 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WindowConfig:
+    """Walk-forward windows: expanding (or sliding) training ranges, each serving the next `step` episodes."""
+
+    kind: str = "expanding"  # "expanding" or "sliding"
+    initial: int = 250  # episodes in the first training range
+    step: int = 21  # episodes each model serves; a new model every `step`
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("expanding", "sliding"):
+            raise ValueError(f"kind={self.kind!r}, expected 'expanding' or 'sliding'")
+        if self.initial < 2:
+            raise ValueError(f"initial={self.initial}, expected >= 2")
+        if self.step < 1:
+            raise ValueError(f"step={self.step}, expected >= 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelConfig:
+    """TickerLSTMModel shape."""
+
+    hidden: int = 128
+    layers: int = 2
+    dropout: float = 0.2
+    embed_dim: int = 16
+    attention: bool = False  # attention pooling over time instead of the last step
+
+    def __post_init__(self) -> None:
+        if self.hidden < 1 or self.layers < 1 or self.embed_dim < 1:
+            raise ValueError("hidden, layers and embed_dim must be >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout={self.dropout}, expected in [0, 1)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TrainConfig:
+    """Trainer settings (Adam, early stopping, warm start)."""
+
+    lr: float = 1e-3
+    batch_size: int = 256
+    max_epochs: int = 8
+    patience: int = 2
+    val_frac: float = 0.15
+    grad_clip: float = 1.0
+    weight_decay: float = 0.0
+    warm_start: bool = True  # initialise window k from window k-1
+    warm_lr_factor: float = 0.3  # fine-tune learning rate = lr * warm_lr_factor
+    warm_epochs: int = 3  # fine-tune epochs when warm-starting
+    torch_threads: int = 1  # set explicitly: 2 cores, and two processes using all threads thrash
+    device: str = "cpu"  # "cpu" or "cuda"
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ValueError(f"lr={self.lr}, expected > 0")
+        if self.batch_size < 1 or self.max_epochs < 1 or self.warm_epochs < 1:
+            raise ValueError("batch_size, max_epochs and warm_epochs must be >= 1")
+        if not 0.0 < self.val_frac < 0.5:
+            raise ValueError(f"val_frac={self.val_frac}, expected in (0, 0.5)")
+        if self.torch_threads < 1:
+            raise ValueError(f"torch_threads={self.torch_threads}, expected >= 1")
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"device={self.device!r}, expected 'cpu' or 'cuda'")

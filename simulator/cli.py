@@ -1,0 +1,60 @@
+"""The `wfsim` command: the one composition root. Commands live in simulator/cmd_*.py."""
+
+from __future__ import annotations
+
+import click
+
+from simulator.errors import WfsimError
+from simulator.logs import configure_logging
+
+__all__ = ["main"]
+
+
+class _Group(click.Group):
+    """A click group that shows a WfsimError as one line on stderr with exit 1 (no traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except WfsimError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", _Group)
+        return super().group(*args, **kwargs)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Minimum level of the structlog events written to stderr.",
+)
+@click.option("--log-json/--no-log-json", default=None, help="JSON log lines (default: when stderr is not a tty).")
+@click.version_option(package_name="wfsim")
+def main(log_level: str, log_json: bool | None) -> None:
+    """wfsim: a walk-forward trading simulator.
+
+    Replays recorded days of an LLM hedge fund ("episodes") with exact books, pretrains
+    walk-forward ticker-LSTM models, and compares them against the LLM baseline, SPY and
+    null strategies. Start with `wfsim demo` (synthetic data, no files needed).
+
+    Results go to stdout, logs to stderr.
+    """
+    configure_logging(log_level, log_json)
+
+
+def _register() -> None:
+    from simulator import cmd_episodes, cmd_models, cmd_replay, cmd_report
+
+    for mod in (cmd_episodes, cmd_models, cmd_replay, cmd_report):
+        for cmd in mod.COMMANDS:
+            main.add_command(cmd)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

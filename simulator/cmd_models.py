@@ -1,0 +1,7 @@
+"""`wfsim` commands: models."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,1 @@
+"""Numba books: array-only `*_nb` kernels, record dtypes and reason codes. Imports numpy/numba only."""

@@ -1,0 +1,30 @@
+"""Shared fixtures: paths to the real recordings in ../shared (golden tests skip when absent)."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data" / "mas-hedge-fund"
+EPISODES_TAR = SHARED_DATA / "episodes-2022-2024.tar.xz"
+BENCHMARKS = SHARED_DATA / "benchmarks"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "golden" in item.keywords and not EPISODES_TAR.exists():
+            item.add_marker(pytest.mark.skip(reason=f"real episodes not found at {EPISODES_TAR}"))
+
+
+@pytest.fixture(scope="session")
+def real_episode_dir(tmp_path_factory) -> Path:
+    """The 691 real episode JSON files, unpacked once per test session."""
+    if not EPISODES_TAR.exists():
+        pytest.skip(f"real episodes not found at {EPISODES_TAR}")
+    out = tmp_path_factory.mktemp("real")
+    with tarfile.open(EPISODES_TAR, "r:xz") as tar:
+        tar.extractall(out, filter="data")
+    return out / "episodes"
