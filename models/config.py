@@ -14,6 +14,7 @@ class FeatureConfig:
     info_set: str = "strict"  # "strict": episode-t agent outputs lagged one episode; "recorded": as the LLM saw them
     seq_len: int = 20  # episodes per input sequence
     horizon: int = 1  # target = open(t) -> open(t+horizon) return
+    ranks: bool = True  # add cross-sectional ranks of the price features
 
     def __post_init__(self) -> None:
         if self.info_set not in ("strict", "recorded"):
@@ -72,6 +73,9 @@ class TrainConfig:
     warm_start: bool = True  # initialise window k from window k-1
     warm_lr_factor: float = 0.3  # fine-tune learning rate = lr * warm_lr_factor
     warm_epochs: int = 3  # fine-tune epochs when warm-starting
+    max_samples_per_epoch: int = 8192  # per-epoch sample budget (0 = all): recent days + a random draw
+    recent_days: int = 21  # the newest training days, always in an epoch's draw
+    ticker_dropout: float = 0.05  # share of training samples shown as the "unseen" ticker
     torch_threads: int = 1  # set explicitly: 2 cores, and two processes using all threads thrash
     device: str = "cpu"  # "cpu" or "cuda"
 
@@ -82,6 +86,10 @@ class TrainConfig:
             raise ValueError("batch_size, max_epochs and warm_epochs must be >= 1")
         if not 0.0 < self.val_frac < 0.5:
             raise ValueError(f"val_frac={self.val_frac}, expected in (0, 0.5)")
+        if self.max_samples_per_epoch < 0 or self.recent_days < 0:
+            raise ValueError("max_samples_per_epoch and recent_days must be >= 0")
+        if not 0.0 <= self.ticker_dropout < 1.0:
+            raise ValueError(f"ticker_dropout={self.ticker_dropout}, expected in [0, 1)")
         if self.torch_threads < 1:
             raise ValueError(f"torch_threads={self.torch_threads}, expected >= 1")
         if self.device not in ("cpu", "cuda"):

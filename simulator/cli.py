@@ -32,7 +32,11 @@ class _Group(click.Group):
     show_default=True,
     help="Minimum level of the structlog events written to stderr.",
 )
-@click.option("--log-json/--no-log-json", default=None, help="JSON log lines (default: when stderr is not a tty).")
+@click.option(
+    "--log-json/--no-log-json",
+    default=None,
+    help="JSON log lines (default: when stderr is not a tty).",
+)
 @click.version_option(package_name="wfsim")
 def main(log_level: str, log_json: bool | None) -> None:
     """wfsim: a walk-forward trading simulator.

@@ -1,7 +1,139 @@
-"""`wfsim` commands: episodes."""
+"""`wfsim episodes validate|ingest|info`: check recorded days, build the Parquet store, describe it.
+
+Results (problems, summaries, tables) go to stdout; logs go to stderr.
+"""
 
 from __future__ import annotations
 
+import collections
+import statistics
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from episodes.reader import is_archive, read_days
+from episodes.schema import ACTIONS
+from episodes.store import MANIFEST, ingest, load_panel, open_store
+from episodes.validate import validate_days
+from simulator.errors import EpisodeError
+
+__all__ = ["COMMANDS", "episodes_group"]
+
+_SRC = click.Path(exists=True, path_type=Path)
+_WORKERS = click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+    help="Processes that parse the JSON files.",
+)  # fmt: skip
+
+
+@click.group("episodes")
+def episodes_group() -> None:
+    """Recorded days ("episodes"): validate, ingest into a store, describe."""
+
+
+@episodes_group.command("validate")
+@click.argument("src", type=_SRC)
+@_WORKERS
+@click.pass_context
+def validate_cmd(ctx: click.Context, src: Path, workers: int) -> None:
+    """Check every episode of SRC (a directory of episode_YYYY-MM-DD.json or a .tar.xz).
+
+    Prints each problem as `FILE: DATE: field.path: what is wrong`, then
+    `N episodes, M clean, P problems`. Exit status 1 when there is any problem.
+    """
+    report = validate_days(read_days(src, workers=workers))
+    for err in report.problems:
+        click.echo(str(err))
+    click.echo(report.summary())
+    if not report.ok:
+        ctx.exit(1)
+
+
+@episodes_group.command("ingest")
+@click.argument("src", type=_SRC)
+@click.option("--store", type=click.Path(path_type=Path), required=True, help="Store directory.")
+@click.option("--replace", is_flag=True, help="Overwrite stored days whose file changed.")
+@click.option("--with-reasoning", is_flag=True, help="Keep the llm_decisions reasoning text.")
+@_WORKERS
+def ingest_cmd(src: Path, store: Path, replace: bool, with_reasoning: bool, workers: int) -> None:
+    """Validate SRC (directory or .tar.xz) and add its days to the Parquet store.
+
+    Nothing is written if any episode has a problem (all problems are listed on stderr). A re-run
+    on a superset appends only the new days.
+    """
+    try:
+        rep = ingest(src, store, replace=replace, with_reasoning=with_reasoning, workers=workers)
+    except EpisodeError as exc:
+        for err in getattr(exc, "problems", ()):
+            click.echo(str(err), err=True)
+        raise
+    click.echo(
+        f"{rep.path}: {rep.n_days} days ({rep.n_new} new, {rep.n_replaced} replaced, "
+        f"{rep.n_unchanged} unchanged), {rep.size_bytes / 1e6:.2f} MB, {rep.elapsed_s:.2f} s"
+    )
+
+
+@episodes_group.command("info")
+@click.argument("path", type=_SRC)
+@_WORKERS
+def info_cmd(path: Path, workers: int) -> None:
+    """Describe a store, a directory of episodes or a .tar.xz: days, dates, tickers per day,
+    actions, size on disk, tables."""
+    if path.is_dir() and (path / MANIFEST).exists():
+        lines = _store_info(path)
+    else:
+        lines = _source_info(path, workers)
+    for line in lines:
+        click.echo(line)
+
+
+def _store_info(path: Path) -> list[str]:
+    st = open_store(path)
+    panel = load_panel(st)
+    per_day = panel.eligible.sum(axis=1)
+    acts = collections.Counter()
+    for code, name in enumerate(ACTIONS):
+        acts[name] = int(((panel.action == code) & panel.has_decision).sum())
+    m = st.manifest
+    lines = _common(len(panel.dates), m["first_date"], m["last_date"], per_day.tolist(), acts)
+    lines.append(f"tickers      {len(st.tickers)} (portfolio keys {len(m['portfolio_tickers'])})")
+    lines.append(f"reasoning    {'kept' if st.with_reasoning else 'dropped'}")
+    lines.append(f"size         {st.size_bytes() / 1e6:.2f} MB on disk")
+    lines.append(f"content      {m['content_hash'][:16]}")
+    lines.append("tables")
+    lines += [f"  {name:<13}{rows:>10} rows" for name, rows in m["tables"].items()]
+    return lines
+
+
+def _source_info(path: Path, workers: int) -> list[str]:
+    days = read_days(path, workers=workers)
+    eps = [d.episode for d in days if d.episode is not None]
+    if not eps:
+        raise EpisodeError(str(path), "no readable episode", files=len(days))
+    acts = collections.Counter(a for e in eps for a in e.decisions.action)
+    per_day = [len(e.eligible) for e in eps]
+    lines = _common(len(eps), eps[0].date, eps[-1].date, per_day, acts)
+    if len(eps) < len(days):
+        lines.append(f"unreadable   {len(days) - len(eps)} files (run `wfsim episodes validate`)")
+    size = path.stat().st_size if is_archive(path) else _dir_size(path)
+    lines.append(f"size         {size / 1e6:.2f} MB on disk")
+    return lines
+
+
+def _dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.glob("episode_*.json")) if path.is_dir() else 0
+
+
+def _common(n: int, first: str, last: str, per_day: list[int], acts: collections.Counter):
+    hist = ", ".join(f"{a} {acts.get(a, 0)}" for a in ACTIONS)
+    other = sum(v for k, v in acts.items() if k not in ACTIONS)
+    return [
+        f"days         {n}",
+        f"dates        {first} .. {last}",
+        f"tickers/day  min {min(per_day)}, median {statistics.median(per_day):g}, "
+        f"max {max(per_day)} (eligible)",
+        f"actions      {hist}" + (f", other {other}" if other else ""),
+    ]
+
+
+COMMANDS: list[click.Command] = [episodes_group]

@@ -1,7 +1,118 @@
-"""`wfsim` commands: replay."""
+"""`wfsim replay`: run one strategy over a store's days and write its exports."""
 
 from __future__ import annotations
 
-import click
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
 
-COMMANDS: list[click.Command] = []
+import click
+import numpy as np
+import pyarrow as pa
+import structlog
+
+from episodes.panel import Panel
+from simulator.config import RunConfig, config_hash, config_to_dict, load_config
+from simulator.errors import ReconcileError, WfsimError
+from simulator.export import RunOutput, export_run, write_csv
+from simulator.reconcile import Mismatch, replay_recorded
+
+__all__ = ["COMMANDS", "STRATEGIES", "StrategyRun", "replay"]
+
+log = structlog.get_logger(__name__)
+
+
+class StrategyRun(NamedTuple):
+    """What a strategy runner hands back: its run, extras, and an error raised after export."""
+
+    run: RunOutput
+    extra: dict[str, Any]  # added to summary.json
+    tables: dict[str, pa.Table]  # extra CSV files written beside the exports (name -> table)
+    error: WfsimError | None  # raised once everything is written (exit 1)
+    line: str  # the one-line result printed on stdout
+
+
+def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
+    """The recorded LLM baseline, replayed exactly and reconciled day by day (shared README §5)."""
+    r = cfg.replay
+    res = replay_recorded(
+        panel, fee_rate=r.fee_rate, margin_rate=r.margin_rate, max_positions=r.max_positions
+    )
+    run = RunOutput("llm", np.arange(panel.n_days), panel.dates, panel.tickers, res.fills,
+                    res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
+    T, mm = panel.n_days, res.mismatches
+    n_ok = T - int(res.bad_days.sum())
+    table = pa.table({f: pa.array([m[i] for m in mm], pa.string())
+                      for i, f in enumerate(Mismatch._fields)})  # fmt: skip
+    error = None
+    if mm:
+        error = ReconcileError(
+            f"replay {mm[0].date}",
+            f"books differ from the recording on {T - n_ok} of {T} days",
+            first=f"{mm[0].ticker or '-'} {mm[0].field}",
+            recorded=mm[0].expected,
+            replayed=mm[0].actual,
+            mismatches=len(mm),
+            fix="see reconcile.csv",
+        )
+    extra = {"reconcile": {"days": T, "days_ok": n_ok, "mismatches": len(mm)}}
+    line = f"llm: reconciled {n_ok}/{T} days, {len(mm)} mismatches"
+    return StrategyRun(run, extra, {"reconcile.csv": table}, error, line)
+
+
+STRATEGIES: dict[str, Callable[[Panel, RunConfig], StrategyRun]] = {"llm": _run_llm}
+"""Strategy name -> runner(panel, cfg). Every runner's output goes through the same exports."""
+
+
+@click.command("replay")
+@click.option(
+    "--strategy",
+    type=click.Choice(sorted(STRATEGIES)),
+    default="llm",
+    show_default=True,
+    help="llm: the recorded decisions, replayed exactly and reconciled with the recording.",
+)
+@click.option(
+    "--store",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Parquet episode store (`wfsim episodes ingest`).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output directory: trades/equity/positions .csv+.parquet, summary.json (+ reconcile.csv).",
+)
+@click.option(
+    "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+)
+@click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
+def replay(strategy: str, store: Path, out: Path, config: Path | None, seed: int | None) -> None:
+    """Replay one strategy over every day of the store and write its exports into --out.
+
+    Exits 1 (ReconcileError) when the llm replay differs from the recording on any day; the
+    exports and reconcile.csv are written first.
+    """
+    from episodes.store import load_panel
+
+    cfg = load_config(config, {"seed": seed} if seed is not None else None)
+    chash = config_hash(cfg)
+    structlog.contextvars.bind_contextvars(config_hash=chash, seed=cfg.seed, strategy=strategy)
+    panel = load_panel(store)
+    res = STRATEGIES[strategy](panel, cfg)
+    extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
+    paths = export_run(out, res.run, extra)
+    for name, table in res.tables.items():
+        paths[name] = write_csv(Path(out) / name, table)
+    nav = res.run.marks.nav
+    final = float(nav[-1]) if len(nav) else res.run.initial_nav
+    log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))
+    click.echo(f"{res.line}; final NAV {final:.2f}")
+    for p in paths.values():
+        click.echo(str(p))
+    if res.error is not None:
+        raise res.error
+
+
+COMMANDS: list[click.Command] = [replay]

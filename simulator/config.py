@@ -154,7 +154,5 @@ def _coerce(typ: Any, value: Any, dotted: str) -> Any:
     if typ in (int, float, str, bool) and not (
         isinstance(value, typ) and not (typ is int and isinstance(value, bool))
     ):
-        raise ConfigError(
-            dotted, "wrong type", value=repr(value), expected=typ.__name__
-        )
+        raise ConfigError(dotted, "wrong type", value=repr(value), expected=typ.__name__)
     return value

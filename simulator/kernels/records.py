@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 # --- actions (llm_decisions.action) ---------------------------------------------------------
@@ -51,3 +53,17 @@ fill_dt = np.dtype(
     ],
     align=True,
 )
+
+
+class Orders(NamedTuple):
+    """One day's orders as parallel arrays; they execute in array order.
+
+    ``victim`` is the recorded tie-break victim (ticker index) for a newcomer at the cap, −1 when
+    there is none: it is used only when that ticker is among the tied weakest positions (§5.4).
+    """
+
+    k: np.ndarray  # int32[n] ticker index
+    action: np.ndarray  # int8[n] action code
+    qty: np.ndarray  # int64[n] requested shares (<= 0 is a no-op)
+    reason: np.ndarray  # int8[n] R_DECISION or R_SYNC
+    victim: np.ndarray  # int32[n] recorded victim hint, -1 = none

@@ -1,0 +1,157 @@
+"""Store tables -> ``Panel``: dense ``[t, k]`` arrays, no per-row Python."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from episodes.panel import ANALYSTS, BONDS, Panel
+
+__all__ = ["PANEL_COLUMNS", "panel_from_tables", "consensus_strength"]
+
+
+def _cols(table: pa.Table, *names: str) -> list[np.ndarray]:
+    """Columns as numpy arrays (zero-copy where pyarrow allows)."""
+    return [table.column(n).to_numpy() for n in names]
+
+
+def _ptr(t: np.ndarray, n_days: int) -> np.ndarray:
+    ptr = np.zeros(n_days + 1, np.int64)
+    np.cumsum(np.bincount(t, minlength=n_days), out=ptr[1:])
+    return ptr
+
+
+def _dense(shape: tuple, t: np.ndarray, k: np.ndarray, v: np.ndarray, fill, dtype) -> np.ndarray:
+    out = np.full(shape, fill, dtype)
+    out[t, k] = v
+    return out
+
+
+def consensus_strength(
+    has_signal: np.ndarray, signal: np.ndarray, on_risk: np.ndarray
+) -> np.ndarray:
+    """Consensus strength §5.4 for every ``[t, k]``: ``|mean| * agree / n``.
+
+    Votes: +1 bullish, -1 bearish, 0 neutral from each analyst that covers k on t, plus a 0
+    vote from the risk manager when k is on its list (portfolio-level agents never vote); ``agree``
+    counts the votes with the sign of the mean; 0 when n == 0 or the mean is 0. Same operation
+    order as ``simulator.kernels.reference.ref_strength``, so the values are bit-identical.
+    """
+    votes = np.where(has_signal, signal, 0).astype(np.int64)
+    n = has_signal.sum(axis=0) + on_risk
+    total = votes.sum(axis=0)
+    sgn = np.sign(total)
+    agree = ((votes == sgn[None]) & has_signal & (sgn != 0)[None]).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n
+        s = np.abs(mean) * agree / n
+    return np.where((n > 0) & (total != 0), s, 0.0)
+
+
+def panel_from_tables(tables: dict[str, pa.Table], manifest: dict) -> Panel:
+    """Build the ``Panel`` of a store from its tables (pyarrow) and manifest."""
+    dates = np.asarray(manifest["dates"], dtype="datetime64[D]")
+    tickers = np.asarray(manifest["tickers"], dtype=object)
+    T, K = len(dates), len(tickers)
+    is_bond = np.isin(tickers, BONDS)
+    f = {}
+    t, k, op, cl = _cols(tables["prices"], "t", "k", "open", "close")
+    f["order_ptr"], f["order_idx"] = _ptr(t, T), k.astype(np.int32, copy=False)
+    stock = ~is_bond[k]
+    f["eligible"] = _dense((T, K), t[stock], k[stock], True, False, bool)
+    f["open"] = _dense((T, K), t, k, op, np.nan, np.float64)
+    f["close"] = _dense((T, K), t, k, cl, np.nan, np.float64)
+    t, a, k, sig, conf = _cols(tables["signals"], "t", "agent", "k", "signal", "confidence")
+    shape3 = (len(ANALYSTS), T, K)
+    f["has_signal"] = np.zeros(shape3, bool)
+    f["has_signal"][a, t, k] = True
+    f["signal"] = np.zeros(shape3, np.int8)
+    f["signal"][a, t, k] = sig
+    f["confidence"] = np.full(shape3, np.nan)
+    f["confidence"][a, t, k] = conf
+    t, k, lim, price, base = _cols(
+        tables["risk"], "t", "k", "remaining_position_limit", "current_price", "portfolio_value"
+    )
+    f["on_risk"] = _dense((T, K), t, k, True, False, bool)
+    f["risk_limit"] = _dense((T, K), t, k, lim, np.nan, np.float64)
+    f["risk_price"] = _dense((T, K), t, k, price, np.nan, np.float64)
+    f["risk_base"] = np.full(T, np.nan)
+    first = np.unique(t, return_index=True)
+    f["risk_base"][first[0]] = base[first[1]]
+    f["strength"] = consensus_strength(f["has_signal"], f["signal"], f["on_risk"])
+    t, k, act, qty = _cols(tables["decisions"], "t", "k", "action", "quantity")
+    f["has_decision"] = _dense((T, K), t, k, True, False, bool)
+    f["action"] = _dense((T, K), t, k, act, 0, np.int8)
+    f["quantity"] = _dense((T, K), t, k, qty, 0, np.int64)
+    f |= _books(tables["positions"], T, K)
+    f |= _daily(tables["daily"])
+    t, seq, k, qty = _cols(tables["trades"], "t", "seq", "k", "qty")
+    f |= {"trade_ptr": _ptr(t, T), "trade_k": k.astype(np.int32, copy=False), "trade_qty": qty}
+    t, seq, new, victim = _cols(tables["replacements"], "t", "seq", "new_k", "victim_k")
+    f |= {"repl_ptr": _ptr(t, T), "repl_new_k": new.astype(np.int32, copy=False)}
+    f["repl_victim_k"] = victim.astype(np.int32, copy=False)
+    return Panel(dates=dates, tickers=tickers, is_bond=is_bond, **f)
+
+
+_BOOK = {
+    "long": ("long", np.int64),
+    "short": ("short", np.int64),
+    "long_cost_basis": ("lcb", np.float64),
+    "short_cost_basis": ("scb", np.float64),
+    "short_margin_used": ("smu", np.float64),
+    "rg_long": ("rg_long", np.float64),
+    "rg_short": ("rg_short", np.float64),
+}
+
+
+def _books(table: pa.Table, T: int, K: int) -> dict[str, np.ndarray]:
+    """``*_after[t]`` from the sparse after-rows, ``*_before0`` from the first day's before-rows,
+    ``long/short_before[t] = *_after[t-1]`` (the chain is validated at ingest)."""
+    t, k, state = _cols(table, "t", "k", "state")
+    after, before0 = state == 0, state == 1
+    out = {}
+    for col, (name, dtype) in _BOOK.items():
+        (v,) = _cols(table, col)
+        out[f"{name}_after"] = _dense((T, K), t[after], k[after], v[after], 0, dtype)
+        b0 = np.zeros(K, dtype)
+        b0[k[before0]] = v[before0]
+        out[f"{name}_before0"] = b0
+    for side in ("long", "short"):
+        before = np.empty((T, K), np.int64)
+        before[0] = out.pop(f"{side}_before0")
+        before[1:] = out[f"{side}_after"][:-1]
+        out[f"{side}_before"] = before
+    return out
+
+
+_DAILY = {
+    "cash_before": "cash_before",
+    "cash_after": "cash_after",
+    "margin_before": "margin_before",
+    "margin_after": "margin_after",
+    "portfolio_return": "portfolio_return",
+    "long_exposure": "long_exposure",
+    "short_exposure": "short_exposure",
+    "gross_exposure": "gross_exposure",
+    "net_exposure": "net_exposure",
+    "macro_stock_alloc": "macro_stock_alloc",
+    "fwd_stock_alloc": "fwd_stock_alloc",
+    "vix": "vix",
+}
+
+
+def _daily(table: pa.Table) -> dict[str, np.ndarray]:
+    return {f: table.column(c).to_numpy().astype(np.float64, copy=False) for f, c in _DAILY.items()}
+
+
+# The columns ``panel_from_tables`` reads (a store reader may skip the others).
+PANEL_COLUMNS = {
+    "daily": list(_DAILY.values()),
+    "prices": ["t", "k", "open", "close"],
+    "signals": ["t", "agent", "k", "signal", "confidence"],
+    "risk": ["t", "k", "remaining_position_limit", "current_price", "portfolio_value"],
+    "decisions": ["t", "k", "action", "quantity"],
+    "positions": ["t", "k", "state", *_BOOK],
+    "trades": ["t", "seq", "k", "qty"],
+    "replacements": ["t", "seq", "new_k", "victim_k"],
+}

@@ -1,0 +1,199 @@
+"""Read episode JSON files from a directory, a glob, a list of files or a ``.tar.xz`` archive.
+
+The files contain the bare ``NaN`` literal (shared README §1), which strict parsers reject. Fast
+path: rewrite ``"confidence": NaN`` to ``null`` and parse with orjson (about 2.5x faster than the
+stdlib on these files); this is only taken when the file has no ``null`` of its own, so a ``None``
+confidence can only be a rewritten NaN. Anything orjson rejects goes through the stdlib ``json``
+(which accepts ``NaN``/``Infinity`` anywhere), so a bad file is reported with its line and column.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import hashlib
+import json
+import os
+import re
+import tarfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from episodes.codec import episode_from_dict, where
+from episodes.schema import NAN, Episode
+from simulator.errors import EpisodeError
+
+__all__ = [
+    "FILE_RE",
+    "DayFile",
+    "episode_files",
+    "parse_episode",
+    "read_day",
+    "read_days",
+    "read_episodes",
+    "read_episode",
+]
+
+FILE_RE = re.compile(r"episode_(\d{4}-\d{2}-\d{2})\.json")
+_NAN_FIELD = b'"confidence": NaN'
+_TAR_SUFFIXES = (".tar", ".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2")
+
+Source = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+@dataclass(frozen=True, slots=True)
+class DayFile:
+    """One episode file read or failed: ``episode`` is None when ``error`` is set."""
+
+    name: str  # file name (basename), used in every error location
+    sha256: str  # of the raw bytes: the day's content identity in the store
+    episode: Episode | None
+    error: EpisodeError | None
+
+
+def is_archive(path: Path) -> bool:
+    """True when ``path`` names a tar archive (optionally compressed)."""
+    return path.is_file() and path.name.endswith(_TAR_SUFFIXES)
+
+
+def episode_files(src: Source) -> list[Path]:
+    """The episode files of a directory or a glob pattern (sorted by name), or an explicit list
+    (taken as given). A directory contributes its ``episode_*.json`` files.
+
+    Raises
+    ------
+    EpisodeError
+        If nothing matches.
+    """
+    if isinstance(src, (str, os.PathLike)):
+        p = Path(src)
+        if p.is_dir():
+            files = sorted(p.glob("episode_*.json"))
+        elif p.is_file():
+            files = [p]
+        else:
+            files = sorted(Path(f) for f in globmod.glob(str(src)))
+    else:
+        files = [Path(f) for f in src]
+    if not files:
+        raise EpisodeError(str(src), "no episode files found", expected="episode_YYYY-MM-DD.json")
+    return files
+
+
+def _iter_raw(src: Source) -> Iterator[tuple[str, bytes | Path]]:
+    """(name, bytes or path) per file: tar members are read here, plain files by the worker."""
+    if isinstance(src, (str, os.PathLike)) and is_archive(Path(src)):
+        with tarfile.open(src, "r:*") as tar:
+            members = [m for m in tar if m.isfile() and FILE_RE.fullmatch(Path(m.name).name)]
+            members.sort(key=lambda m: Path(m.name).name)
+            if not members:
+                raise EpisodeError(str(src), "no episode files in archive")
+            for m in members:
+                fh = tar.extractfile(m)
+                assert fh is not None  # a regular file member
+                yield Path(m.name).name, fh.read()
+        return
+    for f in episode_files(src):
+        yield f.name, f
+
+
+def _file_date(name: str) -> str:
+    m = FILE_RE.fullmatch(name)
+    return m.group(1) if m else "?"
+
+
+def _loads(name: str, date: str, data: bytes) -> object:
+    if b"null" not in data:
+        try:
+            return orjson.loads(data.replace(_NAN_FIELD, b'"confidence": null'))
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(data, parse_constant=_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        pos = f"line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+        raise EpisodeError(where(name, date, "json"), "invalid JSON", error=msg, at=pos) from None
+
+
+def _constant(s: str) -> float:
+    return NAN if s == "NaN" else float(s)
+
+
+def parse_episode(name: str, data: bytes) -> Episode:
+    """Parse one episode file's bytes into an ``Episode``.
+
+    Rules: the file name is ``episode_YYYY-MM-DD.json`` and its date equals the ``date`` field;
+    confidences are kept raw (``NaN`` included).
+
+    Raises
+    ------
+    EpisodeError
+        ``FILE: DATE: field.path: what`` for invalid JSON, a schema problem or a date mismatch.
+    """
+    fdate = _file_date(name)
+    if fdate == "?":
+        raise EpisodeError(where(name, fdate, "file"), "bad file name", expected=FILE_RE.pattern)
+    ep = episode_from_dict(_loads(name, fdate, data), name, fdate)
+    if ep.date != fdate:
+        raise EpisodeError(
+            where(name, ep.date, "date"), "does not match the file name", file_date=fdate
+        )
+    return ep
+
+
+def read_day(item: tuple[str, bytes | Path, str | None]) -> DayFile:
+    """Read and parse one file; a problem is returned in ``DayFile.error``, never raised.
+
+    ``item`` is (name, bytes or path, known sha256 or None); a file whose hash equals the known one
+    is not parsed (``episode`` and ``error`` both None).
+    """
+    name, data, known = item
+    if isinstance(data, Path):
+        data = data.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == known:
+        return DayFile(name, digest, None, None)
+    try:
+        return DayFile(name, digest, parse_episode(name, data), None)
+    except EpisodeError as exc:
+        return DayFile(name, digest, None, exc)
+
+
+def read_days(
+    src: Source, *, workers: int = 1, known: Mapping[str, str] | None = None
+) -> list[DayFile]:
+    """Read every episode file of ``src`` in ``workers`` processes.
+
+    Directories, globs and archives are read in file-name order; an explicit list as given (so
+    that the validator can report its order). ``known`` maps a date to the sha256 of a file that
+    need not be parsed again (a store's days). Problems are collected in ``DayFile.error``; see
+    ``read_episodes`` for the raising variant.
+    """
+    known = known or {}
+    items: Iterable[tuple[str, bytes | Path, str | None]] = (
+        (name, data, known.get(_file_date(name))) for name, data in _iter_raw(src)
+    )
+    if workers <= 1:
+        return [read_day(it) for it in items]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(read_day, items, chunksize=4))
+
+
+def read_episodes(src: Source, *, workers: int = 1) -> list[Episode]:
+    """Episodes of ``src`` sorted by file name; raises the first file's ``EpisodeError``."""
+    out = []
+    for day in read_days(src, workers=workers):
+        if day.error is not None:
+            raise day.error
+        out.append(day.episode)
+    return out
+
+
+def read_episode(path: str | os.PathLike) -> Episode:
+    """One episode file."""
+    p = Path(path)
+    return parse_episode(p.name, p.read_bytes())

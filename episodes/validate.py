@@ -1,0 +1,256 @@
+"""Semantic checks of episodes: every problem reported as ``FILE: DATE: field.path: what``.
+
+``read`` problems (invalid JSON, missing section, file name/date mismatch) come from the reader;
+this module adds the per-day rules (``check_episode``) and the cross-day rules
+(``check_sequence``), and collects everything (``validate_episodes``), never stopping at the first.
+Quirks of the real recording that are NOT errors (shared README §3, §7): hold with quantity != 0,
+buy -1, quantity 0 orders, negative cash, 31 positions, negative or NaN analyst confidences, risk-
+list tickers without a decision (they act as hold).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from episodes.codec import where
+from episodes.reader import DayFile, Source, read_days
+from episodes.schema import ACTIONS, ANALYSTS, BONDS, RISK, SIGNALS, Episode, Portfolio
+from simulator.errors import EpisodeError
+
+__all__ = ["ValidationReport", "check_episode", "check_sequence", "validate_episodes"]
+
+_PORT_FIELDS = (
+    ("long", "positions.{}.long"),
+    ("short", "positions.{}.short"),
+    ("long_cost_basis", "positions.{}.long_cost_basis"),
+    ("short_cost_basis", "positions.{}.short_cost_basis"),
+    ("short_margin_used", "positions.{}.short_margin_used"),
+    ("rg_long", "realized_gains.{}.long"),
+    ("rg_short", "realized_gains.{}.short"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """What ``validate_episodes`` found: ``problems`` in file order."""
+
+    n_episodes: int
+    n_clean: int
+    problems: tuple[EpisodeError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        return f"{self.n_episodes} episodes, {self.n_clean} clean, {len(self.problems)} problems"
+
+
+def _err(ep: Episode, path: str, what: str, **values: object) -> EpisodeError:
+    return EpisodeError(where(ep.source, ep.date, path), what, **values)
+
+
+def check_episode(ep: Episode) -> list[EpisodeError]:
+    """Per-day rules: known actions and signals, prices finite and > 0 (§4.2), the execution order
+    is ``eligible_tickers + [SHY, TLT]``, every held ticker is priced, and a non-hold decision names
+    a ticker of the day's universe (eligible + SHY/TLT)."""
+    out: list[EpisodeError] = []
+    p = ep.prices
+    for name, col in (("execution_prices", p.open), ("evaluation_prices", p.close)):
+        if not all(x > 0 for x in col) or not all(map(math.isfinite, col)):
+            for tk, x in zip(p.tickers, col, strict=False):
+                if not (math.isfinite(x) and x > 0):
+                    out.append(
+                        _err(ep, f"market_data.{name}.{tk}", "price is not finite > 0", price=x)
+                    )
+    order = ep.order()
+    if p.tickers != order:
+        i = next(
+            (i for i, (a, b) in enumerate(zip(p.tickers, order, strict=False)) if a != b),
+            len(order),
+        )
+        out.append(
+            _err(
+                ep,
+                "market_data.execution_prices",
+                "tickers differ from metadata.eligible_tickers + SHY, TLT",
+                position=i,
+                got=p.tickers[i] if i < len(p.tickers) else None,
+                expected=order[i] if i < len(order) else None,
+            )
+        )
+    priced = set(p.tickers)
+    for side, port in (("portfolio_before", ep.before), ("portfolio_after", ep.after)):
+        for tk, lo, sh in zip(port.tickers, port.long, port.short, strict=False):
+            if (lo > 0 or sh > 0) and tk not in priced:
+                out.append(
+                    _err(
+                        ep, f"{side}.positions.{tk}", "held ticker has no price", long=lo, short=sh
+                    )
+                )
+    out += _check_decisions(ep, set(order))
+    out += _check_signals(ep)
+    return out
+
+
+def _check_decisions(ep: Episode, universe: set[str]) -> list[EpisodeError]:
+    out = []
+    d = ep.decisions
+    known = set(ACTIONS)
+    for tk, act in zip(d.tickers, d.action, strict=False):
+        if act not in known:
+            out.append(
+                _err(
+                    ep,
+                    f"llm_decisions.{tk}.action",
+                    "unknown action",
+                    action=act,
+                    expected="|".join(ACTIONS),
+                )
+            )
+        elif act != "hold" and tk not in universe:
+            out.append(
+                _err(
+                    ep,
+                    f"llm_decisions.{tk}",
+                    "decision for a ticker outside the day's universe",
+                    action=act,
+                    expected="eligible_tickers + SHY, TLT",
+                )
+            )
+    fi = ep.fixed_income
+    for tk, dec in zip(BONDS, (fi.shy, fi.tlt), strict=False):
+        if dec.action not in known:
+            path = f"agent_signals.fixed_income_agent._portfolio_data.{tk}.action"
+            out.append(_err(ep, path, "unknown action", action=dec.action))
+    return out
+
+
+def _check_signals(ep: Episode) -> list[EpisodeError]:
+    out = []
+    for agent, s in zip(ANALYSTS, ep.analysts, strict=False):
+        if not set(s.signal) <= SIGNALS.keys():
+            for tk, sig in zip(s.tickers, s.signal, strict=False):
+                if sig not in SIGNALS:
+                    out.append(
+                        _err(
+                            ep,
+                            f"agent_signals.{agent}.{tk}.signal",
+                            "unknown signal",
+                            signal=sig,
+                            expected="|".join(SIGNALS),
+                        )
+                    )
+    if not all(x > 0 and math.isfinite(x) for x in ep.risk.current_price):
+        for tk, x in zip(ep.risk.tickers, ep.risk.current_price, strict=False):
+            if not (math.isfinite(x) and x > 0):
+                out.append(
+                    _err(
+                        ep,
+                        f"agent_signals.{RISK}.{tk}.current_price",
+                        "price is not finite > 0",
+                        price=x,
+                    )
+                )
+    return out
+
+
+def check_sequence(eps: Sequence[Episode | None]) -> list[EpisodeError]:
+    """Cross-day rules: dates strictly increase (no duplicates) and the books chain,
+    ``portfolio_after[t] == portfolio_before[t+1]`` (§0): cash, margin, shares, cost bases, margin
+    used and realized gains; the first differing field is reported per ticker.
+
+    ``None`` stands for an unreadable day: the chain is not checked across it.
+    """
+    out = []
+    last: Episode | None = None
+    for i, ep in enumerate(eps):
+        if ep is None:
+            continue
+        if last is not None and ep.date <= last.date:
+            what = "duplicate date" if ep.date == last.date else "out of order"
+            out.append(_err(ep, "date", what, previous=f"{last.source}: {last.date}"))
+            continue
+        if i > 0 and eps[i - 1] is last and last is not None and ep.before != last.after:
+            out += _chain_diff(last, ep)
+        last = ep
+    return out
+
+
+def _chain_diff(prev: Episode, ep: Episode) -> list[EpisodeError]:
+    a, b = prev.after, ep.before
+    out = []
+    rule = f"== portfolio_after of {prev.date}"
+    for name in ("cash", "margin_requirement"):
+        x, y = getattr(a, name), getattr(b, name)
+        if x != y:
+            out.append(
+                _err(
+                    ep,
+                    f"portfolio_before.{name}",
+                    "breaks the chain",
+                    got=y,
+                    previous_after=x,
+                    expected=rule,
+                )
+            )
+    if a.tickers != b.tickers:
+        out.append(
+            _err(
+                ep,
+                "portfolio_before.positions",
+                "tickers differ from the previous portfolio_after",
+                n=len(b.tickers),
+                previous_n=len(a.tickers),
+            )
+        )
+        return out
+    out += _ticker_diff(ep, a, b, rule)
+    return out
+
+
+def _ticker_diff(ep: Episode, a: Portfolio, b: Portfolio, rule: str) -> list[EpisodeError]:
+    out = []
+    cols = [(getattr(a, f), getattr(b, f), path) for f, path in _PORT_FIELDS]
+    bad = set()
+    for ca, cb, _ in cols:
+        if ca != cb:
+            bad.update(i for i, (x, y) in enumerate(zip(ca, cb, strict=False)) if x != y)
+    for i in sorted(bad):
+        for ca, cb, path in cols:
+            if ca[i] != cb[i]:
+                tk = a.tickers[i]
+                out.append(
+                    _err(
+                        ep,
+                        f"portfolio_before.{path.format(tk)}",
+                        "breaks the chain",
+                        got=cb[i],
+                        previous_after=ca[i],
+                        expected=rule,
+                    )
+                )
+                break
+    return out
+
+
+def validate_days(days: Sequence[DayFile]) -> ValidationReport:
+    """Collect every problem of already-read days (reader errors, per-day and cross-day rules)."""
+    problems: list[EpisodeError] = []
+    bad_files: set[str] = set()
+    for day in days:
+        errs = [day.error] if day.error is not None else check_episode(day.episode)
+        problems += errs
+        if errs:
+            bad_files.add(day.name)
+    for err in check_sequence([d.episode for d in days]):
+        problems.append(err)
+        bad_files.add(err.where.split(": ")[0])
+    return ValidationReport(len(days), len(days) - len(bad_files), tuple(problems))
+
+
+def validate_episodes(src: Source, *, workers: int = 1) -> ValidationReport:
+    """Read and check every episode of ``src`` (directory, glob, list or tar archive)."""
+    return validate_days(read_days(src, workers=workers))

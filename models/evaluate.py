@@ -1,0 +1,91 @@
+"""Out-of-sample metrics of a window's predictions: direction accuracy/precision/recall/F1, IC, rank IC."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MIN_NAMES_PER_DAY", "oos_metrics", "daily_ic"]
+
+MIN_NAMES_PER_DAY = 3  # a day enters the IC series only with >= 3 finite (pred, y) pairs
+
+
+def daily_ic(t: np.ndarray, pred: np.ndarray, y: np.ndarray, rank: bool = False) -> np.ndarray:
+    """Cross-sectional correlation of ``pred`` and ``y`` per day ``t`` (Pearson, or Spearman if ``rank``).
+
+    Days with fewer than ``MIN_NAMES_PER_DAY`` finite pairs, or a constant prediction or outcome,
+    are left out. Returns the per-day ICs in day order.
+
+    Examples
+    --------
+    >>> t = np.array([0, 0, 0, 1, 1, 1])
+    >>> daily_ic(t, np.array([1.0, 2, 3, 3, 2, 1]), np.array([0.1, 0.2, 0.3, 0.1, 0.2, 0.3]))
+    array([ 1., -1.])
+    """
+    frame = pd.DataFrame({"t": t, "p": pred, "y": y}).dropna()
+    out = []
+    for _, g in frame.groupby("t", sort=True):
+        if len(g) < MIN_NAMES_PER_DAY:
+            continue
+        p, v = (g["p"].rank(), g["y"].rank()) if rank else (g["p"], g["y"])
+        if p.std() == 0 or v.std() == 0:
+            continue
+        out.append(float(np.corrcoef(p.to_numpy(float), v.to_numpy(float))[0, 1]))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _mean_t(ics: np.ndarray) -> tuple[float, float]:
+    """Mean and t-statistic ``mean / (std / sqrt(n))`` (NaN below 2 days or with zero spread)."""
+    if ics.size == 0:
+        return math.nan, math.nan
+    mean = float(ics.mean())
+    if ics.size < 2 or ics.std(ddof=1) == 0:
+        return mean, math.nan
+    return mean, mean / (float(ics.std(ddof=1)) / math.sqrt(ics.size))
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else math.nan
+
+
+def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Metrics of predictions ``pred`` against realised returns ``y`` on days ``t``.
+
+    Direction: class "up" is ``y > 0``, predicted "up" is ``pred > 0``; accuracy is the share of
+    matching signs; precision, recall and F1 are those of the up class. IC / rank IC: the daily
+    cross-sectional Pearson / Spearman correlation (``daily_ic``), averaged over days, with the
+    t-statistic of that mean. Pairs with a non-finite ``y`` (label not yet known) are left out.
+    Undefined values (no predicted up, no day with enough names) are NaN.
+
+    Examples
+    --------
+    >>> m = oos_metrics(np.array([0, 0, 0, 0]), np.array([1.0, -1, 1, -1]), np.array([1.0, -1, -1, 1]))
+    >>> m["accuracy"], m["precision"], m["recall"], m["n"]
+    (0.5, 0.5, 0.5, 4)
+    """
+    t = np.asarray(t)
+    pred = np.asarray(pred, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(y) & np.isfinite(pred)
+    t, pred, y = t[ok], pred[ok], y[ok]
+    up, pred_up = y > 0, pred > 0
+    tp = int(np.sum(up & pred_up))
+    precision = _ratio(tp, int(pred_up.sum()))
+    recall = _ratio(tp, int(up.sum()))
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else math.nan
+    ic, ic_t = _mean_t(daily_ic(t, pred, y))
+    ric, ric_t = _mean_t(daily_ic(t, pred, y, rank=True))
+    return {
+        "n": int(ok.sum()),
+        "days": int(np.unique(t).size),
+        "accuracy": _ratio(int(np.sum(up == pred_up)), len(y)),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "ic": ic,
+        "ic_t": ic_t,
+        "rank_ic": ric,
+        "rank_ic_t": ric_t,
+    }

@@ -1,0 +1,186 @@
+"""TickerLSTMModel and ModelBundle: the network plus everything needed to rebuild and run it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.config import ModelConfig
+from models.features import FeatureSet, Scaler, gather_sequences
+
+__all__ = ["UNSEEN", "TickerLSTMModel", "ModelBundle", "build_vocab", "token_ids", "remap_state"]
+
+UNSEEN = "<unseen>"  # vocabulary entry 0: tickers not seen in the window's training samples
+CHECKPOINT_FORMAT = 1
+EVAL_BATCH = 4096  # rows per inference batch
+
+
+class TickerLSTMModel(nn.Module):
+    """Ticker embedding + LSTM over the last ``seq_len`` episodes + regression head.
+
+    Input per step: the F scaled features with masked steps zeroed, plus the mask as an extra
+    channel, so "no data that day" differs from "data equal to the training mean". The sequence
+    summary is the output at step ``L-1`` (day t), or an attention-weighted mean over the unmasked
+    steps when ``cfg.attention``. It is concatenated with the ticker's embedding (row 0 = the
+    shared "unseen" ticker) and fed to ``Linear -> ReLU -> Dropout -> Linear`` (head width
+    ``max(8, hidden // 2)``).
+
+    Parameters
+    ----------
+    n_features : int
+        F, features per step (without the mask channel).
+    n_vocab : int
+        Embedding rows, including row 0 (unseen).
+    cfg : ModelConfig
+        Hidden size, layers, dropout, embedding size, attention on/off.
+    seed : int, optional
+        When given, the initial weights are drawn from ``torch.manual_seed(seed)`` inside a forked
+        RNG, so the caller's RNG state is untouched and the init is reproducible.
+    """
+
+    def __init__(self, n_features: int, n_vocab: int, cfg: ModelConfig, seed: int | None = None):
+        super().__init__()
+        self.n_features = int(n_features)
+        self.cfg = cfg
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.embed = nn.Embedding(n_vocab, cfg.embed_dim)
+            self.lstm = nn.LSTM(
+                self.n_features + 1,
+                cfg.hidden,
+                cfg.layers,
+                batch_first=True,
+                dropout=cfg.dropout if cfg.layers > 1 else 0.0,
+            )
+            self.attn = nn.Linear(cfg.hidden, 1) if cfg.attention else None
+            width = max(8, cfg.hidden // 2)
+            self.head = nn.Sequential(
+                nn.Linear(cfg.hidden + cfg.embed_dim, width),
+                nn.ReLU(),
+                nn.Dropout(cfg.dropout),
+                nn.Linear(width, 1),
+            )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, tok: torch.Tensor) -> torch.Tensor:
+        """``x`` [B, L, F] float, ``mask`` [B, L] bool, ``tok`` [B] long -> [B] prediction."""
+        m = mask.unsqueeze(-1).to(x.dtype)
+        out, _ = self.lstm(torch.cat([x * m, m], dim=-1))
+        if self.attn is None:
+            pooled = out[:, -1]
+        else:
+            score = self.attn(out).squeeze(-1).masked_fill(~mask, -1e9)
+            pooled = (torch.softmax(score, dim=1).unsqueeze(-1) * out).sum(dim=1)
+        return self.head(torch.cat([pooled, self.embed(tok)], dim=-1)).squeeze(-1)
+
+
+def build_vocab(tickers: Sequence[str], k_idx: np.ndarray) -> tuple[str, ...]:
+    """Vocabulary of a window: ``UNSEEN`` then the tickers of ``k_idx``, sorted by name."""
+    names = sorted({str(tickers[k]) for k in np.unique(k_idx)})
+    return (UNSEEN, *names)
+
+
+def token_ids(vocab: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    """Vocabulary index of each ticker name; names not in ``vocab`` map to 0 (unseen)."""
+    pos = {name: i for i, name in enumerate(vocab)}
+    return np.asarray([pos.get(str(n), 0) for n in names], dtype=np.int64)
+
+
+def remap_state(
+    prev_state: dict[str, torch.Tensor], prev_vocab: Sequence[str], vocab: Sequence[str]
+) -> dict[str, torch.Tensor]:
+    """Warm-start state for a new vocabulary: embedding rows follow the ticker name.
+
+    Tickers new to ``vocab`` start from the previous model's unseen row (row 0); every other
+    weight is copied unchanged.
+    """
+    pos = {name: i for i, name in enumerate(prev_vocab)}
+    rows = torch.as_tensor([pos.get(name, 0) for name in vocab], dtype=torch.long)
+    state = {k: v.clone() for k, v in prev_state.items()}
+    state["embed.weight"] = prev_state["embed.weight"][rows].clone()
+    return state
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBundle:
+    """A trained window model with what it needs at inference: scaler, vocabulary, target scale.
+
+    ``predict`` is the single inference path (training's OOS predictions and the manager use it).
+    """
+
+    model: TickerLSTMModel
+    scaler: Scaler
+    vocab: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    seq_len: int
+    y_scale: float  # predictions are model outputs times this (the training targets' std)
+    window: str = ""
+
+    def predict(
+        self, fs: FeatureSet, t_idx: np.ndarray, k_idx: np.ndarray, tickers: Sequence[str]
+    ) -> np.ndarray:
+        """Predicted returns [N] float32 of the points ``(t_idx[i], k_idx[i])`` in one batched pass."""
+        if tuple(fs.names) != self.feature_names:
+            raise ValueError(
+                f"ModelBundle.predict: feature names differ from the model's "
+                f"(F={len(fs.names)}, expected {len(self.feature_names)} as trained)"
+            )
+        t_idx = np.asarray(t_idx, dtype=np.int64)
+        k_idx = np.asarray(k_idx, dtype=np.int64)
+        out = np.empty(len(t_idx), dtype=np.float32)
+        tok = token_ids(self.vocab, [tickers[k] for k in k_idx])
+        self.model.eval()
+        with torch.inference_mode():
+            for lo in range(0, len(t_idx), EVAL_BATCH):
+                sl = slice(lo, lo + EVAL_BATCH)
+                x, mask = gather_sequences(fs, t_idx[sl], k_idx[sl], self.seq_len)
+                pred = self.model(
+                    torch.from_numpy(self.scaler.transform(x)),
+                    torch.from_numpy(mask),
+                    torch.from_numpy(tok[sl]),
+                )
+                out[sl] = pred.numpy() * self.y_scale
+        return out
+
+    def to_checkpoint(self, **extra: Any) -> dict[str, Any]:
+        """A plain dict for ``torch.save`` (loadable with ``weights_only=True``)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "window": self.window,
+            "model_config": dataclasses.asdict(self.model.cfg),
+            "n_features": self.model.n_features,
+            "feature_names": list(self.feature_names),
+            "vocab": list(self.vocab),
+            "seq_len": self.seq_len,
+            "y_scale": float(self.y_scale),
+            "scaler": self.scaler.to_dict(),
+            "state_dict": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            **extra,
+        }
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict[str, Any]) -> ModelBundle:
+        """Rebuild from ``to_checkpoint`` output (the model in eval mode)."""
+        if ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(
+                f"checkpoint format={ckpt.get('format')}, expected {CHECKPOINT_FORMAT}"
+            )
+        cfg = ModelConfig(**ckpt["model_config"])
+        model = TickerLSTMModel(ckpt["n_features"], len(ckpt["vocab"]), cfg)
+        model.load_state_dict(ckpt["state_dict"])
+        model.eval()
+        return cls(
+            model=model,
+            scaler=Scaler.from_dict(ckpt["scaler"]),
+            vocab=tuple(ckpt["vocab"]),
+            feature_names=tuple(ckpt["feature_names"]),
+            seq_len=int(ckpt["seq_len"]),
+            y_scale=float(ckpt["y_scale"]),
+            window=str(ckpt.get("window", "")),
+        )

@@ -1,0 +1,345 @@
+"""Walk-forward pretraining: plan the windows, train the missing ones (local or Ray), record them.
+
+One window = one task: train (``train_window``), predict its serve days in one batch, score them
+(``oos_metrics``). The driver alone writes artifacts, in plan order of completion, so every
+backend leaves the same registry. With ``train.warm_start`` window k starts from window k-1's
+weights: the windows form a chain (Ray: each task receives the previous task's ObjectRef).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import platform
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import structlog
+import torch
+
+from episodes.panel import Panel
+from models.evaluate import oos_metrics
+from models.features import FeatureSet, build_features
+from models.registry import (
+    Registry,
+    WindowEntry,
+    data_hash,
+    sections_hash,
+    sha256_file,
+    window_seed,
+)
+from models.train import split_window, train_window
+from models.windows import Window, from_config
+from simulator.atomic import atomic_dir, write_atomic
+from simulator.errors import ConfigError, RegistryError
+
+__all__ = ["WindowOutput", "PretrainResult", "plan_windows", "run_window", "pretrain", "weights_hash"]
+
+log = structlog.get_logger(__name__)
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True, eq=False)
+class WindowOutput:
+    """What one window task returns to the driver (plain, picklable data)."""
+
+    window: str
+    checkpoint: dict[str, Any]  # ModelBundle.to_checkpoint()
+    predictions: pd.DataFrame  # t, date, ticker, pred, y on the serve days
+    metrics: dict[str, Any]  # val + oos
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class PretrainResult:
+    """Outcome of ``pretrain``: the registry path, its entries, and which windows were trained."""
+
+    registry_path: Path
+    entries: tuple[WindowEntry, ...]
+    trained: tuple[str, ...]
+    skipped: tuple[str, ...]
+    elapsed_s: float
+
+
+def _iso(dates: np.ndarray, r: range) -> tuple[str, str]:
+    return (str(dates[r.start]), str(dates[r.stop - 1])) if len(r) else ("", "")
+
+
+def pretrain_sections(cfg: Any) -> dict[str, Any]:
+    """The config sections a window's model depends on (hashed into ``config_hash``)."""
+    return {"seed": cfg.seed, "features": cfg.features, "windows": cfg.windows,
+            "model": cfg.model, "train": cfg.train}  # fmt: skip
+
+
+def plan_windows(panel: Panel, fs: FeatureSet, cfg: Any) -> list[tuple[Window, WindowEntry]]:
+    """Every window of the store with its registry entry (status ``planned``).
+
+    The data hash of a window covers the days ``[0, serve.stop)`` of the feature set (features,
+    masks, targets, label ends), the dates and the ticker and feature names: appending episodes
+    leaves the earlier windows valid.
+    """
+    chash = sections_hash(pretrain_sections(cfg))
+    out = []
+    for w in from_config(cfg.windows).split(panel.n_days):
+        split = split_window(w, fs, cfg.train.val_frac)
+        tr, va = split.day_range("train"), split.day_range("val")
+        s = w.serve.stop
+        dh = data_hash(
+            (fs.x[:s], fs.has_data[:s], fs.sample[:s], fs.y[:s], fs.label_end[:s],
+             panel.dates[:s].astype("datetime64[D]").astype(np.int64)),
+            (*fs.names, "|", *map(str, panel.tickers)),
+        )  # fmt: skip
+        entry = WindowEntry(
+            id=w.id, train=(tr.start, tr.stop), val=(va.start, va.stop),
+            serve=(w.serve.start, w.serve.stop), train_dates=_iso(panel.dates, tr),
+            val_dates=_iso(panel.dates, va), serve_dates=_iso(panel.dates, w.serve),
+            label_end_max=int(fs.label_end[va.stop - 1]), seed=window_seed(cfg.seed, w.id),
+            data_hash=dh, config_hash=chash,
+        )  # fmt: skip
+        out.append((w, entry))
+    return out
+
+
+def run_window(
+    window: Window,
+    fs: FeatureSet,
+    tickers: Sequence[str],
+    dates: np.ndarray,
+    cfg: Any,
+    seed: int,
+    prev: WindowOutput | dict[str, Any] | None = None,
+) -> WindowOutput:
+    """Train one window, predict all its serve days in one batch, and score them."""
+    init = prev.checkpoint if isinstance(prev, WindowOutput) else prev
+    res = train_window(window, fs, tickers, cfg, seed, init=init if cfg.train.warm_start else None)
+    st = slice(window.serve.start, window.serve.stop)
+    tt, kk = np.nonzero(fs.sample[st])
+    tt = tt + window.serve.start
+    pred = res.bundle.predict(fs, tt, kk, tickers)
+    y = fs.y[tt, kk]
+    preds = pd.DataFrame({
+        "t": tt.astype(np.int32), "date": dates[tt].astype("datetime64[D]"),
+        "ticker": np.asarray(tickers, dtype=object)[kk], "pred": pred, "y": y,
+    })  # fmt: skip
+    metrics = {
+        "val_mse": res.val_mse, "epochs": res.epochs, "best_epoch": res.best_epoch,
+        "warm": res.warm, "n_train": int(len(res.split.train_t)), "n_val": int(len(res.split.val_t)),
+        "vocab": len(res.bundle.vocab), "oos": oos_metrics(tt, pred, y),
+    }  # fmt: skip
+    return WindowOutput(window.id, res.bundle.to_checkpoint(), preds, metrics, res.elapsed_s)
+
+
+def weights_hash(state_dict: dict[str, torch.Tensor]) -> str:
+    """sha256 (16 hex digits) of the weights: names, dtypes, shapes and bytes in key order."""
+    h = hashlib.sha256()
+    for name, v in state_dict.items():
+        a = v.detach().cpu().contiguous().numpy()
+        h.update(f"{name}{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _json_safe(v: Any) -> Any:
+    """NaN -> None, numpy scalars -> Python, recursively (registry JSON is strict)."""
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, float | np.floating):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, np.integer | np.bool_):
+        return v.item()
+    return v
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+    out["pandas"], out["pyarrow"] = pd.__version__, pa.__version__
+    try:
+        out["wfsim"] = md.version("wfsim")
+    except md.PackageNotFoundError:
+        out["wfsim"] = "unknown"
+    return out
+
+
+def _save_window(reg: Registry, entry: WindowEntry, out: WindowOutput) -> WindowEntry:
+    """Write ``DIR/<window>/`` atomically; return the entry marked done with its file hashes."""
+    metrics = _json_safe(out.metrics)
+    ckpt = {**out.checkpoint, "seed": entry.seed, "config_hash": entry.config_hash,
+            "data_hash": entry.data_hash}  # fmt: skip
+    meta = {
+        "window": entry.id, "train_dates": entry.train_dates, "val_dates": entry.val_dates,
+        "serve_dates": entry.serve_dates, "seed": entry.seed, "config_hash": entry.config_hash,
+        "data_hash": entry.data_hash, "features": ckpt["feature_names"], "vocab_size": len(ckpt["vocab"]),
+        "versions": _versions(), "training_time_s": round(out.elapsed_s, 3),
+        "val": {k: v for k, v in metrics.items() if k != "oos"}, "oos": metrics["oos"],
+    }  # fmt: skip
+    with atomic_dir(reg.root / entry.path) as tmp:
+        buf = io.BytesIO()
+        torch.save(ckpt, buf)
+        (tmp / "model.pt").write_bytes(buf.getvalue())
+        pq.write_table(pa.Table.from_pandas(out.predictions, preserve_index=False),
+                       tmp / "predictions.parquet")  # fmt: skip
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    files = {n: sha256_file(reg.root / entry.path / n) for n in ("model.pt", "predictions.parquet")}
+    wh = weights_hash(out.checkpoint["state_dict"])
+    return dataclasses.replace(entry, status="done", metrics=metrics, files=files, weights_hash=wh)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A window's ``model.pt`` (loaded with ``weights_only=True``: plain data and tensors only)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _load_panel(source: Panel | Path) -> Panel:
+    if isinstance(source, Panel):
+        return source
+    from episodes.store import load_panel
+
+    return load_panel(Path(source))
+
+
+def pretrain(
+    source: Panel | Path,
+    models_dir: Path,
+    cfg: Any,
+    *,
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    force: bool = False,
+) -> PretrainResult:
+    """Train every walk-forward window of a store that the registry in ``models_dir`` lacks.
+
+    The plan (all windows, status planned) is written first; each finished window is written to
+    ``models_dir/<window>/`` atomically and marked done. A rerun skips done windows whose files
+    verify; a done window whose data or config hash changed raises RegistryError unless ``force``.
+
+    Parameters
+    ----------
+    source : Panel or Path
+        The episodes: a loaded Panel, or an episode store directory.
+    models_dir : Path
+        Registry directory (created if absent).
+    cfg : RunConfig
+        Reads ``seed``, ``features``, ``windows``, ``model``, ``train``.
+    backend : {"local", "ray"}
+        ``local``: windows in sequence, in this process. ``ray``: each window a Ray task
+        (``ray.init(address=address)``, or a local Ray with ``num_cpus=workers``); with warm start
+        the tasks form a chain. Both give the same registry and weights.
+    workers : int
+        CPUs of a local Ray instance.
+    address : str, optional
+        Address of a running Ray cluster.
+    force : bool
+        Retrain stale windows instead of raising.
+
+    Raises
+    ------
+    RegistryError
+        A finished window is stale (store or config changed) and ``force`` is not set.
+    ConfigError
+        Unknown backend or ``workers < 1``.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError("--backend", "unknown backend", got=backend, expected="local or ray")
+    if workers < 1:
+        raise ConfigError("--workers", "must be >= 1", got=workers)
+    t0 = time.perf_counter()
+    panel = _load_panel(source)
+    fs = build_features(panel, cfg.features)
+    plan = plan_windows(panel, fs, cfg)
+    reg = Registry.load_or_empty(Path(models_dir))
+    todo = reg.merge_plan([e for _, e in plan], force)
+    reg.info = {"config_hash": plan[0][1].config_hash, "seed": cfg.seed, "n_days": panel.n_days,
+                "features": list(fs.names), "tickers": [str(x) for x in panel.tickers]}  # fmt: skip
+    reg.save()
+    log.info("pretrain_planned", models=str(models_dir), windows=len(plan), todo=len(todo),
+             backend=backend)  # fmt: skip
+
+    def on_done(out: WindowOutput) -> None:
+        entry = _save_window(reg, reg.entry(out.window), out)
+        reg.replace(entry)
+        reg.save()
+        oos = entry.metrics["oos"]
+        log.info("window_saved", window=entry.id, ic=oos["ic"], accuracy=oos["accuracy"],
+                 weights=entry.weights_hash, elapsed_s=round(out.elapsed_s, 2))  # fmt: skip
+
+    jobs = [(i, w, e) for i, (w, e) in enumerate(plan) if e.id in todo]
+    ctx = _Ctx(fs, [str(x) for x in panel.tickers], panel.dates, cfg, reg, [w for w, _ in plan])
+    run = _run_local if backend == "local" else _run_ray
+    if jobs:
+        run(jobs, ctx, on_done, workers, address)
+    elapsed = time.perf_counter() - t0
+    skipped = tuple(e.id for _, e in plan if e.id not in todo)
+    log.info("pretrain_finished", trained=len(jobs), skipped=len(skipped), elapsed_s=round(elapsed, 2))
+    return PretrainResult(reg.path, tuple(reg.entries), tuple(todo), skipped, elapsed)
+
+
+@dataclass(frozen=True, eq=False)
+class _Ctx:
+    fs: FeatureSet
+    tickers: list[str]
+    dates: np.ndarray
+    cfg: Any
+    reg: Registry
+    windows: list[Window]
+
+    def prev_from_disk(self, i: int) -> dict[str, Any] | None:
+        """Window i-1's checkpoint from the registry (warm start when i-1 was not retrained)."""
+        if not self.cfg.train.warm_start or i == 0:
+            return None
+        prev = self.reg.entry(self.windows[i - 1].id)
+        if not self.reg.verify(prev):
+            raise RegistryError(str(self.reg.path), "warm start needs the previous window",
+                                window=self.windows[i].id, previous=prev.id)  # fmt: skip
+        return load_checkpoint(self.reg.root / prev.path / "model.pt")
+
+
+Job = tuple[int, Window, WindowEntry]
+
+
+def _run_local(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
+    """Windows in plan order, in this process; the previous output feeds the warm start."""
+    outputs: dict[int, WindowOutput] = {}
+    for i, w, e in jobs:
+        prev = outputs.pop(i - 1, None) if (i - 1) in outputs else ctx.prev_from_disk(i)
+        out = run_window(w, ctx.fs, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
+        on_done(out)
+        outputs[i] = out
+
+
+def _run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
+    """Each window a Ray task; with warm start a task gets its predecessor's ObjectRef."""
+    import ray  # optional extra: wfsim[ray]
+
+    started = not ray.is_initialized()
+    if started and address:
+        ray.init(address=address, log_to_driver=False)
+    elif started:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        cpus = min(ctx.cfg.train.torch_threads, workers) if not address else ctx.cfg.train.torch_threads
+        task = ray.remote(num_cpus=cpus, max_retries=0)(run_window)
+        fs_ref = ray.put(ctx.fs)
+        refs: dict[int, Any] = {}
+        for i, w, e in jobs:
+            prev = refs[i - 1] if (i - 1) in refs else ctx.prev_from_disk(i)
+            refs[i] = task.remote(w, fs_ref, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
+        pending = list(refs.values())
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            on_done(ray.get(done[0]))
+    finally:
+        if started:
+            ray.shutdown()

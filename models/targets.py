@@ -1,0 +1,121 @@
+"""The target (open-to-open return), prediction points, and purged training/validation samples."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from episodes.panel import Panel
+from models.windows import Window
+from simulator.errors import LookaheadError
+
+if TYPE_CHECKING:
+    from models.features import FeatureSet
+
+__all__ = ["target", "prediction_points", "train_samples", "split_train_val"]
+
+IndexPair = tuple[np.ndarray, np.ndarray]
+
+
+def target(panel: Panel, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """``y[t, k] = open(t+h)/open(t) - 1``: what a trade at the open of t earns by the open of t+h.
+
+    NaN where either open is missing or ``t + h`` is past the last day. ``label_end[t] = t + h`` is
+    the last day whose data the label of day t uses (it may exceed ``T - 1``).
+
+    Returns
+    -------
+    y : np.ndarray
+        [T, K] float32.
+    label_end : np.ndarray
+        [T] int64.
+    """
+    t_n = panel.n_days
+    y = np.full(panel.open.shape, np.nan)
+    if horizon < t_n:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y[: t_n - horizon] = panel.open[horizon:] / panel.open[: t_n - horizon] - 1.0
+    y[~np.isfinite(y)] = np.nan
+    label_end = np.arange(t_n, dtype=np.int64) + horizon
+    return y.astype(np.float32), label_end
+
+
+def prediction_points(panel: Panel, has_data: np.ndarray, info_set: str) -> np.ndarray:
+    """Consensus tickers of each day: the (t, k) a model is asked about.
+
+    ``strict``: ``on_risk[t-1] & eligible[t]`` (the risk list is an output of episode t's agents, so
+    only yesterday's list is known at the open; the eligible screen is known at the open).
+    ``recorded``: ``on_risk[t]``, as the LLM saw it. Both require ``has_data[t, k]``.
+    """
+    if info_set == "strict":
+        pts = np.zeros_like(panel.on_risk)
+        pts[1:] = panel.on_risk[:-1] & panel.eligible[1:]
+    elif info_set == "recorded":
+        pts = panel.on_risk.copy()
+    else:
+        raise ValueError(f"info_set={info_set!r}, expected 'strict' or 'recorded'")
+    return pts & has_data
+
+
+def train_samples(fs: FeatureSet, window: Window) -> IndexPair:
+    """Purged training samples of a window: ``(t, k)`` index arrays, sorted by day then ticker.
+
+    Purge rule: the model of a window first serves day ``s = window.serve.start`` and must be fixed
+    before the open of s. The label of day t uses ``open(label_end[t]) = open(t + h)``, which is
+    known only at the open of ``t + h``; so a sample is kept only if ``label_end[t] < s``
+    (``t + h <= s - 1``). With h = 1 the last training day is ``s - 2``; day ``s - 1`` still enters as
+    sequence context. Also kept only: ``t`` in ``window.train``, ``fs.sample[t, k]``, finite ``y``.
+
+    Raises
+    ------
+    LookaheadError
+        If the window serves a day inside its own training range.
+    """
+    s = window.serve.start
+    if window.train.stop > s:
+        raise LookaheadError(
+            window.id,
+            "training range reaches the served days",
+            train_stop=window.train.stop,
+            serve_start=s,
+            expected="train.stop <= serve.start",
+        )
+    days = np.arange(window.train.start, min(window.train.stop, fs.y.shape[0]), dtype=np.int64)
+    days = days[fs.label_end[days] < s]
+    ok = fs.sample[days] & np.isfinite(fs.y[days])
+    ti, ki = np.nonzero(ok)
+    return days[ti], ki.astype(np.int64)
+
+
+def split_train_val(
+    t_idx: np.ndarray, k_idx: np.ndarray, fs: FeatureSet, val_frac: float
+) -> tuple[IndexPair, IndexPair]:
+    """Temporal train/validation split of a window's samples, purged like train/serve.
+
+    Validation = the samples on the last ``val_frac`` of the days the samples span
+    (``n_val = max(1, round(val_frac * n_days))``, from ``v = t_max + 1 - n_val``). A training sample
+    is kept only if its label is known before the open of the first validation day:
+    ``label_end[t] < v`` (so the last h days before v are dropped).
+
+    Returns
+    -------
+    ((train_t, train_k), (val_t, val_k)) : index arrays in the input order.
+    """
+    t_idx = np.asarray(t_idx, dtype=np.int64)
+    k_idx = np.asarray(k_idx, dtype=np.int64)
+    if not 0.0 < val_frac < 1.0:
+        raise ValueError(f"split_train_val: val_frac={val_frac}, expected in (0, 1)")
+    if t_idx.size == 0:
+        raise ValueError("split_train_val: no samples (n=0, expected >= 1)")
+    t_min, t_max = int(t_idx.min()), int(t_idx.max())
+    n_days = t_max - t_min + 1
+    n_val = max(1, int(round(val_frac * n_days)))
+    if n_val >= n_days:
+        raise ValueError(
+            f"split_train_val: n_val={n_val} of n_days={n_days}, expected a non-empty training part"
+        )
+    v = t_max + 1 - n_val
+    is_val = t_idx >= v
+    is_train = ~is_val & (fs.label_end[t_idx] < v)
+    return (t_idx[is_train], k_idx[is_train]), (t_idx[is_val], k_idx[is_val])

@@ -1,0 +1,247 @@
+"""train_window: one walk-forward window's model, trained the nanoGPT way (seed, data, model, loop).
+
+Reads top to bottom: seed once -> purged train/validation split -> scaler and target scale fitted
+on the training part -> model (cold, or warm-started from the previous window) -> Adam loop with
+gradient clipping and early stopping that keeps the best state.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import structlog
+import torch
+
+from models.features import FeatureSet, Scaler, gather_sequences, split_train_val, train_samples
+from models.lstm import ModelBundle, TickerLSTMModel, build_vocab, remap_state, token_ids
+from models.windows import Window
+
+__all__ = ["WindowSplit", "TrainResult", "split_window", "epoch_draw", "train_window"]
+
+log = structlog.get_logger(__name__)
+
+TARGET_CLIP = 5.0  # training targets are y / y_scale clipped to +-5 (a few outliers dominate MSE)
+
+
+@dataclass(frozen=True)
+class WindowSplit:
+    """Purged samples of a window: training part and validation part (``(t, k)`` index arrays)."""
+
+    train_t: np.ndarray
+    train_k: np.ndarray
+    val_t: np.ndarray
+    val_k: np.ndarray
+
+    def day_range(self, part: str) -> range:
+        """Days spanned by the ``"train"`` or ``"val"`` samples, as ``range(first, last + 1)``."""
+        t = self.train_t if part == "train" else self.val_t
+        return range(int(t.min()), int(t.max()) + 1) if t.size else range(0)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """A trained window: the model bundle plus what the registry records about the training."""
+
+    window: str
+    seed: int
+    bundle: ModelBundle
+    split: WindowSplit
+    warm: bool  # initialised from the previous window
+    epochs: int  # epochs run
+    best_epoch: int  # 0 = the initial state was never beaten
+    val_mse: float  # validation MSE of the kept state, in return units
+    elapsed_s: float
+
+
+def split_window(window: Window, fs: FeatureSet, val_frac: float) -> WindowSplit:
+    """Purged samples of ``window`` (``train_samples``), split in time (``split_train_val``)."""
+    t, k = train_samples(fs, window)
+    (tt, tk), (vt, vk) = split_train_val(t, k, fs, val_frac)
+    return WindowSplit(tt, tk, vt, vk)
+
+
+def epoch_draw(rng: np.random.Generator, t: np.ndarray, budget: int, recent_days: int) -> np.ndarray:
+    """Sample indices of one epoch, shuffled.
+
+    Rule: with ``budget == 0`` or at most ``budget`` samples, all of them. Otherwise every sample of
+    the newest ``recent_days`` training days, plus a uniform draw without replacement from the
+    older ones to fill the budget (a new draw each epoch, so the old days are all visited over
+    epochs and windows). Keeps the cost per window bounded as the expanding window grows.
+    """
+    n = len(t)
+    if budget == 0 or n <= budget:
+        return rng.permutation(n)
+    recent = np.flatnonzero(t > t.max() - recent_days)[:budget]
+    older = np.flatnonzero(t <= t.max() - recent_days)
+    fill = rng.choice(older, size=min(len(older), budget - len(recent)), replace=False)
+    return rng.permutation(np.concatenate([recent, fill]))
+
+
+def _tensors(fs, t, k, seq_len, scaler, tok, y=None) -> tuple[torch.Tensor, ...]:
+    x, mask = gather_sequences(fs, t, k, seq_len)
+    out = [torch.from_numpy(scaler.transform(x)), torch.from_numpy(mask), torch.from_numpy(tok)]
+    if y is not None:
+        out.append(torch.from_numpy(y.astype(np.float32)))
+    return tuple(out)
+
+
+@torch.no_grad()
+def _val_mse(model: TickerLSTMModel, data: tuple[torch.Tensor, ...], y_scale: float) -> float:
+    """Validation MSE in return units (unclipped targets), the model in eval mode."""
+    model.eval()
+    x, mask, tok, y = data
+    sse = 0.0
+    for lo in range(0, len(y), 4096):
+        sl = slice(lo, lo + 4096)
+        err = model(x[sl], mask[sl], tok[sl]) * y_scale - y[sl]
+        sse += float((err.double() ** 2).sum())
+    return sse / max(1, len(y))
+
+
+class _Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total = label, max(1, total)
+        self.on = sys.stderr.isatty()
+
+    def update(self, done: int, loss: float) -> None:
+        if self.on:
+            fill = int(20 * done / self.total)
+            bar = "#" * fill + "." * (20 - fill)
+            sys.stderr.write(f"\r{self.label} [{bar}] {done}/{self.total} loss={loss:.4f}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _run_epoch(model, opt, data, idx, batch_size, clip, bar) -> float:
+    """One pass over ``idx``; returns the mean training loss (scaled, clipped targets)."""
+    model.train()
+    x, mask, tok, y = data
+    total, n_batches = 0.0, 0
+    for b, lo in enumerate(range(0, len(idx), batch_size)):
+        bi = torch.from_numpy(idx[lo : lo + batch_size])
+        loss = torch.mean((model(x[bi], mask[bi], tok[bi]) - y[bi]) ** 2)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        total += float(loss.detach())
+        n_batches += 1
+        if b % 10 == 0:
+            bar.update(lo + len(bi), total / n_batches)
+    return total / max(1, n_batches)
+
+
+def _init_model(
+    n_features: int, vocab: tuple[str, ...], cfg: Any, seed: int, init: dict[str, Any] | None
+) -> tuple[TickerLSTMModel, bool]:
+    """Build the model; load the previous window's remapped state when warm-starting."""
+    model = TickerLSTMModel(n_features, len(vocab), cfg.model, seed=seed)
+    warm = bool(cfg.train.warm_start and init is not None)
+    if warm:
+        state = remap_state(init["state_dict"], init["vocab"], vocab)
+        model.load_state_dict(state)
+    return model, warm
+
+
+def train_window(
+    window: Window,
+    fs: FeatureSet,
+    tickers: Sequence[str],
+    cfg: Any,
+    seed: int,
+    init: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train the model of one walk-forward window.
+
+    Parameters
+    ----------
+    window : Window
+        Training and serve ranges; samples are purged (``models.targets.train_samples``).
+    fs : FeatureSet
+        Features of the whole store (only the window's purged samples are read).
+    tickers : sequence of str
+        Ticker names of the K axis (the vocabulary is built from them).
+    cfg : RunConfig
+        Reads ``cfg.features.seq_len``, ``cfg.model`` and ``cfg.train``.
+    seed : int
+        Seeds torch and numpy once, here; same inputs and seed give identical weights.
+    init : dict, optional
+        The previous window's checkpoint (``ModelBundle.to_checkpoint()``). With
+        ``cfg.train.warm_start`` the model starts from it (embedding rows remapped by ticker name)
+        and is fine-tuned for ``warm_epochs`` at ``lr * warm_lr_factor``; else ignored.
+
+    Returns
+    -------
+    TrainResult
+    """
+    t0 = time.perf_counter()
+    tc = cfg.train
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    if tc.device == "cpu":
+        torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(tc.torch_threads)
+
+    split = split_window(window, fs, tc.val_frac)
+    vocab = build_vocab(tickers, split.train_k)
+    scaler = Scaler(fs.names).fit(fs.x[split.train_t, split.train_k])
+    y_tr = fs.y[split.train_t, split.train_k].astype(np.float64)
+    y_scale = float(max(y_tr.std(), 1e-6))
+    tok_tr = token_ids(vocab, [tickers[k] for k in split.train_k])
+    drop = rng.random(len(tok_tr)) < tc.ticker_dropout
+    tok_tr[drop] = 0  # these samples train the unseen row
+    y_fit = np.clip(y_tr / y_scale, -TARGET_CLIP, TARGET_CLIP)
+    seq_len = cfg.features.seq_len
+    train_data = _tensors(fs, split.train_t, split.train_k, seq_len, scaler, tok_tr, y_fit)
+    tok_va = token_ids(vocab, [tickers[k] for k in split.val_k])
+    y_va = fs.y[split.val_t, split.val_k]
+    val_data = _tensors(fs, split.val_t, split.val_k, seq_len, scaler, tok_va, y_va)
+
+    model, warm = _init_model(len(fs.names), vocab, cfg, seed, init)
+    lr, epochs = (tc.lr * tc.warm_lr_factor, tc.warm_epochs) if warm else (tc.lr, tc.max_epochs)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=tc.weight_decay)
+
+    best_mse = _val_mse(model, val_data, y_scale)
+    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    best_epoch, bad, epoch = 0, 0, 0
+    for epoch in range(1, epochs + 1):
+        idx = epoch_draw(rng, split.train_t, tc.max_samples_per_epoch, tc.recent_days)
+        bar = _Progress(f"{window.id} epoch {epoch}/{epochs}", len(idx))
+        train_loss = _run_epoch(model, opt, train_data, idx, tc.batch_size, tc.grad_clip, bar)
+        bar.close()
+        mse = _val_mse(model, val_data, y_scale)
+        log.debug("epoch_finished", window=window.id, epoch=epoch, train_loss=train_loss, val_mse=mse)
+        if mse < best_mse:
+            best_mse, best_epoch, bad = mse, epoch, 0
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= tc.patience:
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    bundle = ModelBundle(model, scaler, vocab, tuple(fs.names), seq_len, y_scale, window.id)
+    elapsed = time.perf_counter() - t0
+    log.info(
+        "window_trained",
+        window=window.id,
+        warm=warm,
+        epochs=epoch,
+        best_epoch=best_epoch,
+        val_mse=best_mse,
+        n_train=len(split.train_t),
+        n_val=len(split.val_t),
+        elapsed_s=round(elapsed, 2),
+    )
+    return TrainResult(window.id, seed, bundle, split, warm, epoch, best_epoch, best_mse, elapsed)

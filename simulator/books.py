@@ -1,0 +1,173 @@
+"""Books: a K-ticker account (cash plus positions) over the numba kernels of kernels.books."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from simulator.kernels.books import execute_orders_nb, mark_nb
+from simulator.kernels.records import Orders, fill_dt
+
+if TYPE_CHECKING:
+    from episodes.panel import Panel
+
+__all__ = ["Books", "BookState"]
+
+
+class BookState(NamedTuple):
+    """A copy of a book: cash, margin used and per-ticker arrays over the K tickers."""
+
+    cash: float
+    margin_used: float
+    long: np.ndarray  # [K] int64 shares
+    short: np.ndarray  # [K] int64 shares
+    lcb: np.ndarray  # [K] float64 long cost basis (average price, fees excluded; 0 when flat)
+    scb: np.ndarray  # [K] float64 short cost basis
+    smu: np.ndarray  # [K] float64 short margin used
+    rg_long: np.ndarray  # [K] float64 cumulative realized gains, long side (net of exit fees)
+    rg_short: np.ndarray  # [K] float64
+
+
+class Books:
+    """An account that executes orders at the open and marks at the close with the §5 rules.
+
+    Parameters
+    ----------
+    n_tickers : int
+        K, the ticker axis of every array passed in (the Panel's ``tickers``).
+    is_bond : np.ndarray
+        [K] bool; bonds (SHY, TLT) are outside the position cap.
+    cash : float
+        Starting cash (no positions).
+    fee_rate, margin_rate : float
+        Fee on notional for every fill; short margin requirement (the recording: 0.0005, 0).
+    max_positions : int
+        Cap on open stock positions; a stronger newcomer at the cap replaces the weakest (§5.4).
+
+    Examples
+    --------
+    >>> from simulator.kernels.records import BUY, R_DECISION
+    >>> b = Books(2, np.array([False, True]), 1000.0)
+    >>> o = Orders(np.array([0], np.int32), np.array([BUY], np.int8), np.array([3], np.int64),
+    ...            np.array([R_DECISION], np.int8), np.array([-1], np.int32))
+    >>> fills = b.execute(0, o, price=np.array([100.0, 80.0]), strength=np.zeros(2))
+    >>> int(fills["qty"][0]), round(b.cash, 2)
+    (3, 699.85)
+    """
+
+    def __init__(
+        self,
+        n_tickers: int,
+        is_bond: np.ndarray,
+        cash: float,
+        *,
+        fee_rate: float = 0.0005,
+        margin_rate: float = 0.0,
+        max_positions: int = 30,
+    ) -> None:
+        self.is_bond = np.ascontiguousarray(is_bond, dtype=np.bool_)
+        if self.is_bond.shape != (n_tickers,):
+            raise ValueError(f"is_bond.shape={self.is_bond.shape}, expected ({n_tickers},)")
+        self.fee_rate = float(fee_rate)
+        self.margin_rate = float(margin_rate)
+        self.max_positions = int(max_positions)
+        self.state_f8 = np.array([cash, 0.0], dtype=np.float64)
+        self.long = np.zeros(n_tickers, np.int64)
+        self.short = np.zeros(n_tickers, np.int64)
+        self.lcb = np.zeros(n_tickers)
+        self.scb = np.zeros(n_tickers)
+        self.smu = np.zeros(n_tickers)
+        self.rg_long = np.zeros(n_tickers)
+        self.rg_short = np.zeros(n_tickers)
+
+    @classmethod
+    def from_panel_before(cls, panel: Panel, t: int, **kwargs: float) -> Books:
+        """The recorded book before day ``t`` (``portfolio_before`` of episode t)."""
+        b = cls(panel.n_tickers, panel.is_bond, float(panel.cash_before[t]), **kwargs)
+        b.state_f8[1] = panel.margin_before[t]
+        b.long[:] = panel.long_before[t]
+        b.short[:] = panel.short_before[t]
+        if t == 0:
+            src = (panel.lcb_before0, panel.scb_before0, panel.smu_before0)
+            rg = (panel.rg_long_before0, panel.rg_short_before0)
+        else:
+            src = (panel.lcb_after[t - 1], panel.scb_after[t - 1], panel.smu_after[t - 1])
+            rg = (panel.rg_long_after[t - 1], panel.rg_short_after[t - 1])
+        b.lcb[:], b.scb[:], b.smu[:] = src
+        b.rg_long[:], b.rg_short[:] = rg
+        return b
+
+    @property
+    def cash(self) -> float:
+        return float(self.state_f8[0])
+
+    @property
+    def margin_used(self) -> float:
+        return float(self.state_f8[1])
+
+    def n_open(self) -> int:
+        """Open stock positions (either side), the quantity the cap counts."""
+        return int(np.count_nonzero(((self.long > 0) | (self.short > 0)) & ~self.is_bond))
+
+    def execute(
+        self, day: int, orders: Orders, price: np.ndarray, strength: np.ndarray
+    ) -> np.ndarray:
+        """Execute ``orders`` in array order at ``price`` (open of ``day``); return the fill rows.
+
+        ``strength`` [K] is the consensus strength used by the cap (§5.4); it must be finite for
+        every open position and newcomer. One ``fill_dt`` row per order plus one per replacement
+        close, in execution sequence (see ``execute_orders_nb``).
+        """
+        n = len(orders.k)
+        out = np.empty(2 * n, dtype=fill_dt)
+        n_out = execute_orders_nb(
+            np.int32(day),
+            self.state_f8,
+            self.long,
+            self.short,
+            self.lcb,
+            self.scb,
+            self.smu,
+            self.rg_long,
+            self.rg_short,
+            np.ascontiguousarray(orders.k, np.int32),
+            np.ascontiguousarray(orders.action, np.int8),
+            np.ascontiguousarray(orders.qty, np.int64),
+            np.ascontiguousarray(orders.reason, np.int8),
+            np.ascontiguousarray(orders.victim, np.int32),
+            np.ascontiguousarray(price, np.float64),
+            np.ascontiguousarray(strength, np.float64),
+            self.is_bond,
+            self.fee_rate,
+            self.margin_rate,
+            self.max_positions,
+            out,
+            0,
+        )
+        return out[:n_out]
+
+    def mark(self, close: np.ndarray, keys: np.ndarray) -> tuple[float, float, float, float, float]:
+        """(nav, long_exp, short_exp, gross, net) at ``close``, summed in ``keys`` order (§5.6)."""
+        return mark_nb(
+            self.state_f8[0],
+            self.state_f8[1],
+            self.long,
+            self.short,
+            np.ascontiguousarray(close, np.float64),
+            np.ascontiguousarray(keys, np.int64),
+        )
+
+    def snapshot(self) -> BookState:
+        """A copy of the current book."""
+        return BookState(
+            self.cash,
+            self.margin_used,
+            self.long.copy(),
+            self.short.copy(),
+            self.lcb.copy(),
+            self.scb.copy(),
+            self.smu.copy(),
+            self.rg_long.copy(),
+            self.rg_short.copy(),
+        )

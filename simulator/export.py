@@ -1,0 +1,246 @@
+"""Run exports: trades and equity as CSV and Parquet, plus summary.json; atomic and byte-stable.
+
+Every strategy writes the same files. Floats are written as their shortest round-trip repr
+(exact and stable), NaN as an empty CSV field / Parquet null, JSON with sorted keys, no
+timestamps anywhere: the same run writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from simulator.atomic import atomic_path, write_atomic
+from simulator.kernels.records import ACTION_NAMES, HOLD, REASON_NAMES
+
+__all__ = [
+    "Marks",
+    "RunOutput",
+    "export_run",
+    "positions_table",
+    "run_metrics",
+    "trades_table",
+    "equity_table",
+    "write_csv",
+    "write_parquet",
+    "write_json",
+    "run_summary",
+    "versions",
+]
+
+
+class Marks(NamedTuple):
+    """Daily close marks of a run, [T] float64 each; ``daily_return`` against the previous NAV."""
+
+    nav: np.ndarray
+    cash: np.ndarray
+    long_exposure: np.ndarray
+    short_exposure: np.ndarray
+    gross_exposure: np.ndarray
+    net_exposure: np.ndarray
+    daily_return: np.ndarray
+
+
+class RunOutput(NamedTuple):
+    """One strategy's run over ``dates``, as every strategy hands it to ``export_run``."""
+
+    strategy: str
+    days: np.ndarray  # [n] int panel day indices (increasing), the ``day`` field of the fills
+    dates: np.ndarray  # [n] datetime64[D] of those days
+    tickers: np.ndarray  # [K] str, the ticker axis of ``fills["k"]``
+    fills: np.ndarray  # fill_dt rows of every day, in execution sequence
+    marks: Marks  # [n] daily close marks
+    initial_nav: float  # NAV before the first day
+    n_long: np.ndarray  # [n] open long stock positions after the close
+    n_short: np.ndarray  # [n] open short stock positions after the close
+
+
+def trades_table(
+    fills: np.ndarray, days: np.ndarray, dates: np.ndarray, tickers: np.ndarray
+) -> pa.Table:
+    """One row per fill record that is not a hold (rejected, clipped and zero fills included).
+
+    ``fills["day"]`` are panel day indices among ``days``; ``dates`` are their dates.
+    ``position_after`` is signed (long − short); ``notional = filled_qty · price``; ``reason`` is
+    the record's reason name; ``newcomer`` is the ticker a replacement close made room for.
+    """
+    f = fills[fills["action"] != HOLD]
+    tk = np.asarray(tickers, dtype=object)
+    newcomer = np.where(f["victim_of"] >= 0, tk[np.maximum(f["victim_of"], 0)], "")
+    return pa.table(
+        {
+            "date": pa.array(np.asarray(dates, "datetime64[D]")[np.searchsorted(days, f["day"])]),
+            "ticker": pa.array(tk[f["k"]].tolist(), pa.string()),
+            "action": pa.array(np.array(ACTION_NAMES)[f["action"]].tolist(), pa.string()),
+            "requested_qty": pa.array(f["req_qty"]),
+            "filled_qty": pa.array(f["qty"]),
+            "price": pa.array(f["price"]),
+            "notional": pa.array(f["qty"] * f["price"]),
+            "fee": pa.array(f["fee"]),
+            "cash_after": pa.array(f["cash_after"]),
+            "position_after": pa.array(f["long_after"] - f["short_after"]),
+            "reason": pa.array(np.array(REASON_NAMES)[f["reason"]].tolist(), pa.string()),
+            "realized": pa.array(f["realized"]),
+            "newcomer": pa.array(newcomer.tolist(), pa.string()),
+        }
+    )
+
+
+def equity_table(dates: np.ndarray, marks: Marks, initial_nav: float) -> pa.Table:
+    """Daily NAV, cash, exposures, return and drawdown (``nav / running peak − 1``).
+
+    The running peak starts at ``initial_nav``, the NAV before the first day.
+    """
+    peak = np.maximum.accumulate(np.concatenate([[initial_nav], marks.nav]))[1:]
+    return pa.table(
+        {
+            "date": pa.array(np.asarray(dates, "datetime64[D]")),
+            "nav": pa.array(marks.nav),
+            "cash": pa.array(marks.cash),
+            "long_exposure": pa.array(marks.long_exposure),
+            "short_exposure": pa.array(marks.short_exposure),
+            "gross_exposure": pa.array(marks.gross_exposure),
+            "daily_return": pa.array(marks.daily_return),
+            "drawdown": pa.array(marks.nav / peak - 1.0),
+        }
+    )
+
+
+def positions_table(dates: np.ndarray, n_long: np.ndarray, n_short: np.ndarray) -> pa.Table:
+    """Open stock positions per side after the close of each day."""
+    return pa.table(
+        {
+            "date": pa.array(np.asarray(dates, "datetime64[D]")),
+            "n_long": pa.array(np.asarray(n_long, np.int64)),
+            "n_short": pa.array(np.asarray(n_short, np.int64)),
+        }
+    )
+
+
+def _cells(col: pa.ChunkedArray) -> list[str]:
+    values = col.to_pylist()
+    if pa.types.is_floating(col.type):
+        return ["" if v is None or math.isnan(v) else repr(v) for v in values]
+    if pa.types.is_date(col.type):
+        return [v.isoformat() for v in values]
+    return ["" if v is None else str(v) for v in values]
+
+
+def write_csv(path: Path, table: pa.Table) -> Path:
+    """CSV with a header, '\\n' line ends, shortest round-trip floats, NaN as ''. Atomic."""
+    cols = [_cells(table.column(i)) for i in range(table.num_columns)]
+    lines = [",".join(table.column_names)]
+    lines += [",".join(row) for row in zip(*cols, strict=True)]
+    return write_atomic(path, "\n".join(lines) + "\n")
+
+
+def write_parquet(path: Path, table: pa.Table) -> Path:
+    """Parquet (zstd) of ``table``, NaN floats stored as null. Atomic."""
+    cols = []
+    for col in table.columns:
+        if pa.types.is_floating(col.type):
+            a = col.to_numpy()
+            col = pa.array(a, mask=np.isnan(a))
+        cols.append(col)
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.table(cols, names=table.column_names), tmp, compression="zstd")
+    return path
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """JSON: sorted keys, indent 2, non-finite floats as null, numpy scalars as Python. Atomic."""
+    text = json.dumps(_plain(data), sort_keys=True, indent=2, allow_nan=False)
+    return write_atomic(path, text + "\n")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the interpreter and the numeric stack (never imports torch)."""
+    out = {"python": platform.python_version()}
+    for pkg in ("wfsim", "numpy", "numba", "pandas", "pyarrow"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def run_metrics(run: RunOutput, trades: pa.Table) -> dict[str, Any]:
+    """``simulator.metrics.compute_metrics`` of a run (no rf or benchmark: see `wfsim report`)."""
+    from simulator.metrics import compute_metrics
+
+    idx = pd.DatetimeIndex(np.asarray(run.dates, "datetime64[ns]"), name="date")
+    m = run.marks
+    book = pd.DataFrame(
+        {"nav": m.nav, "long_exposure": m.long_exposure, "short_exposure": m.short_exposure,
+         "n_long": run.n_long, "n_short": run.n_short},
+        index=idx,
+    )  # fmt: skip
+    tr = trades.select(["ticker", "action", "filled_qty", "price", "notional", "fee", "realized"])
+    tr = tr.to_pandas()
+    tr.insert(0, "date", trades.column("date").to_numpy().astype("datetime64[ns]"))
+    return compute_metrics(pd.Series(m.daily_return, index=idx), book=book, trades=tr)
+
+
+def run_summary(run: RunOutput, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The run-level facts every strategy reports; callers add config, config_hash and extras."""
+    filled = run.fills[run.fills["qty"] > 0]
+    nav = run.marks.nav
+    return {
+        "strategy": run.strategy,
+        "days": len(run.dates),
+        "first_date": str(run.dates[0]) if len(run.dates) else None,
+        "last_date": str(run.dates[-1]) if len(run.dates) else None,
+        "initial_nav": float(run.initial_nav),
+        "final_nav": float(nav[-1]) if len(nav) else float(run.initial_nav),
+        "fees_paid": float(filled["fee"].sum()),
+        "notional_traded": float((filled["qty"] * filled["price"]).sum()),
+        "fills": len(filled),
+        "metrics": dict(metrics),
+        "versions": versions(),
+    }
+
+
+def export_run(out: Path, run: RunOutput, extra: dict[str, Any]) -> dict[str, Path]:
+    """Write a run's exports into ``out`` and return their paths by file name.
+
+    Files: trades, equity and positions as .csv and .parquet, and summary.json (``run_summary``
+    with the metrics, updated with ``extra`` — the caller's config, config_hash, seed and
+    strategy-specific facts).
+    """
+    out = Path(out)
+    trades = trades_table(run.fills, run.days, run.dates, run.tickers)
+    tables = {
+        "trades": trades,
+        "equity": equity_table(run.dates, run.marks, run.initial_nav),
+        "positions": positions_table(run.dates, run.n_long, run.n_short),
+    }
+    paths: dict[str, Path] = {}
+    for name, table in tables.items():
+        paths[f"{name}.csv"] = write_csv(out / f"{name}.csv", table)
+        paths[f"{name}.parquet"] = write_parquet(out / f"{name}.parquet", table)
+    summary = run_summary(run, run_metrics(run, trades) if len(run.dates) else {}) | extra
+    paths["summary.json"] = write_json(out / "summary.json", summary)
+    return paths

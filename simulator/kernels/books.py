@@ -1,0 +1,280 @@
+"""Numba books: fills, the 30-position cap with replacement, and the close mark (README §5).
+
+Arrays only, vectorbt style: ``fill_order_nb`` decides one fill and mutates the book,
+``record_fill_nb`` writes one ``fill_dt`` row, ``execute_orders_nb`` runs a day's orders in
+sequence and ``mark_nb`` values the book at the close. The plain-Python spec they must match is
+``simulator.kernels.reference``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from simulator.kernels.records import (
+    BUY,
+    COVER,
+    HOLD,
+    R_CAP_REJECTED,
+    R_CASH_LIMITED,
+    R_CLIPPED_HOLDING,
+    R_DECISION,
+    R_NO_PRICE,
+    R_REPLACEMENT,
+    SELL,
+    SHORT,
+)
+
+__all__ = [
+    "fill_order_nb",
+    "record_fill_nb",
+    "find_victim_nb",
+    "execute_orders_nb",
+    "mark_nb",
+    "CAP_FREE",
+    "CAP_REJECT",
+]
+
+CASH = 0  # state_f8 slots
+MARGIN = 1
+CAP_FREE = -1  # find_victim_nb: no replacement needed
+CAP_REJECT = -2  # find_victim_nb: newcomer not stronger than the weakest position
+
+
+@njit(cache=True)
+def fill_order_nb(
+    k, action, q, p, fee_rate, margin_rate, state_f8, long, short, lcb, scb, smu, rg_long, rg_short
+):
+    """Apply one order to ticker ``k`` at price ``p``; return (filled, fee, realized, reason).
+
+    Rules (§5.3): buy is the only cash-checked action and fills ``int(cash / (p (1+fee)))`` when
+    short of cash; sell and cover clip to the shares held; a short checks margin + fee against
+    cash and credits the proceeds; cover has no cash check (cash may go negative). Cost bases are
+    average prices exclusive of fees and reset to 0 when the side is flat; realized gains are net
+    of the exit fee. ``q <= 0`` and hold are no-ops. The float operation order follows the
+    recording so that books stay bit-exact.
+    """
+    reason = R_DECISION
+    if action == HOLD or q <= 0:
+        return 0, 0.0, 0.0, reason
+    if not (p > 0.0):  # NaN or non-positive price: nothing can fill
+        return 0, 0.0, 0.0, R_NO_PRICE
+    L = long[k]
+    S = short[k]
+    if action == BUY:
+        if q * p * (1 + fee_rate) > state_f8[CASH]:
+            q = np.int64(state_f8[CASH] / (p * (1 + fee_rate)))
+            reason = R_CASH_LIMITED
+            if q <= 0:
+                return 0, 0.0, 0.0, reason
+        cost = q * p
+        fee = cost * fee_rate
+        state_f8[CASH] -= cost + fee
+        lcb[k] = (lcb[k] * L + cost) / (L + q)
+        long[k] = L + q
+        return q, fee, 0.0, reason
+    if action == SELL:
+        if q > L:
+            q = L
+            reason = R_CLIPPED_HOLDING
+        if q <= 0:
+            return 0, 0.0, 0.0, reason
+        proceeds = q * p
+        fee = proceeds * fee_rate
+        state_f8[CASH] += proceeds - fee
+        gain = (p - lcb[k]) * q - fee
+        rg_long[k] += gain
+        long[k] = L - q
+        if L - q == 0:
+            lcb[k] = 0.0
+        return q, fee, gain, reason
+    if action == SHORT:
+        proceeds = q * p
+        if proceeds * margin_rate + proceeds * fee_rate > state_f8[CASH]:
+            if margin_rate + fee_rate > 0:
+                q = np.int64(state_f8[CASH] / (p * (margin_rate + fee_rate)))
+            reason = R_CASH_LIMITED
+            if q <= 0:
+                return 0, 0.0, 0.0, reason
+            proceeds = q * p
+        fee = proceeds * fee_rate
+        margin = proceeds * margin_rate
+        state_f8[CASH] += proceeds
+        state_f8[CASH] -= fee
+        state_f8[CASH] -= margin
+        smu[k] += margin
+        state_f8[MARGIN] += margin
+        scb[k] = (scb[k] * S + proceeds) / (S + q)
+        short[k] = S + q
+        return q, fee, 0.0, reason
+    if action == COVER:
+        if q > S:
+            q = S
+            reason = R_CLIPPED_HOLDING
+        if q <= 0:
+            return 0, 0.0, 0.0, reason
+        cost = q * p
+        fee = cost * fee_rate
+        release = (q / S) * smu[k]
+        smu[k] -= release
+        state_f8[MARGIN] -= release
+        state_f8[CASH] += release
+        state_f8[CASH] -= cost + fee
+        gain = (scb[k] - p) * q - fee
+        rg_short[k] += gain
+        short[k] = S - q
+        if S - q == 0:
+            scb[k] = 0.0
+        return q, fee, gain, reason
+    return 0, 0.0, 0.0, reason
+
+
+@njit(cache=True)
+def record_fill_nb(
+    out, i, day, seq, k, action, reason, req, filled, price, fee, cash, long, short, realized, of
+):
+    """Write one ``fill_dt`` row at ``out[i]`` (the book state after the fill)."""
+    r = out[i]
+    r["day"] = day
+    r["seq"] = seq
+    r["k"] = k
+    r["action"] = action
+    r["reason"] = reason
+    r["req_qty"] = req
+    r["qty"] = filled
+    r["price"] = price
+    r["fee"] = fee
+    r["cash_after"] = cash
+    r["long_after"] = long[k]
+    r["short_after"] = short[k]
+    r["realized"] = realized
+    r["victim_of"] = of
+
+
+@njit(cache=True)
+def find_victim_nb(k, long, short, is_bond, strength, max_positions, hint):
+    """Cap check for a new stock position in ``k`` (§5.4); return a victim index or a CAP_* code.
+
+    The open stock positions W include today's earlier fills; below ``max_positions`` there is
+    room (CAP_FREE). Otherwise the newcomer must be strictly stronger than ``s_min = min
+    strength(W)`` (else CAP_REJECT). Tie-break among the weakest: ``hint`` (the recorded victim)
+    when it is one of them, else the lowest ticker index — wfsim's deterministic rule (the
+    recording's own order came from CPython set iteration and cannot be reproduced).
+    """
+    n_open = 0
+    s_min = np.inf
+    first = -1
+    for x in range(long.shape[0]):
+        if is_bond[x] or (long[x] <= 0 and short[x] <= 0):
+            continue
+        n_open += 1
+        if strength[x] < s_min:
+            s_min = strength[x]
+            first = x
+    if n_open < max_positions:
+        return CAP_FREE
+    if not (strength[k] > s_min):
+        return CAP_REJECT
+    if hint >= 0 and not is_bond[hint] and (long[hint] > 0 or short[hint] > 0):
+        if strength[hint] == s_min:
+            return hint
+    return first
+
+
+@njit(cache=True)
+def execute_orders_nb(
+    day,
+    state_f8,
+    long,
+    short,
+    lcb,
+    scb,
+    smu,
+    rg_long,
+    rg_short,
+    ord_k,
+    ord_action,
+    ord_qty,
+    ord_reason,
+    ord_victim,
+    price,
+    strength,
+    is_bond,
+    fee_rate,
+    margin_rate,
+    max_positions,
+    out,
+    n_out,
+):
+    """Execute one day's orders in array order; append fill rows to ``out``; return the new n_out.
+
+    ``state_f8`` = [cash, margin_used] and the per-ticker arrays are mutated in place. One row per
+    order (holds included, so the rows replay ``executed_trades``), plus one R_REPLACEMENT row
+    (``victim_of`` = newcomer) before a newcomer that displaces a victim. A buy/short with q > 0
+    in a stock without a position is a newcomer: at the cap it is rejected (R_CAP_REJECTED) or
+    first closes the victim fully — sell the long if long > 0, else cover the short, one side
+    only — and then executes even if that close filled 0. ``out`` needs room for 2 rows per order.
+    """
+    seq = 0
+    for j in range(ord_k.shape[0]):
+        k = ord_k[j]
+        act = ord_action[j]
+        q = ord_qty[j]
+        p = price[k]
+        if (act == BUY or act == SHORT) and q > 0 and not is_bond[k]:
+            if long[k] <= 0 and short[k] <= 0:
+                v = find_victim_nb(k, long, short, is_bond, strength, max_positions, ord_victim[j])
+                if v == CAP_REJECT:
+                    record_fill_nb(out, n_out, day, seq, k, act, R_CAP_REJECTED, q, 0, p, 0.0,
+                                   state_f8[CASH], long, short, 0.0, -1)  # fmt: skip
+                    n_out += 1
+                    seq += 1
+                    continue
+                if v >= 0:
+                    vact = SELL if long[v] > 0 else COVER
+                    vq = long[v] if vact == SELL else short[v]
+                    f, fee, gain, why = fill_order_nb(
+                        v, vact, vq, price[v], fee_rate, margin_rate,
+                        state_f8, long, short, lcb, scb, smu, rg_long, rg_short,
+                    )  # fmt: skip
+                    vreason = R_NO_PRICE if why == R_NO_PRICE else R_REPLACEMENT
+                    record_fill_nb(out, n_out, day, seq, v, vact, vreason, vq, f, price[v], fee,
+                                   state_f8[CASH], long, short, gain, k)  # fmt: skip
+                    n_out += 1
+                    seq += 1
+        f, fee, gain, why = fill_order_nb(
+            k, act, q, p, fee_rate, margin_rate,
+            state_f8, long, short, lcb, scb, smu, rg_long, rg_short,
+        )  # fmt: skip
+        if why == R_DECISION:
+            why = ord_reason[j]
+        record_fill_nb(out, n_out, day, seq, k, act, why, q, f, p, fee, state_f8[CASH], long,
+                       short, gain, -1)  # fmt: skip
+        n_out += 1
+        seq += 1
+    return n_out
+
+
+@njit(cache=True)
+def mark_nb(cash, margin_used, long, short, close, keys):
+    """Value the book at the close over ``keys`` (§5.6, §4.3), summing in ``keys`` order.
+
+    Returns (nav, long_exposure, short_exposure, gross_exposure, net_exposure) with
+    ``nav = cash + Σ long·close − Σ short·close + margin_used`` accumulated term by term in key
+    order (as recorded, hence bit-exact), ``long_exposure = Σ long·close`` and ``short_exposure =
+    Σ short·close``. Tickers without a position contribute nothing, even when unpriced.
+    """
+    nav = cash
+    long_exp = 0.0
+    short_exp = 0.0
+    for j in range(keys.shape[0]):
+        k = keys[j]
+        c = close[k]
+        if long[k] > 0:
+            nav += long[k] * c
+            long_exp += long[k] * c
+        if short[k] > 0:
+            nav -= short[k] * c
+            short_exp += short[k] * c
+    nav += margin_used
+    return nav, long_exp, short_exp, long_exp + short_exp, long_exp - short_exp
