@@ -14,7 +14,7 @@ class SynthConfig:
     days: int = 300
     tickers: int = 100
     start: str = "2022-04-01"
-    signal_ic: float = 0.10  # planted pre-open signal's correlation with the next open->open return
+    signal_ic: float = 0.05  # planted pre-open signal's correlation with the next open->open return
 
     def __post_init__(self) -> None:
         if self.days < 2:

@@ -75,6 +75,18 @@ def canon_nan(x: float) -> float:
     return NAN if x != x else x
 
 
+def _restore(cls: type, *fields: object) -> object:
+    """Rebuild a pickled ``cls`` with every NaN (scalar or in a float tuple) mapped to ``NAN``."""
+    out = []
+    for f in fields:
+        if type(f) is float:
+            f = canon_nan(f)
+        elif type(f) is tuple and f and type(f[0]) in (int, float):
+            f = tuple([NAN if x != x else x for x in f])
+        out.append(f)
+    return cls(*out)
+
+
 @dataclass(frozen=True, slots=True)
 class Signals:
     """One analyst's ``{ticker: {signal, confidence}}`` in recorded key order (raw confidences)."""
@@ -82,6 +94,9 @@ class Signals:
     tickers: tuple[str, ...]
     signal: tuple[str, ...]  # bullish | bearish | neutral
     confidence: tuple[float, ...]  # as recorded: 0-100, may be NaN or negative
+
+    def __reduce__(self):  # unpickled NaNs become NAN again (equality across processes)
+        return (_restore, (type(self), self.tickers, self.signal, self.confidence))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +118,9 @@ class Decision:
     confidence: float
     reasoning: str
 
+    def __reduce__(self):
+        return (_restore, (type(self), self.action, self.quantity, self.confidence, self.reasoning))
+
 
 @dataclass(frozen=True, slots=True)
 class Decisions:
@@ -113,6 +131,10 @@ class Decisions:
     quantity: tuple[int, ...]
     confidence: tuple[float, ...]
     reasoning: tuple[str, ...]  # "" everywhere when the reasoning was dropped
+
+    def __reduce__(self):
+        fields = (self.tickers, self.action, self.quantity, self.confidence, self.reasoning)
+        return (_restore, (type(self), *fields))
 
 
 @dataclass(frozen=True, slots=True)

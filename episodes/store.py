@@ -26,7 +26,7 @@ from episodes.panel_io import PANEL_COLUMNS, panel_from_tables
 from episodes.reader import DayFile, Source, read_days
 from episodes.schema import Episode
 from episodes.tables import TABLES, episodes_to_tables, tables_to_episodes, ticker_universe
-from episodes.validate import check_episode, check_sequence
+from episodes.validate import check_sequence, validate_days
 from simulator.atomic import atomic_dir
 from simulator.errors import EpisodeError, StoreError
 
@@ -205,9 +205,7 @@ def ingest(
         [e for e in kept if e.date not in fresh] + [d.episode for d in fresh.values()],
         key=lambda e: e.date,
     )
-    problems = [err for d in fresh.values() for err in check_episode(d.episode)]
-    problems += check_sequence(merged)
-    _refuse(problems, store)
+    _refuse(check_sequence(merged), store)  # the new days must chain with the stored ones
     sha = [fresh[e.date].sha256 if e.date in fresh else kept_sha[e.date] for e in merged]
     _write(store, merged, sha, with_reasoning)
     size = open_store(store).size_bytes()
@@ -250,8 +248,10 @@ def _existing(store: Path, with_reasoning: bool) -> EpisodeStore | None:
 
 
 def _classify(days: list[DayFile], known: dict, replace: bool, store: Path):
-    """Split read days into (new, changed); raise on read problems or on a changed day."""
-    _refuse([d.error for d in days if d.error is not None], store)
+    """Split read days into (new, changed); raise on any problem of the source (as the validator
+    reports them: read errors, per-day rules, order and chain within the source) or on a changed
+    day."""
+    _refuse(list(validate_days(days).problems), store)
     new = [d for d in days if d.episode is not None and d.episode.date not in known]
     changed = [d for d in days if d.episode is not None and d.episode.date in known]
     if changed and not replace:

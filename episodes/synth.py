@@ -351,12 +351,16 @@ def write_episodes(out_dir: Path, cfg: SynthConfig, seed: int) -> list[Path]:
     """
     out_dir = Path(out_dir)
     if out_dir.exists():
-        alien = [p.name for p in out_dir.iterdir() if not p.name.startswith("episode_")]
-        if not out_dir.is_dir() or alien:
+        alien = (
+            sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("episode_"))
+            if out_dir.is_dir()
+            else ["(a file)"]
+        )
+        if alien:
             raise EpisodeError(
                 str(out_dir),
-                "refusing to replace a directory with other content",
-                found=",".join(sorted(alien)[:3]) or "a file",
+                "refusing to replace something that is not a synthetic run",
+                found=",".join(alien[:3]),
                 fix="pass an empty or new --out directory",
             )
     start = time.perf_counter()

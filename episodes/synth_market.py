@@ -64,10 +64,17 @@ VIX_LEVELS = (  # (upper VIX bound, stock allocation, recorded reasoning text)
 class SynthMarket:
     """The synthetic world of one run; day ``t`` in ``0..T-1``, column ``k`` over ``tickers``.
 
-    The planted signal: ``alpha[t]`` (unit variance, AR(1)) drives the open(t) -> open(t+1) log
-    return of every stock with correlation ``signal_ic``. Before the open of ``t`` it is visible
-    (a) through the analysts of episode ``t-1``, whose raw views are ``alpha[t] + noise`` and
-    (b) through the price path, via ``PSI`` times day ``t-1``'s intraday idiosyncratic shock.
+    The planted signal. Log open(t) -> open(t+1) return of stock k:
+    ``beta_k f_t + vol_k (ic alpha[t,k] + sqrt(1-ic²) (sqrt(.75) z_in[t,k] + .5 z_on[t,k]))``
+    where open(t) -> close(t) takes 60 % of the factor + alpha move and all the ``z_in`` noise,
+    close(t) -> open(t+1) the rest (the overnight gap). Alpha is
+    AR(1) with unit variance, ``alpha[t+1] = PHI alpha[t] + PSI z_in[t] + sqrt(1-PHI²-PSI²) eta``,
+    so before the open of t it is visible through two complementary channels:
+    (a) the price path: day t-1's intraday return carries ``PSI z_in[t-1]`` (momentum);
+    (b) the analysts of episode t-1, whose raw views are ``u[t] + noise_j`` with
+    ``u[t] = (alpha[t] - PSI z_in[t-1]) / sqrt(1 - PSI²)``, i.e. the rest of alpha[t].
+    Episode t's own analysts (what the recorded baseline trades on at the open of t) see u[t+1],
+    which correlates with alpha[t] at PHI / sqrt(1 - PSI²) ≈ 0.76: they contain no day-t prices.
     """
 
     dates: np.ndarray  # [T] datetime64[D] business days

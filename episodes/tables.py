@@ -160,9 +160,8 @@ def _positions(eps: Sequence[Episode], kt: list[str]) -> pd.DataFrame:
     if not eps:
         return pd.DataFrame({c: [] for c in ("t", "k", "state", *_POS_FIELDS)})
     kmap = _codes(list(eps[0].after.tickers), kt)
-    parts = [[e.after for e in eps], [eps[0].before]]
-    frames = []
-    for state, ports in enumerate(parts):
+    frames = []  # rows sorted by t: the first day's before-state first
+    for state, ports in ((1, [eps[0].before]), (0, [e.after for e in eps])):
         vals = {f: np.array([getattr(p, f) for p in ports]) for f in _POS_FIELDS}
         nz = np.zeros(vals["long"].shape, bool)
         for v in vals.values():

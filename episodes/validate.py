@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from episodes.codec import where
-from episodes.reader import DayFile, Source, read_days
+from episodes.reader import FILE_RE, DayFile, Source, read_days
 from episodes.schema import ACTIONS, ANALYSTS, BONDS, RISK, SIGNALS, Episode, Portfolio
 from simulator.errors import EpisodeError
 
-__all__ = ["ValidationReport", "check_episode", "check_sequence", "validate_episodes"]
+__all__ = ["DayRef", "ValidationReport", "check_episode", "check_sequence", "validate_episodes"]
 
 _PORT_FIELDS = (
     ("long", "positions.{}.long"),
@@ -48,7 +49,7 @@ class ValidationReport:
         return f"{self.n_episodes} episodes, {self.n_clean} clean, {len(self.problems)} problems"
 
 
-def _err(ep: Episode, path: str, what: str, **values: object) -> EpisodeError:
+def _err(ep: Episode | DayRef, path: str, what: str, **values: object) -> EpisodeError:
     return EpisodeError(where(ep.source, ep.date, path), what, **values)
 
 
@@ -157,15 +158,23 @@ def _check_signals(ep: Episode) -> list[EpisodeError]:
     return out
 
 
-def check_sequence(eps: Sequence[Episode | None]) -> list[EpisodeError]:
+class DayRef(NamedTuple):
+    """A day known only by file and date (unchanged in the store, so not parsed again)."""
+
+    source: str
+    date: str
+
+
+def check_sequence(eps: Sequence[Episode | DayRef | None]) -> list[EpisodeError]:
     """Cross-day rules: dates strictly increase (no duplicates) and the books chain,
     ``portfolio_after[t] == portfolio_before[t+1]`` (§0): cash, margin, shares, cost bases, margin
     used and realized gains; the first differing field is reported per ticker.
 
-    ``None`` stands for an unreadable day: the chain is not checked across it.
+    ``None`` stands for an unreadable day and a ``DayRef`` for a day not parsed: the chain is only
+    checked between two adjacent episodes.
     """
     out = []
-    last: Episode | None = None
+    last: Episode | DayRef | None = None
     for i, ep in enumerate(eps):
         if ep is None:
             continue
@@ -173,7 +182,8 @@ def check_sequence(eps: Sequence[Episode | None]) -> list[EpisodeError]:
             what = "duplicate date" if ep.date == last.date else "out of order"
             out.append(_err(ep, "date", what, previous=f"{last.source}: {last.date}"))
             continue
-        if i > 0 and eps[i - 1] is last and last is not None and ep.before != last.after:
+        both = isinstance(ep, Episode) and isinstance(last, Episode)
+        if both and eps[i - 1] is last and ep.before != last.after:
             out += _chain_diff(last, ep)
         last = ep
     return out
@@ -240,12 +250,17 @@ def validate_days(days: Sequence[DayFile]) -> ValidationReport:
     """Collect every problem of already-read days (reader errors, per-day and cross-day rules)."""
     problems: list[EpisodeError] = []
     bad_files: set[str] = set()
-    for day in days:
-        errs = [day.error] if day.error is not None else check_episode(day.episode)
+    for day in days:  # a skipped (unchanged, not parsed) day has neither episode nor error
+        errs = [day.error] if day.error is not None else []
+        errs += check_episode(day.episode) if day.episode is not None else []
         problems += errs
         if errs:
             bad_files.add(day.name)
-    for err in check_sequence([d.episode for d in days]):
+    seq = [
+        d.episode or (None if d.error else DayRef(d.name, FILE_RE.fullmatch(d.name).group(1)))
+        for d in days
+    ]
+    for err in check_sequence(seq):
         problems.append(err)
         bad_files.add(err.where.split(": ")[0])
     return ValidationReport(len(days), len(days) - len(bad_files), tuple(problems))

@@ -173,7 +173,7 @@ def _first_finite(values: np.ndarray) -> np.ndarray:
 
 
 def daily_rank_ic(a: np.ndarray, b: np.ndarray, min_n: int = MIN_TICKERS) -> np.ndarray:
-    """Spearman correlation of ``a[t]`` and ``b[t]`` across k for every day t ([T], NaN if undefined).
+    """Spearman correlation of ``a[t]`` and ``b[t]`` across k, per day t ([T], NaN if undefined).
 
     Only pairs where both are finite count; ties get average ranks.
     """

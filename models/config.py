@@ -11,7 +11,7 @@ __all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig"]
 class FeatureConfig:
     """Which information the features may use, and the target."""
 
-    info_set: str = "strict"  # "strict": episode-t agent outputs lagged one episode; "recorded": as the LLM saw them
+    info_set: str = "strict"  # "strict": agent outputs lagged one episode; "recorded": as recorded
     seq_len: int = 20  # episodes per input sequence
     horizon: int = 1  # target = open(t) -> open(t+horizon) return
     ranks: bool = True  # add cross-sectional ranks of the price features
@@ -27,7 +27,7 @@ class FeatureConfig:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WindowConfig:
-    """Walk-forward windows: expanding (or sliding) training ranges, each serving the next `step` episodes."""
+    """Walk-forward windows: expanding or sliding training ranges, each serving `step` episodes."""
 
     kind: str = "expanding"  # "expanding" or "sliding"
     initial: int = 250  # episodes in the first training range
@@ -76,6 +76,7 @@ class TrainConfig:
     max_samples_per_epoch: int = 8192  # per-epoch sample budget (0 = all): recent days + a random draw
     recent_days: int = 21  # the newest training days, always in an epoch's draw
     ticker_dropout: float = 0.05  # share of training samples shown as the "unseen" ticker
+    max_val_samples: int = 4096  # validation rows scored per epoch (0 = all): a fixed seeded draw
     torch_threads: int = 1  # set explicitly: 2 cores, and two processes using all threads thrash
     device: str = "cpu"  # "cpu" or "cuda"
 
@@ -86,8 +87,8 @@ class TrainConfig:
             raise ValueError("batch_size, max_epochs and warm_epochs must be >= 1")
         if not 0.0 < self.val_frac < 0.5:
             raise ValueError(f"val_frac={self.val_frac}, expected in (0, 0.5)")
-        if self.max_samples_per_epoch < 0 or self.recent_days < 0:
-            raise ValueError("max_samples_per_epoch and recent_days must be >= 0")
+        if min(self.max_samples_per_epoch, self.recent_days, self.max_val_samples) < 0:
+            raise ValueError("max_samples_per_epoch, recent_days, max_val_samples must be >= 0")
         if not 0.0 <= self.ticker_dropout < 1.0:
             raise ValueError(f"ticker_dropout={self.ticker_dropout}, expected in [0, 1)")
         if self.torch_threads < 1:

@@ -1,19 +1,22 @@
-"""Out-of-sample metrics of a window's predictions: direction accuracy/precision/recall/F1, IC, rank IC."""
+"""Out-of-sample metrics of window predictions: direction accuracy, precision, recall, F1, IC."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_NAMES_PER_DAY", "oos_metrics", "daily_ic"]
+from simulator.errors import RegistryError
+
+__all__ = ["MIN_NAMES_PER_DAY", "oos_metrics", "daily_ic", "report_frame"]
 
 MIN_NAMES_PER_DAY = 3  # a day enters the IC series only with >= 3 finite (pred, y) pairs
 
 
 def daily_ic(t: np.ndarray, pred: np.ndarray, y: np.ndarray, rank: bool = False) -> np.ndarray:
-    """Cross-sectional correlation of ``pred`` and ``y`` per day ``t`` (Pearson, or Spearman if ``rank``).
+    """Cross-sectional correlation of ``pred`` and ``y`` per day ``t`` (Spearman if ``rank``).
 
     Days with fewer than ``MIN_NAMES_PER_DAY`` finite pairs, or a constant prediction or outcome,
     are left out. Returns the per-day ICs in day order.
@@ -61,7 +64,8 @@ def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, flo
 
     Examples
     --------
-    >>> m = oos_metrics(np.array([0, 0, 0, 0]), np.array([1.0, -1, 1, -1]), np.array([1.0, -1, -1, 1]))
+    >>> t, y = np.zeros(4, int), np.array([1.0, -1, -1, 1])
+    >>> m = oos_metrics(t, np.array([1.0, -1, 1, -1]), y)
     >>> m["accuracy"], m["precision"], m["recall"], m["n"]
     (0.5, 0.5, 0.5, 4)
     """
@@ -89,3 +93,51 @@ def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, flo
         "rank_ic": ric,
         "rank_ic_t": ric_t,
     }
+
+
+REPORT_COLUMNS = (
+    "n",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "ic",
+    "ic_t",
+    "rank_ic",
+    "rank_ic_t",
+)
+
+
+def report_frame(models_dir: Path) -> pd.DataFrame:
+    """OOS metrics per finished window, recomputed from its ``predictions.parquet``, plus two rows.
+
+    ``mean``: the average of the window rows (``n`` summed). ``pooled``: the metrics of all
+    windows' predictions together (its IC t-statistic spans every served day).
+    """
+    from models.registry import Registry
+
+    reg = Registry.load(Path(models_dir))
+    rows, frames = [], []
+    for e in reg.entries:
+        if e.status != "done":
+            continue
+        p = pd.read_parquet(reg.root / e.path / "predictions.parquet")
+        frames.append(p)
+        m = oos_metrics(p["t"].to_numpy(), p["pred"].to_numpy(), p["y"].to_numpy())
+        rows.append({"window": e.id, "serve": f"{e.serve_dates[0]}..{e.serve_dates[1]}", **m})
+    if not rows:
+        raise RegistryError(
+            str(reg.path), "no finished window to report", fix="run `wfsim pretrain` first"
+        )
+    table = pd.DataFrame(rows)
+    mean = {"window": "mean", "serve": "", **table[list(REPORT_COLUMNS)].mean().to_dict()}
+    mean["n"] = int(table["n"].sum())
+    allp = pd.concat(frames, ignore_index=True)
+    m = oos_metrics(allp["t"].to_numpy(), allp["pred"].to_numpy(), allp["y"].to_numpy())
+    pooled = {
+        "window": "pooled",
+        "serve": f"{rows[0]['serve'][:10]}..{rows[-1]['serve'][-10:]}",
+        **m,
+    }
+    out = pd.concat([table, pd.DataFrame([mean, pooled])], ignore_index=True)
+    return out[["window", "serve", *REPORT_COLUMNS]]

@@ -70,22 +70,23 @@ def build_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
     * Prices: only ``open``/``close`` of days ``<= t-1`` (never ``open(t)``): close-to-close returns
       over 1/5/20 days ending at ``close(t-1)``, 20-day realised vol, the overnight gap
       ``open(t-1)/close(t-2) - 1``, the intraday move ``close(t-1)/open(t-1) - 1``, distance of
-      ``close(t-1)`` from its 5/20-day means, and ``px_stale20`` (share of the last 20 days without a
-      price). Closes are carried forward over unpriced days, so a ticker's history spans days it was
-      not eligible. ``*_rank``: cross-sectional rank in [-0.5, 0.5] among the day's ``has_data``
-      tickers (no calendar features).
-    * Agents (six analysts: direction, confidence clipped to [0, 100] / 100, coverage, NaN-confidence
-      flag; consensus strength; risk limit as a fraction of its base, never ``risk_price`` = close
-      of t; macro and forward-looking stock allocation; VIX). Information set ``cfg.info_set``:
-      ``"recorded"`` takes them from episode t, as the LLM saw them (leaky: shared README §6, the
-      agents ran with ``end_date = t``); ``"strict"`` takes them from episode t-1, so nothing of
-      episode t enters ``x[t]``.
+      ``close(t-1)`` from its 5/20-day means, and ``px_stale20`` (share of the last 20 days
+      without a price). Closes are carried forward over unpriced days, so a ticker's history
+      spans days it was not eligible. ``*_rank``: cross-sectional rank in [-0.5, 0.5] among the
+      day's ``has_data`` tickers (no calendar features).
+    * Agents (six analysts: direction, confidence clipped to [0, 100] / 100, coverage,
+      NaN-confidence flag; consensus strength; risk limit as a fraction of its base, never
+      ``risk_price`` = close of t; macro and forward-looking stock allocation; VIX).
+      Information set ``cfg.info_set``: ``"recorded"`` takes them from episode t, as the LLM saw
+      them (leaky: shared README §6, the agents ran with ``end_date = t``); ``"strict"`` takes
+      them from episode t-1, so nothing of episode t enters ``x[t]``.
     * ``has_data[t, k]``: stock k has a close on day t-1 (known before the open of t).
     * ``sample[t, k]`` (prediction points, the consensus tickers): ``"strict"``:
-      ``on_risk[t-1] & eligible[t]`` (the risk list is an agent output of episode t; the eligible list
-      is known at the open); ``"recorded"``: ``on_risk[t]``. Both also require ``has_data``.
-    * ``y[t, k] = open(t+h)/open(t) - 1`` (h = ``cfg.horizon``): what a trade at the open of t earns
-      by the open of t+h; ``label_end[t] = t + h``. See ``models.targets.train_samples`` for the purge.
+      ``on_risk[t-1] & eligible[t]`` (the risk list is an agent output of episode t; the eligible
+      list is known at the open); ``"recorded"``: ``on_risk[t]``. Both also require ``has_data``.
+    * ``y[t, k] = open(t+h)/open(t) - 1`` (h = ``cfg.horizon``): what a trade at the open of t
+      earns by the open of t+h; ``label_end[t] = t + h``. The purge:
+      ``models.targets.train_samples``.
 
     Parameters
     ----------
@@ -129,7 +130,7 @@ def _lag1(a: np.ndarray) -> np.ndarray:
 
 
 def _price_block(panel: Panel) -> dict[str, np.ndarray]:
-    """Price features of day t from data up to close(t-1): quantities at close(s), lagged one day."""
+    """Price features of day t from data up to close(t-1): values at close(s), lagged one day."""
     raw_c = pd.DataFrame(panel.close)
     raw_o = pd.DataFrame(panel.open)
     priced = raw_c.notna() & raw_o.notna()
@@ -165,7 +166,7 @@ def _xs_rank(v: np.ndarray, has_data: np.ndarray) -> np.ndarray:
 
 
 def _agent_block(panel: Panel) -> dict[str, np.ndarray]:
-    """Agent-derived values of episode s on [s, k] (NaN = missing; lagged by the caller in strict)."""
+    """Agent-derived values of episode s on [s, k] (NaN = missing; strict lags them)."""
     cols: dict[str, np.ndarray] = {}
     for a, short in enumerate(AGENT_SHORT.values()):
         has = panel.has_signal[a]
@@ -192,14 +193,16 @@ def _agent_block(panel: Panel) -> dict[str, np.ndarray]:
     return cols
 
 
-def _assemble(cols: dict[str, np.ndarray], names: tuple[str, ...], has_data: np.ndarray) -> np.ndarray:
+def _assemble(
+    cols: dict[str, np.ndarray], names: tuple[str, ...], has_data: np.ndarray
+) -> np.ndarray:
     """Stack into [T, K, F] float32: NaN/inf -> 0 (flags carry the gap), rows without data -> 0."""
-    t_n, k_n = has_data.shape
-    x = np.zeros((t_n, k_n, len(names)), dtype=np.float32)
+    stacked = np.empty((len(names), *has_data.shape), dtype=np.float32)  # [F, T, K]: fast writes
     for j, n in enumerate(names):
-        v = np.nan_to_num(cols[n], nan=0.0, posinf=0.0, neginf=0.0)
-        x[:, :, j] = np.where(has_data, v, 0.0)
-    return x
+        np.copyto(stacked[j], cols[n], casting="unsafe")
+    np.nan_to_num(stacked, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    stacked[:, ~has_data] = 0.0
+    return np.ascontiguousarray(stacked.transpose(1, 2, 0))
 
 
 def gather_sequences(
@@ -277,4 +280,3 @@ class Scaler:
         s.mean_ = np.asarray(d["mean"], dtype=np.float64)
         s.std_ = np.asarray(d["std"], dtype=np.float64)
         return s
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,15 @@ from torch import nn
 from models.config import ModelConfig
 from models.features import FeatureSet, Scaler, gather_sequences
 
-__all__ = ["UNSEEN", "TickerLSTMModel", "ModelBundle", "build_vocab", "token_ids", "remap_state"]
+__all__ = [
+    "UNSEEN",
+    "TickerLSTMModel",
+    "ModelBundle",
+    "build_vocab",
+    "token_ids",
+    "remap_state",
+    "load_checkpoint",
+]
 
 UNSEEN = "<unseen>"  # vocabulary entry 0: tickers not seen in the window's training samples
 CHECKPOINT_FORMAT = 1
@@ -125,7 +134,7 @@ class ModelBundle:
     def predict(
         self, fs: FeatureSet, t_idx: np.ndarray, k_idx: np.ndarray, tickers: Sequence[str]
     ) -> np.ndarray:
-        """Predicted returns [N] float32 of the points ``(t_idx[i], k_idx[i])`` in one batched pass."""
+        """Predicted returns [N] float32 of the points ``(t_idx[i], k_idx[i])``, batched."""
         if tuple(fs.names) != self.feature_names:
             raise ValueError(
                 f"ModelBundle.predict: feature names differ from the model's "
@@ -184,3 +193,8 @@ class ModelBundle:
             y_scale=float(ckpt["y_scale"]),
             window=str(ckpt.get("window", "")),
         )
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A window's ``model.pt`` (loaded with ``weights_only=True``: plain data and tensors only)."""
+    return torch.load(Path(path), map_location="cpu", weights_only=True)

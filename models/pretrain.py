@@ -8,45 +8,53 @@ weights: the windows form a chain (Ray: each task receives the previous task's O
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import io
-import json
-import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import structlog
-import torch
 
 from episodes.panel import Panel
 from models.evaluate import oos_metrics
 from models.features import FeatureSet, build_features
+from models.lstm import load_checkpoint
 from models.registry import (
     Registry,
     WindowEntry,
     data_hash,
     sections_hash,
-    sha256_file,
     window_seed,
+    write_window,
 )
 from models.train import split_window, train_window
 from models.windows import Window, from_config
-from simulator.atomic import atomic_dir, write_atomic
 from simulator.errors import ConfigError, RegistryError
 
-__all__ = ["WindowOutput", "PretrainResult", "plan_windows", "run_window", "pretrain", "weights_hash"]
+__all__ = [
+    "PretrainData",
+    "prepare",
+    "WindowOutput",
+    "PretrainResult",
+    "plan_windows",
+    "run_window",
+    "pretrain",
+]
 
 log = structlog.get_logger(__name__)
 
 BACKENDS = ("local", "ray")
+
+
+class PretrainData(NamedTuple):
+    """Prepared inputs (what ``pretrain`` builds from a store): features, ticker names, dates."""
+
+    fs: FeatureSet
+    tickers: list[str]
+    dates: np.ndarray  # [T] datetime64[D]
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,11 +85,16 @@ def _iso(dates: np.ndarray, r: range) -> tuple[str, str]:
 
 def pretrain_sections(cfg: Any) -> dict[str, Any]:
     """The config sections a window's model depends on (hashed into ``config_hash``)."""
-    return {"seed": cfg.seed, "features": cfg.features, "windows": cfg.windows,
-            "model": cfg.model, "train": cfg.train}  # fmt: skip
+    return {
+        "seed": cfg.seed,
+        "features": cfg.features,
+        "windows": cfg.windows,
+        "model": cfg.model,
+        "train": cfg.train,
+    }
 
 
-def plan_windows(panel: Panel, fs: FeatureSet, cfg: Any) -> list[tuple[Window, WindowEntry]]:
+def plan_windows(data: PretrainData, cfg: Any) -> list[tuple[Window, WindowEntry]]:
     """Every window of the store with its registry entry (status ``planned``).
 
     The data hash of a window covers the days ``[0, serve.stop)`` of the feature set (features,
@@ -90,22 +103,35 @@ def plan_windows(panel: Panel, fs: FeatureSet, cfg: Any) -> list[tuple[Window, W
     """
     chash = sections_hash(pretrain_sections(cfg))
     out = []
-    for w in from_config(cfg.windows).split(panel.n_days):
+    fs, dates = data.fs, np.asarray(data.dates).astype("datetime64[D]")
+    for w in from_config(cfg.windows).split(len(dates)):
         split = split_window(w, fs, cfg.train.val_frac)
         tr, va = split.day_range("train"), split.day_range("val")
         s = w.serve.stop
         dh = data_hash(
-            (fs.x[:s], fs.has_data[:s], fs.sample[:s], fs.y[:s], fs.label_end[:s],
-             panel.dates[:s].astype("datetime64[D]").astype(np.int64)),
-            (*fs.names, "|", *map(str, panel.tickers)),
-        )  # fmt: skip
+            (
+                fs.x[:s],
+                fs.has_data[:s],
+                fs.sample[:s],
+                fs.y[:s],
+                fs.label_end[:s],
+                dates[:s].astype(np.int64),
+            ),
+            (*fs.names, "|", *data.tickers),
+        )
         entry = WindowEntry(
-            id=w.id, train=(tr.start, tr.stop), val=(va.start, va.stop),
-            serve=(w.serve.start, w.serve.stop), train_dates=_iso(panel.dates, tr),
-            val_dates=_iso(panel.dates, va), serve_dates=_iso(panel.dates, w.serve),
-            label_end_max=int(fs.label_end[va.stop - 1]), seed=window_seed(cfg.seed, w.id),
-            data_hash=dh, config_hash=chash,
-        )  # fmt: skip
+            id=w.id,
+            train=(tr.start, tr.stop),
+            val=(va.start, va.stop),
+            serve=(w.serve.start, w.serve.stop),
+            train_dates=_iso(dates, tr),
+            val_dates=_iso(dates, va),
+            serve_dates=_iso(dates, w.serve),
+            label_end_max=int(fs.label_end[va.stop - 1]),
+            seed=window_seed(cfg.seed, w.id),
+            data_hash=dh,
+            config_hash=chash,
+        )
         out.append((w, entry))
     return out
 
@@ -127,90 +153,42 @@ def run_window(
     tt = tt + window.serve.start
     pred = res.bundle.predict(fs, tt, kk, tickers)
     y = fs.y[tt, kk]
-    preds = pd.DataFrame({
-        "t": tt.astype(np.int32), "date": dates[tt].astype("datetime64[D]"),
-        "ticker": np.asarray(tickers, dtype=object)[kk], "pred": pred, "y": y,
-    })  # fmt: skip
+    preds = pd.DataFrame(
+        {
+            "t": tt.astype(np.int32),
+            "date": dates[tt].astype("datetime64[D]"),
+            "ticker": np.asarray(tickers, dtype=object)[kk],
+            "pred": pred,
+            "y": y,
+        }
+    )
     metrics = {
-        "val_mse": res.val_mse, "epochs": res.epochs, "best_epoch": res.best_epoch,
-        "warm": res.warm, "n_train": int(len(res.split.train_t)), "n_val": int(len(res.split.val_t)),
-        "vocab": len(res.bundle.vocab), "oos": oos_metrics(tt, pred, y),
-    }  # fmt: skip
+        "val_mse": res.val_mse,
+        "epochs": res.epochs,
+        "best_epoch": res.best_epoch,
+        "warm": res.warm,
+        "n_train": int(len(res.split.train_t)),
+        "n_val": int(len(res.split.val_t)),
+        "vocab": len(res.bundle.vocab),
+        "oos": oos_metrics(tt, pred, y),
+    }
     return WindowOutput(window.id, res.bundle.to_checkpoint(), preds, metrics, res.elapsed_s)
 
 
-def weights_hash(state_dict: dict[str, torch.Tensor]) -> str:
-    """sha256 (16 hex digits) of the weights: names, dtypes, shapes and bytes in key order."""
-    h = hashlib.sha256()
-    for name, v in state_dict.items():
-        a = v.detach().cpu().contiguous().numpy()
-        h.update(f"{name}{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()[:16]
-
-
-def _json_safe(v: Any) -> Any:
-    """NaN -> None, numpy scalars -> Python, recursively (registry JSON is strict)."""
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, float | np.floating):
-        return None if not np.isfinite(v) else float(v)
-    if isinstance(v, np.integer | np.bool_):
-        return v.item()
-    return v
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
-    out["pandas"], out["pyarrow"] = pd.__version__, pa.__version__
-    try:
-        out["wfsim"] = md.version("wfsim")
-    except md.PackageNotFoundError:
-        out["wfsim"] = "unknown"
-    return out
-
-
-def _save_window(reg: Registry, entry: WindowEntry, out: WindowOutput) -> WindowEntry:
-    """Write ``DIR/<window>/`` atomically; return the entry marked done with its file hashes."""
-    metrics = _json_safe(out.metrics)
-    ckpt = {**out.checkpoint, "seed": entry.seed, "config_hash": entry.config_hash,
-            "data_hash": entry.data_hash}  # fmt: skip
-    meta = {
-        "window": entry.id, "train_dates": entry.train_dates, "val_dates": entry.val_dates,
-        "serve_dates": entry.serve_dates, "seed": entry.seed, "config_hash": entry.config_hash,
-        "data_hash": entry.data_hash, "features": ckpt["feature_names"], "vocab_size": len(ckpt["vocab"]),
-        "versions": _versions(), "training_time_s": round(out.elapsed_s, 3),
-        "val": {k: v for k, v in metrics.items() if k != "oos"}, "oos": metrics["oos"],
-    }  # fmt: skip
-    with atomic_dir(reg.root / entry.path) as tmp:
-        buf = io.BytesIO()
-        torch.save(ckpt, buf)
-        (tmp / "model.pt").write_bytes(buf.getvalue())
-        pq.write_table(pa.Table.from_pandas(out.predictions, preserve_index=False),
-                       tmp / "predictions.parquet")  # fmt: skip
-        (tmp / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    files = {n: sha256_file(reg.root / entry.path / n) for n in ("model.pt", "predictions.parquet")}
-    wh = weights_hash(out.checkpoint["state_dict"])
-    return dataclasses.replace(entry, status="done", metrics=metrics, files=files, weights_hash=wh)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """A window's ``model.pt`` (loaded with ``weights_only=True``: plain data and tensors only)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def _load_panel(source: Panel | Path) -> Panel:
-    if isinstance(source, Panel):
+def prepare(source: Panel | Path | PretrainData, cfg: Any) -> PretrainData:
+    """Features, ticker names and dates of a store directory, a Panel, or prepared data."""
+    if isinstance(source, PretrainData):
         return source
-    from episodes.store import load_panel
+    if not isinstance(source, Panel):
+        from episodes.store import load_panel
 
-    return load_panel(Path(source))
+        source = load_panel(Path(source))
+    fs = build_features(source, cfg.features)
+    return PretrainData(fs, [str(x) for x in source.tickers], source.dates.astype("datetime64[D]"))
 
 
 def pretrain(
-    source: Panel | Path,
+    source: Panel | Path | PretrainData,
     models_dir: Path,
     cfg: Any,
     *,
@@ -227,8 +205,8 @@ def pretrain(
 
     Parameters
     ----------
-    source : Panel or Path
-        The episodes: a loaded Panel, or an episode store directory.
+    source : Path, Panel or PretrainData
+        The episodes: an episode store directory, a loaded Panel, or prepared features.
     models_dir : Path
         Registry directory (created if absent).
     cfg : RunConfig
@@ -256,33 +234,51 @@ def pretrain(
     if workers < 1:
         raise ConfigError("--workers", "must be >= 1", got=workers)
     t0 = time.perf_counter()
-    panel = _load_panel(source)
-    fs = build_features(panel, cfg.features)
-    plan = plan_windows(panel, fs, cfg)
+    data = prepare(source, cfg)
+    plan = plan_windows(data, cfg)
     reg = Registry.load_or_empty(Path(models_dir))
     todo = reg.merge_plan([e for _, e in plan], force)
-    reg.info = {"config_hash": plan[0][1].config_hash, "seed": cfg.seed, "n_days": panel.n_days,
-                "features": list(fs.names), "tickers": [str(x) for x in panel.tickers]}  # fmt: skip
+    reg.info = {
+        "config_hash": plan[0][1].config_hash,
+        "seed": cfg.seed,
+        "n_days": len(data.dates),
+        "features": list(data.fs.names),
+        "tickers": list(data.tickers),
+    }
     reg.save()
-    log.info("pretrain_planned", models=str(models_dir), windows=len(plan), todo=len(todo),
-             backend=backend)  # fmt: skip
+    log.info(
+        "pretrain_planned",
+        models=str(models_dir),
+        windows=len(plan),
+        todo=len(todo),
+        backend=backend,
+    )
 
     def on_done(out: WindowOutput) -> None:
-        entry = _save_window(reg, reg.entry(out.window), out)
+        e = reg.entry(out.window)
+        entry = write_window(reg, e, out.checkpoint, out.predictions, out.metrics, out.elapsed_s)
         reg.replace(entry)
         reg.save()
         oos = entry.metrics["oos"]
-        log.info("window_saved", window=entry.id, ic=oos["ic"], accuracy=oos["accuracy"],
-                 weights=entry.weights_hash, elapsed_s=round(out.elapsed_s, 2))  # fmt: skip
+        log.info(
+            "window_saved",
+            window=entry.id,
+            ic=oos["ic"],
+            accuracy=oos["accuracy"],
+            weights=entry.weights_hash,
+            elapsed_s=round(out.elapsed_s, 2),
+        )
 
     jobs = [(i, w, e) for i, (w, e) in enumerate(plan) if e.id in todo]
-    ctx = _Ctx(fs, [str(x) for x in panel.tickers], panel.dates, cfg, reg, [w for w, _ in plan])
+    ctx = _Ctx(data.fs, data.tickers, data.dates, cfg, reg, [w for w, _ in plan])
     run = _run_local if backend == "local" else _run_ray
     if jobs:
         run(jobs, ctx, on_done, workers, address)
     elapsed = time.perf_counter() - t0
     skipped = tuple(e.id for _, e in plan if e.id not in todo)
-    log.info("pretrain_finished", trained=len(jobs), skipped=len(skipped), elapsed_s=round(elapsed, 2))
+    log.info(
+        "pretrain_finished", trained=len(jobs), skipped=len(skipped), elapsed_s=round(elapsed, 2)
+    )
     return PretrainResult(reg.path, tuple(reg.entries), tuple(todo), skipped, elapsed)
 
 
@@ -301,8 +297,12 @@ class _Ctx:
             return None
         prev = self.reg.entry(self.windows[i - 1].id)
         if not self.reg.verify(prev):
-            raise RegistryError(str(self.reg.path), "warm start needs the previous window",
-                                window=self.windows[i].id, previous=prev.id)  # fmt: skip
+            raise RegistryError(
+                str(self.reg.path),
+                "warm start needs the previous window",
+                window=self.windows[i].id,
+                previous=prev.id,
+            )
         return load_checkpoint(self.reg.root / prev.path / "model.pt")
 
 
@@ -329,7 +329,11 @@ def _run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, addres
     elif started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
-        cpus = min(ctx.cfg.train.torch_threads, workers) if not address else ctx.cfg.train.torch_threads
+        cpus = (
+            min(ctx.cfg.train.torch_threads, workers)
+            if not address
+            else ctx.cfg.train.torch_threads
+        )
         task = ray.remote(num_cpus=cpus, max_retries=0)(run_window)
         fs_ref = ray.put(ctx.fs)
         refs: dict[int, Any] = {}

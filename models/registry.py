@@ -1,4 +1,4 @@
-"""The model registry (qlib-style recorded tasks, plain files): ``DIR/registry.json`` + ``DIR/<window>/``.
+"""The model registry (qlib-style recorded tasks): ``DIR/registry.json`` + ``DIR/<window>/``.
 
 ``registry.json`` lists every planned window with its day ranges and dates, seed, data and config
 hashes, status (``planned`` / ``done``), metrics, and the sha256 of its files. ``pretrain`` writes
@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
+import platform
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
 
-from simulator.atomic import write_atomic
+from simulator.atomic import atomic_dir, write_atomic
 from simulator.errors import RegistryError
 
 __all__ = [
@@ -31,11 +37,13 @@ __all__ = [
     "data_hash",
     "sections_hash",
     "sha256_file",
+    "weights_hash",
+    "write_window",
 ]
 
 REGISTRY_FILE = "registry.json"
 REGISTRY_FORMAT = 1
-WINDOW_FILES = ("model.pt", "predictions.parquet")  # hashed; metadata.json carries timings
+WINDOW_FILES = ("model.pt", "predictions.parquet")  # hashed; metadata.json holds timings
 
 
 def window_seed(run_seed: int, window_id: str) -> int:
@@ -62,7 +70,9 @@ def data_hash(arrays: Iterable[np.ndarray], labels: Iterable[str]) -> str:
 
 def sections_hash(sections: Mapping[str, Any]) -> str:
     """sha256 (16 hex digits) of the canonical JSON of config sections (dataclasses or scalars)."""
-    plain = {k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for k, v in sections.items()}
+    plain = {
+        k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for k, v in sections.items()
+    }
     blob = json.dumps(plain, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -77,7 +87,7 @@ def sha256_file(path: Path) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class WindowEntry:
-    """One window of the registry. Ranges are ``[start, stop)`` day indices; dates are [first, last].
+    """One registry window. Ranges are ``[start, stop)`` day indices; dates are [first, last].
 
     ``label_end_max`` is the last day whose data any training or validation label used: the model
     may serve day d only if ``label_end_max < d`` (checked by ``WalkForwardModelManager``).
@@ -105,8 +115,15 @@ class WindowEntry:
 
     def identity(self) -> tuple:
         """What must match for a finished entry to stay valid under a new plan."""
-        return (self.train, self.val, self.serve, self.label_end_max, self.seed, self.data_hash,
-                self.config_hash)  # fmt: skip
+        return (
+            self.train,
+            self.val,
+            self.serve,
+            self.label_end_max,
+            self.seed,
+            self.data_hash,
+            self.config_hash,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -122,7 +139,7 @@ class WindowEntry:
 
 
 class Registry:
-    """``DIR/registry.json`` in memory: ordered window entries, saved atomically after each change."""
+    """``DIR/registry.json`` in memory: ordered window entries, saved atomically on change."""
 
     def __init__(self, root: Path, entries: list[WindowEntry], info: dict[str, Any]) -> None:
         self.root = Path(root)
@@ -144,13 +161,20 @@ class Registry:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise RegistryError(str(path), "no model registry",
-                                fix="run `wfsim pretrain --store PATH --models DIR` first") from None  # fmt: skip
+            raise RegistryError(
+                str(path),
+                "no model registry",
+                fix="run `wfsim pretrain --store PATH --models DIR` first",
+            ) from None
         except ValueError as exc:
             raise RegistryError(str(path), "registry is not valid JSON", error=str(exc)) from None
         if raw.get("format") != REGISTRY_FORMAT:
-            raise RegistryError(str(path), "unsupported registry format",
-                                got=raw.get("format"), expected=str(REGISTRY_FORMAT))  # fmt: skip
+            raise RegistryError(
+                str(path),
+                "unsupported registry format",
+                got=raw.get("format"),
+                expected=str(REGISTRY_FORMAT),
+            )
         entries = [WindowEntry.from_dict(w) for w in raw["windows"]]
         info = {k: v for k, v in raw.items() if k not in ("format", "windows")}
         return cls(Path(root), entries, info)
@@ -162,8 +186,11 @@ class Registry:
         return cls(Path(root), [], {})
 
     def save(self) -> Path:
-        doc = {"format": REGISTRY_FORMAT, **self.info,
-               "windows": [e.to_dict() for e in self.entries]}  # fmt: skip
+        doc = {
+            "format": REGISTRY_FORMAT,
+            **self.info,
+            "windows": [e.to_dict() for e in self.entries],
+        }
         return write_atomic(self.path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
 
     def entry(self, window_id: str) -> WindowEntry:
@@ -197,15 +224,23 @@ class Registry:
         missing or altered is retrained.
         """
         old = {e.id: e for e in self.entries}
-        stale = [p.id for p in plan if p.id in old and old[p.id].status == "done"
-                 and old[p.id].identity() != p.identity()]  # fmt: skip
+        stale = [
+            p.id
+            for p in plan
+            if p.id in old and old[p.id].status == "done" and old[p.id].identity() != p.identity()
+        ]
         gone = [i for i in old if i not in {p.id for p in plan} and old[i].status == "done"]
         if (stale or gone) and not force:
             first = (stale or gone)[0]
             why = _stale_reason(old[first], next((p for p in plan if p.id == first), None))
-            raise RegistryError(str(self.path), "registry is stale for this store or config",
-                                window=first, changed=why, stale_windows=len(stale) + len(gone),
-                                fix="rerun with --force to retrain, or use a new --models DIR")  # fmt: skip
+            raise RegistryError(
+                str(self.path),
+                "registry is stale for this store or config",
+                window=first,
+                changed=why,
+                stale_windows=len(stale) + len(gone),
+                fix="rerun with --force to retrain, or use a new --models DIR",
+            )
         merged, todo = [], []
         for p in plan:
             e = old.get(p.id)
@@ -224,3 +259,85 @@ def _stale_reason(old: WindowEntry, new: WindowEntry | None) -> str:
     names = ("train", "val", "serve", "label_end_max", "seed", "data_hash", "config_hash")
     diff = [n for n, a, b in zip(names, old.identity(), new.identity(), strict=True) if a != b]
     return "+".join(diff)
+
+
+def weights_hash(state_dict: dict[str, torch.Tensor]) -> str:
+    """sha256 (16 hex digits) of the weights: names, dtypes, shapes and bytes in key order."""
+    h = hashlib.sha256()
+    for name, v in state_dict.items():
+        a = v.detach().cpu().contiguous().numpy()
+        h.update(f"{name}{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _json_safe(v: Any) -> Any:
+    """NaN -> None, numpy scalars -> Python, recursively (registry JSON is strict)."""
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, float | np.floating):
+        return None if not np.isfinite(v) else float(v)
+    if isinstance(v, np.integer | np.bool_):
+        return v.item()
+    return v
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
+    out["pandas"], out["pyarrow"] = pd.__version__, pa.__version__
+    try:
+        out["wfsim"] = md.version("wfsim")
+    except md.PackageNotFoundError:
+        out["wfsim"] = "unknown"
+    return out
+
+
+def write_window(
+    reg: Registry,
+    entry: WindowEntry,
+    checkpoint: dict[str, Any],
+    predictions: pd.DataFrame,
+    metrics: dict[str, Any],
+    elapsed_s: float,
+) -> WindowEntry:
+    """Write ``DIR/<window>/`` atomically; return the entry marked done with its file hashes.
+
+    ``model.pt``: the checkpoint plus seed and hashes; ``predictions.parquet``: the serve-day
+    predictions; ``metadata.json``: dates, seed, hashes, features, library versions, training time,
+    validation and OOS metrics.
+    """
+    metrics = _json_safe(metrics)
+    ckpt = {
+        **checkpoint,
+        "seed": entry.seed,
+        "config_hash": entry.config_hash,
+        "data_hash": entry.data_hash,
+    }
+    meta = {
+        "window": entry.id,
+        "train_dates": entry.train_dates,
+        "val_dates": entry.val_dates,
+        "serve_dates": entry.serve_dates,
+        "seed": entry.seed,
+        "config_hash": entry.config_hash,
+        "data_hash": entry.data_hash,
+        "features": ckpt["feature_names"],
+        "vocab_size": len(ckpt["vocab"]),
+        "versions": _versions(),
+        "training_time_s": round(elapsed_s, 3),
+        "val": {k: v for k, v in metrics.items() if k != "oos"},
+        "oos": metrics["oos"],
+    }
+    with atomic_dir(reg.root / entry.path) as tmp:
+        buf = io.BytesIO()
+        torch.save(ckpt, buf)
+        (tmp / "model.pt").write_bytes(buf.getvalue())
+        pq.write_table(
+            pa.Table.from_pandas(predictions, preserve_index=False), tmp / "predictions.parquet"
+        )
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    files = {n: sha256_file(reg.root / entry.path / n) for n in WINDOW_FILES}
+    wh = weights_hash(checkpoint["state_dict"])
+    return dataclasses.replace(entry, status="done", metrics=metrics, files=files, weights_hash=wh)

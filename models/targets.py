@@ -64,8 +64,9 @@ def train_samples(fs: FeatureSet, window: Window) -> IndexPair:
     Purge rule: the model of a window first serves day ``s = window.serve.start`` and must be fixed
     before the open of s. The label of day t uses ``open(label_end[t]) = open(t + h)``, which is
     known only at the open of ``t + h``; so a sample is kept only if ``label_end[t] < s``
-    (``t + h <= s - 1``). With h = 1 the last training day is ``s - 2``; day ``s - 1`` still enters as
-    sequence context. Also kept only: ``t`` in ``window.train``, ``fs.sample[t, k]``, finite ``y``.
+    (``t + h <= s - 1``). With h = 1 the last training day is ``s - 2``; day ``s - 1`` still
+    enters as sequence context. Also kept only: ``t`` in ``window.train``, ``fs.sample[t, k]``,
+    finite ``y``.
 
     Raises
     ------
@@ -94,8 +95,8 @@ def split_train_val(
     """Temporal train/validation split of a window's samples, purged like train/serve.
 
     Validation = the samples on the last ``val_frac`` of the days the samples span
-    (``n_val = max(1, round(val_frac * n_days))``, from ``v = t_max + 1 - n_val``). A training sample
-    is kept only if its label is known before the open of the first validation day:
+    (``n_val = max(1, round(val_frac * n_days))``, from ``v = t_max + 1 - n_val``). A training
+    sample is kept only if its label is known before the open of the first validation day:
     ``label_end[t] < v`` (so the last h days before v are dropped).
 
     Returns

@@ -65,7 +65,9 @@ def split_window(window: Window, fs: FeatureSet, val_frac: float) -> WindowSplit
     return WindowSplit(tt, tk, vt, vk)
 
 
-def epoch_draw(rng: np.random.Generator, t: np.ndarray, budget: int, recent_days: int) -> np.ndarray:
+def epoch_draw(
+    rng: np.random.Generator, t: np.ndarray, budget: int, recent_days: int
+) -> np.ndarray:
     """Sample indices of one epoch, shuffled.
 
     Rule: with ``budget == 0`` or at most ``budget`` samples, all of them. Otherwise every sample of
@@ -82,12 +84,24 @@ def epoch_draw(rng: np.random.Generator, t: np.ndarray, budget: int, recent_days
     return rng.permutation(np.concatenate([recent, fill]))
 
 
-def _tensors(fs, t, k, seq_len, scaler, tok, y=None) -> tuple[torch.Tensor, ...]:
+def _tensors(fs, t, k, seq_len, scaler, tok, y) -> tuple[torch.Tensor, ...]:
+    """Scaled sequences, masks, tokens and targets as tensors (float32 scaling: training only)."""
     x, mask = gather_sequences(fs, t, k, seq_len)
-    out = [torch.from_numpy(scaler.transform(x)), torch.from_numpy(mask), torch.from_numpy(tok)]
-    if y is not None:
-        out.append(torch.from_numpy(y.astype(np.float32)))
-    return tuple(out)
+    mean, std = scaler.mean_.astype(np.float32), scaler.std_.astype(np.float32)
+    x = (x - mean) / std
+    return (
+        torch.from_numpy(x),
+        torch.from_numpy(mask),
+        torch.from_numpy(tok),
+        torch.from_numpy(np.asarray(y, dtype=np.float32)),
+    )
+
+
+def _val_subset(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
+    """Validation rows: all, or a fixed seeded draw of ``cap`` (kept sorted) when larger."""
+    if cap == 0 or n <= cap:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=cap, replace=False))
 
 
 @torch.no_grad()
@@ -189,8 +203,8 @@ def train_window(
     tc = cfg.train
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    if tc.device == "cpu":
-        torch.use_deterministic_algorithms(True)
+    if tc.device == "cpu" and not torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(True)  # first call imports torch._dynamo (seconds)
     torch.set_num_threads(tc.torch_threads)
 
     split = split_window(window, fs, tc.val_frac)
@@ -204,9 +218,10 @@ def train_window(
     y_fit = np.clip(y_tr / y_scale, -TARGET_CLIP, TARGET_CLIP)
     seq_len = cfg.features.seq_len
     train_data = _tensors(fs, split.train_t, split.train_k, seq_len, scaler, tok_tr, y_fit)
-    tok_va = token_ids(vocab, [tickers[k] for k in split.val_k])
-    y_va = fs.y[split.val_t, split.val_k]
-    val_data = _tensors(fs, split.val_t, split.val_k, seq_len, scaler, tok_va, y_va)
+    vi = _val_subset(rng, len(split.val_t), tc.max_val_samples)
+    vt, vk = split.val_t[vi], split.val_k[vi]
+    tok_va = token_ids(vocab, [tickers[k] for k in vk])
+    val_data = _tensors(fs, vt, vk, seq_len, scaler, tok_va, fs.y[vt, vk])
 
     model, warm = _init_model(len(fs.names), vocab, cfg, seed, init)
     lr, epochs = (tc.lr * tc.warm_lr_factor, tc.warm_epochs) if warm else (tc.lr, tc.max_epochs)
@@ -221,7 +236,9 @@ def train_window(
         train_loss = _run_epoch(model, opt, train_data, idx, tc.batch_size, tc.grad_clip, bar)
         bar.close()
         mse = _val_mse(model, val_data, y_scale)
-        log.debug("epoch_finished", window=window.id, epoch=epoch, train_loss=train_loss, val_mse=mse)
+        log.debug(
+            "epoch_finished", window=window.id, epoch=epoch, train_loss=train_loss, val_mse=mse
+        )
         if mse < best_mse:
             best_mse, best_epoch, bad = mse, epoch, 0
             best_state = {k: v.clone() for k, v in model.state_dict().items()}

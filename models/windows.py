@@ -1,4 +1,4 @@
-"""Walk-forward windows (scikit-learn splitter style): a model trains on a range, serves the next days."""
+"""Walk-forward windows (scikit-learn splitter style): train on a range, serve the next days."""
 
 from __future__ import annotations
 
@@ -49,14 +49,16 @@ def _windows(n_days: int, first: int, step: int, size: int | None) -> Iterator[W
             expected="initial < n_days",
         )
     return (
-        Window(f"w{i:03d}", range(0 if size is None else s - size, s), range(s, min(s + step, n_days)))
+        Window(
+            f"w{i:03d}", range(0 if size is None else s - size, s), range(s, min(s + step, n_days))
+        )
         for i, s in enumerate(range(first, n_days, step))
     )
 
 
 @dataclass(frozen=True)
 class ExpandingWindows:
-    """Expanding windows: window i trains on days ``[0, initial + i*step)`` and serves the next ``step``.
+    """Expanding windows: window i trains on days ``[0, initial + i*step)``, serves ``step`` days.
 
     The last serve range is truncated at ``n_days``; the serve ranges tile ``[initial, n_days)``.
     Purge (applied by ``models.targets.train_samples``): a window first serving day s trains only
@@ -96,7 +98,7 @@ class ExpandingWindows:
 
 @dataclass(frozen=True)
 class SlidingWindows:
-    """Sliding windows: window i trains on the ``size`` days before ``size + i*step``, serves ``step``.
+    """Sliding windows: window i trains on the ``size`` days before ``size + i*step``.
 
     Same purge and tiling as ``ExpandingWindows``.
 

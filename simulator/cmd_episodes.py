@@ -137,3 +137,33 @@ def _common(n: int, first: str, last: str, per_day: list[int], acts: collections
 
 
 COMMANDS: list[click.Command] = [episodes_group]
+
+
+# --- `wfsim episodes synth` ---------------------------------------------------------------------
+
+
+@episodes_group.command("synth")
+@click.option("--days", type=int, default=None, help="Trading days [default: synth.days].")
+@click.option("--tickers", type=int, default=None, help="Stock tickers [default: synth.tickers].")
+@click.option("--seed", type=int, default=None, help="Run seed [default: the config's seed].")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+    help="Directory for episode_YYYY-MM-DD.json; written atomically, a previous run is replaced.",
+)  # fmt: skip
+@click.option(
+    "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="YAML config (its synth section and seed); the flags above override it.",
+)  # fmt: skip
+def synth_cmd(
+    days: int | None, tickers: int | None, seed: int | None, out: Path, config: Path | None
+) -> None:
+    """Write synthetic episodes in the recorded schema: a seeded market with a planted,
+    learnable pre-open signal and an LLM-like baseline whose books reconcile exactly."""
+    from episodes.synth import write_episodes
+    from simulator.config import load_config
+
+    flags = {"synth.days": days, "synth.tickers": tickers, "seed": seed}
+    cfg = load_config(config, {k: v for k, v in flags.items() if v is not None})
+    paths = write_episodes(out, cfg.synth, cfg.seed)
+    span = f"{paths[0].name} .. {paths[-1].name}"
+    click.echo(f"{out}: {len(paths)} episodes ({span}), seed {cfg.seed}")

@@ -16,6 +16,13 @@ from simulator.config import RunConfig, config_hash, config_to_dict, load_config
 from simulator.errors import ReconcileError, WfsimError
 from simulator.export import RunOutput, export_run, write_csv
 from simulator.reconcile import Mismatch, replay_recorded
+from simulator.strategies import (
+    STRATEGY_NAMES,
+    replay_strategy,
+    run_extra,
+    run_output,
+    windows_table,
+)
 
 __all__ = ["COMMANDS", "STRATEGIES", "StrategyRun", "replay"]
 
@@ -60,8 +67,25 @@ def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
     return StrategyRun(run, extra, {"reconcile.csv": table}, error, line)
 
 
-STRATEGIES: dict[str, Callable[[Panel, RunConfig], StrategyRun]] = {"llm": _run_llm}
-"""Strategy name -> runner(panel, cfg). Every runner's output goes through the same exports."""
+def _replay_runner(name: str) -> Callable[..., StrategyRun]:
+    """Runner of a simulated strategy (lstm, random, flat) on the event loop (simulator.loop)."""
+
+    def run(panel: Panel, cfg: RunConfig, models: Path | None = None) -> StrategyRun:
+        res = replay_strategy(name, panel, cfg, models)
+        n_fills = int((res.fills["qty"] > 0).sum())
+        line = f"{name}: {len(res.days)} days, {n_fills} fills, {res.sync.n_closes} sync closes"
+        tables = {"windows.csv": windows_table(res)}
+        return StrategyRun(run_output(res, panel), run_extra(res, panel), tables, None, line)
+
+    return run
+
+
+STRATEGIES: dict[str, Callable[..., StrategyRun]] = {
+    "llm": _run_llm,
+    **{name: _replay_runner(name) for name in STRATEGY_NAMES},
+}
+"""Strategy name -> runner(panel, cfg[, models]). Every runner's output goes through the same
+exports. lstm, random and flat start at the first serving day (``windows.initial``)."""
 
 
 @click.command("replay")
@@ -70,7 +94,9 @@ STRATEGIES: dict[str, Callable[[Panel, RunConfig], StrategyRun]] = {"llm": _run_
     type=click.Choice(sorted(STRATEGIES)),
     default="llm",
     show_default=True,
-    help="llm: the recorded decisions, replayed exactly and reconciled with the recording.",
+    help="llm: the recorded decisions, replayed exactly and reconciled with the recording. "
+    "lstm: the pretrained models' predictions (needs --models); random: the same rule on "
+    "seeded random predictions; flat: cash only.",
 )
 @click.option(
     "--store",
@@ -85,10 +111,23 @@ STRATEGIES: dict[str, Callable[[Panel, RunConfig], StrategyRun]] = {"llm": _run_
     help="Output directory: trades/equity/positions .csv+.parquet, summary.json (+ reconcile.csv).",
 )
 @click.option(
+    "--models",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Model registry directory (`wfsim pretrain`), for --strategy lstm.",
+)
+@click.option(
     "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
 )
 @click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
-def replay(strategy: str, store: Path, out: Path, config: Path | None, seed: int | None) -> None:
+def replay(
+    strategy: str,
+    store: Path,
+    out: Path,
+    models: Path | None,
+    config: Path | None,
+    seed: int | None,
+) -> None:
     """Replay one strategy over every day of the store and write its exports into --out.
 
     Exits 1 (ReconcileError) when the llm replay differs from the recording on any day; the
@@ -98,16 +137,19 @@ def replay(strategy: str, store: Path, out: Path, config: Path | None, seed: int
 
     cfg = load_config(config, {"seed": seed} if seed is not None else None)
     chash = config_hash(cfg)
-    structlog.contextvars.bind_contextvars(config_hash=chash, seed=cfg.seed, strategy=strategy)
-    panel = load_panel(store)
-    res = STRATEGIES[strategy](panel, cfg)
-    extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
-    paths = export_run(out, res.run, extra)
-    for name, table in res.tables.items():
-        paths[name] = write_csv(Path(out) / name, table)
-    nav = res.run.marks.nav
-    final = float(nav[-1]) if len(nav) else res.run.initial_nav
-    log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))
+    with structlog.contextvars.bound_contextvars(
+        config_hash=chash, seed=cfg.seed, strategy=strategy
+    ):
+        panel = load_panel(store)
+        opts = {"models": models} if strategy in STRATEGY_NAMES else {}
+        res = STRATEGIES[strategy](panel, cfg, **opts)
+        extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
+        paths = export_run(out, res.run, extra)
+        for name, table in res.tables.items():
+            paths[name] = write_csv(Path(out) / name, table)
+        nav = res.run.marks.nav
+        final = float(nav[-1]) if len(nav) else res.run.initial_nav
+        log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))
     click.echo(f"{res.line}; final NAV {final:.2f}")
     for p in paths.values():
         click.echo(str(p))

@@ -177,6 +177,10 @@ def compare_runs(
         raise WfsimError("compare", "two runs share a label", label=twice[0], fix="rename one")
     dates = common_dates(runs)
     notes = [*notes, *(n for run in runs for n in run.notes)]
+    for run in runs:
+        dropped = len(run.returns) - len(dates)
+        if dropped:
+            notes.append(f"{run.label}: {dropped} of its {len(run.returns)} days are not common")
     per_run = {
         run.label: compute_metrics(
             run.returns.loc[dates], book=run.book, trades=run.trades, rf=rf, benchmark=benchmark

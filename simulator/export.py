@@ -7,6 +7,7 @@ timestamps anywhere: the same run writes the same bytes.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import platform
@@ -17,6 +18,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulator.atomic import atomic_path, write_atomic
@@ -126,33 +129,38 @@ def positions_table(dates: np.ndarray, n_long: np.ndarray, n_short: np.ndarray) 
     )
 
 
-def _cells(col: pa.ChunkedArray) -> list[str]:
-    values = col.to_pylist()
-    if pa.types.is_floating(col.type):
-        return ["" if v is None or math.isnan(v) else repr(v) for v in values]
-    if pa.types.is_date(col.type):
-        return [v.isoformat() for v in values]
-    return ["" if v is None else str(v) for v in values]
-
-
-def write_csv(path: Path, table: pa.Table) -> Path:
-    """CSV with a header, '\\n' line ends, shortest round-trip floats, NaN as ''. Atomic."""
-    cols = [_cells(table.column(i)) for i in range(table.num_columns)]
-    lines = [",".join(table.column_names)]
-    lines += [",".join(row) for row in zip(*cols, strict=True)]
-    return write_atomic(path, "\n".join(lines) + "\n")
-
-
-def write_parquet(path: Path, table: pa.Table) -> Path:
-    """Parquet (zstd) of ``table``, NaN floats stored as null. Atomic."""
+def _nan_as_null(table: pa.Table) -> pa.Table:
     cols = []
     for col in table.columns:
         if pa.types.is_floating(col.type):
             a = col.to_numpy()
             col = pa.array(a, mask=np.isnan(a))
         cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _needs_quotes(table: pa.Table) -> bool:
+    strings = [c for c in table.columns if pa.types.is_string(c.type)]
+    return any(pc.any(pc.match_substring_regex(c, r'[,"\n\r]')).as_py() for c in strings)
+
+
+def write_csv(path: Path, table: pa.Table) -> Path:
+    """CSV with a bare header, '\\n' line ends, shortest round-trip floats, NaN as ''. Atomic.
+
+    Strings are quoted only when some cell needs it (a comma, quote or line break).
+    """
+    buf = io.BytesIO()
+    buf.write((",".join(table.column_names) + "\n").encode())
+    style = "needed" if _needs_quotes(table) else "none"
+    opts = pacsv.WriteOptions(include_header=False, quoting_style=style)
+    pacsv.write_csv(_nan_as_null(table), buf, opts)
+    return write_atomic(path, buf.getvalue())
+
+
+def write_parquet(path: Path, table: pa.Table) -> Path:
+    """Parquet (zstd) of ``table``, NaN floats stored as null. Atomic."""
     with atomic_path(path) as tmp:
-        pq.write_table(pa.table(cols, names=table.column_names), tmp, compression="zstd")
+        pq.write_table(_nan_as_null(table), tmp, compression="zstd")
     return path
 
 

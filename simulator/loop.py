@@ -41,7 +41,7 @@ order_dt = np.dtype(
 
 
 class Predictor(Protocol):
-    """Model predictions for day t: ``(k_idx int32[m], pred float64[m])``; see ``ModelPredictor``.
+    """Model predictions for day t: ``(k_idx int32[m], pred float64[m])`` (``ModelPredictor``).
 
     ``window_of(t)`` names the model serving day t (``model_swapped`` is logged when it changes).
     Raises ``RegistryError`` when no model serves t (the day's decisions are then skipped).
@@ -295,8 +295,7 @@ class _Acc:
         ok = np.isfinite(y) & np.isfinite(pred)
         self.f8[7, i] = float(np.sum(np.sign(pred[ok]) == np.sign(y[ok])))
         if ok.sum() >= 3:
-            a = np.argsort(np.argsort(pred[ok])).astype(float)
-            b = np.argsort(np.argsort(y[ok])).astype(float)
+            a, b = rankdata(pred[ok]), rankdata(y[ok])
             if a.std() > 0 and b.std() > 0:
                 self.f8[6, i] = float(np.corrcoef(a, b)[0, 1])
 
@@ -316,3 +315,16 @@ class _Acc:
             window=win_id[days], skipped=dict(sorted(self.skipped.items())), sync=sync,
             stale=stale, model_swaps=self.swaps, elapsed_s=time.perf_counter() - t0,
         )  # fmt: skip
+
+
+def rankdata(x: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share their mean rank), 0-based."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    start = np.r_[True, xs[1:] != xs[:-1]]
+    group = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    last = np.r_[first[1:], len(x)] - 1
+    out = np.empty(len(x))
+    out[order] = ((first + last) / 2.0)[group]
+    return out

@@ -133,9 +133,10 @@ def compute_metrics(
     out.update(_drawdown_metrics(r, float(out["cagr"])))
     out.update(_rf_metrics(r, rf, float(out["cagr"])))
     out.update(_benchmark_metrics(r, benchmark))
-    out.update(_book_metrics(book, r.index))
-    out.update(_trade_metrics(trades, r.index, out.get("_mean_nav", _NAN)))
-    out.pop("_mean_nav", None)
+    b = _book_on(book, r.index)
+    out.update(_book_metrics(b))
+    mean_nav = float(b["nav"].mean()) if b is not None and "nav" in b else _NAN
+    out.update(_trade_metrics(trades, r.index, mean_nav))
     return dict(sorted(out.items()))
 
 
@@ -282,24 +283,25 @@ def _benchmark_metrics(r: pd.Series, benchmark: pd.Series | None) -> Metrics:
     return {"beta": beta, "alpha": (float(np.mean(x)) - beta * float(np.mean(b))) * TRADING_DAYS}
 
 
-def _book_metrics(book: pd.DataFrame | None, dates: pd.DatetimeIndex) -> Metrics:
-    out: Metrics = dict.fromkeys(
-        ("avg_gross_exposure", "avg_net_exposure", "avg_positions", "_mean_nav"), _NAN
-    )
+def _book_on(book: pd.DataFrame | None, dates: pd.DatetimeIndex) -> pd.DataFrame | None:
+    """The book's rows at ``dates`` (indexed by date), or None when absent or not covering."""
     if book is None:
-        return out
+        return None
     b = book.set_index("date") if "date" in book.columns else book
     b = b.set_axis(pd.DatetimeIndex(b.index))
-    if not dates.isin(b.index).all():
+    return b.loc[dates] if dates.isin(b.index).all() else None
+
+
+def _book_metrics(b: pd.DataFrame | None) -> Metrics:
+    out: Metrics = dict.fromkeys(("avg_gross_exposure", "avg_net_exposure", "avg_positions"), _NAN)
+    if b is None:
         return out
-    b = b.loc[dates]
-    if "nav" in b:
-        nav = b["nav"].to_numpy(dtype=float)
-        out["_mean_nav"] = float(np.mean(nav))
-        if {"long_exposure", "short_exposure"} <= set(b.columns):
-            long_, short = (b[c].to_numpy(dtype=float) for c in ("long_exposure", "short_exposure"))
-            out["avg_gross_exposure"] = float(np.mean((long_ + short) / nav))
-            out["avg_net_exposure"] = float(np.mean((long_ - short) / nav))
+    if {"nav", "long_exposure", "short_exposure"} <= set(b.columns):
+        nav, long_, short = (
+            b[c].to_numpy(dtype=float) for c in ("nav", "long_exposure", "short_exposure")
+        )
+        out["avg_gross_exposure"] = float(np.mean((long_ + short) / nav))
+        out["avg_net_exposure"] = float(np.mean((long_ - short) / nav))
     if {"n_long", "n_short"} <= set(b.columns):
         out["avg_positions"] = float(np.mean(b["n_long"] + b["n_short"]))
     return out

@@ -1,7 +1,8 @@
 """Exact replay of the recorded LLM baseline with our own books, checked day by day.
 
 The book starts from the first ``portfolio_before`` and is never reset to the recording: a rule
-error therefore shows up on the day it happens and on every later day.
+error therefore shows up on the day it happens and on every later day. The day loop keeps each
+day's book; the comparison with the recording then runs over all days at once.
 """
 
 from __future__ import annotations
@@ -17,13 +18,28 @@ from simulator.books import Books
 from simulator.export import Marks
 from simulator.kernels.records import R_REPLACEMENT, fill_dt
 
-__all__ = ["Mismatch", "ReplayResult", "replay_recorded", "reconcile_day", "TOLERANCES"]
+__all__ = ["Mismatch", "DailyBooks", "ReplayResult", "replay_recorded", "reconcile", "TOLERANCES"]
 
 log = structlog.get_logger(__name__)
 
 TOLERANCES = {"money_rel": 1e-6, "return_abs": 1e-10}
 """Money (cash, cost bases, realized gains, exposures): |ours − recorded| ≤ 1e-6·max(1, |recorded|).
 ``portfolio_return``: 1e-10 absolute. Shares, executed_trades and replacements: exact."""
+
+# our field name -> Panel field holding the recorded after-trade value ([T] or [T, K])
+DAY_FIELDS = {"cash": "cash_after", "margin_used": "margin_after"}
+MARK_FIELDS = ("long_exposure", "short_exposure", "gross_exposure", "net_exposure")
+TICKER_FIELDS = {
+    "long": "long_after",
+    "short": "short_after",
+    "long_cost_basis": "lcb_after",
+    "short_cost_basis": "scb_after",
+    "short_margin_used": "smu_after",
+    "realized_long": "rg_long_after",
+    "realized_short": "rg_short_after",
+}
+_BOOK_ATTR = dict(zip(TICKER_FIELDS, ("long", "short", "lcb", "scb", "smu", "rg_long", "rg_short"),
+                      strict=True))  # fmt: skip
 
 
 class Mismatch(NamedTuple):
@@ -36,6 +52,20 @@ class Mismatch(NamedTuple):
     actual: str
 
 
+class DailyBooks(NamedTuple):
+    """Our book after each day: ``cash``/``margin_used`` [T], the others [T, K] (as in Books)."""
+
+    cash: np.ndarray
+    margin_used: np.ndarray
+    long: np.ndarray
+    short: np.ndarray
+    lcb: np.ndarray
+    scb: np.ndarray
+    smu: np.ndarray
+    rg_long: np.ndarray
+    rg_short: np.ndarray
+
+
 class ReplayResult(NamedTuple):
     """Fills of every day (``fill_dt``, in execution sequence), daily marks and mismatches."""
 
@@ -44,6 +74,7 @@ class ReplayResult(NamedTuple):
     initial_nav: float
     n_long: np.ndarray  # [T] open long stock positions after the close
     n_short: np.ndarray  # [T] open short stock positions after the close
+    after: DailyBooks
     mismatches: list[Mismatch]
     bad_days: np.ndarray  # [T] bool: day t has at least one mismatch
 
@@ -51,7 +82,7 @@ class ReplayResult(NamedTuple):
 def replay_recorded(
     panel: Panel, *, fee_rate: float = 0.0005, margin_rate: float = 0.0, max_positions: int = 30
 ) -> ReplayResult:
-    """Replay the recorded decisions of every day with our books and reconcile each day.
+    """Replay the recorded decisions of every day with our books, then reconcile every day.
 
     The book starts as the first episode's ``portfolio_before``; the NAV before day 0 is its
     cash plus margin (the recorded run starts flat at 100,000; a book starting with positions
@@ -61,27 +92,32 @@ def replay_recorded(
         panel, 0, fee_rate=fee_rate, margin_rate=margin_rate, max_positions=max_positions
     )
     decisions = RecordedDecisions(panel)
-    T = panel.n_days
+    T, K = panel.n_days, panel.n_tickers
+    after = DailyBooks(np.zeros(T), np.zeros(T), *(np.zeros((T, K), np.int64) for _ in range(2)),
+                       *(np.zeros((T, K)) for _ in range(5)))  # fmt: skip
     cols = np.zeros((7, T))
-    counts = np.zeros((2, T), np.int64)
-    stock = ~panel.is_bond
-    initial_nav = _initial_nav(panel, books)
-    prev_nav = initial_nav
-    chunks, mismatches = [], []
-    bad = np.zeros(T, bool)
+    buf = np.empty(2 * len(panel.order_idx), fill_dt)
+    n = 0
+    prev_nav = initial_nav = _initial_nav(panel, books)
     for t in range(T):
         fills = books.execute(t, decisions.orders(t), panel.open[t], panel.strength[t])
+        buf[n : n + len(fills)] = fills
+        n += len(fills)
         nav, lx, sx, gx, nx = books.mark(panel.close[t], panel.order(t))
         cols[:, t] = nav, books.cash, lx, sx, gx, nx, (nav - prev_nav) / prev_nav
         prev_nav = nav
-        counts[:, t] = np.count_nonzero(books.long[stock]), np.count_nonzero(books.short[stock])
-        day = reconcile_day(panel, t, books, fills, cols[:, t])
-        bad[t] = bool(day)
-        mismatches.extend(day)
-        chunks.append(fills)
-    fills = np.concatenate(chunks) if chunks else np.empty(0, fill_dt)
+        after.cash[t], after.margin_used[t] = books.cash, books.margin_used
+        for name in DailyBooks._fields[2:]:
+            getattr(after, name)[t] = getattr(books, name)
+    stock = ~panel.is_bond
+    n_long = np.count_nonzero(after.long[:, stock], axis=1)
+    n_short = np.count_nonzero(after.short[:, stock], axis=1)
+    marks = Marks(*cols)
+    mismatches = reconcile(panel, after, buf[:n], marks)
+    bad = np.isin(panel.dates.astype(str), [m.date for m in mismatches])
     log.info("baseline_replayed", days=T, days_ok=int(T - bad.sum()), mismatches=len(mismatches))
-    return ReplayResult(fills, Marks(*cols), initial_nav, *counts, mismatches, bad)
+    return ReplayResult(buf[:n].copy(), marks, initial_nav, n_long, n_short, after,
+                        mismatches, bad)  # fmt: skip
 
 
 def _initial_nav(panel: Panel, books: Books) -> float:
@@ -92,91 +128,92 @@ def _initial_nav(panel: Panel, books: Books) -> float:
     return nav0 / (1.0 + panel.portfolio_return[0])
 
 
-def reconcile_day(
-    panel: Panel, t: int, books: Books, fills: np.ndarray, day_marks: np.ndarray
-) -> list[Mismatch]:
-    """Compare our book after day ``t`` (and its fills and marks) with the recorded episode.
+def reconcile(panel: Panel, after: DailyBooks, fills: np.ndarray, marks: Marks) -> list[Mismatch]:
+    """Every difference between our days and the recorded ones, sorted by day.
 
-    Checks cash, margin, long/short shares, both cost bases, short margin, realized gains per
-    side, ``executed_trades`` (the recorded dict: one key per order in execution order holding
+    Checks cash, margin, long/short shares, both cost bases, short margin and realized gains per
+    ticker, ``executed_trades`` (the recorded dict: one key per order in execution order holding
     its fill, a replacement close inserting/overwriting the victim's key first — §5.5 — so
     values and key order), ``position_replacements`` (newcomer → victim for closes that filled,
     in event order), ``portfolio_return`` and the four exposures. Tolerances: ``TOLERANCES``.
     """
-    date = str(panel.dates[t])
+    dates = panel.dates.astype(str)
     tk = panel.tickers
-    out: list[Mismatch] = []
-    day_fields = {
-        "cash": (panel.cash_after[t], books.cash),
-        "margin_used": (panel.margin_after[t], books.margin_used),
-        "long_exposure": (panel.long_exposure[t], day_marks[2]),
-        "short_exposure": (panel.short_exposure[t], day_marks[3]),
-        "gross_exposure": (panel.gross_exposure[t], day_marks[4]),
-        "net_exposure": (panel.net_exposure[t], day_marks[5]),
+    rows: list[tuple[int, int, Mismatch]] = []  # (day, rank, row): rank keeps field order
+    day_vals = {
+        name: (getattr(panel, rec), getattr(after, name)) for name, rec in DAY_FIELDS.items()
     }
-    for name, (exp, act) in day_fields.items():
-        if not _money_ok(exp, act):
-            out.append(Mismatch(date, "", name, _fmt(exp), _fmt(act)))
-    ret_exp, ret_act = panel.portfolio_return[t], day_marks[6]
-    if not abs(ret_act - ret_exp) <= TOLERANCES["return_abs"]:
-        out.append(Mismatch(date, "", "portfolio_return", _fmt(ret_exp), _fmt(ret_act)))
-    arrays = {
-        "long": (panel.long_after[t], books.long, True),
-        "short": (panel.short_after[t], books.short, True),
-        "long_cost_basis": (panel.lcb_after[t], books.lcb, False),
-        "short_cost_basis": (panel.scb_after[t], books.scb, False),
-        "short_margin_used": (panel.smu_after[t], books.smu, False),
-        "realized_long": (panel.rg_long_after[t], books.rg_long, False),
-        "realized_short": (panel.rg_short_after[t], books.rg_short, False),
-    }
-    for name, (exp, act, exact) in arrays.items():
-        ok = exp == act if exact else _money_ok(exp, act)
-        for k in np.flatnonzero(~ok):
-            out.append(Mismatch(date, str(tk[k]), name, _fmt(exp[k]), _fmt(act[k])))
-    out += _diff_pairs(date, tk, "executed_trades", _recorded_trades(panel, t), _our_trades(fills))
-    out += _diff_pairs(
-        date, tk, "position_replacements", _recorded_repl(panel, t), _our_repl(fills)
-    )
-    return out
+    day_vals |= {name: (getattr(panel, name), getattr(marks, name)) for name in MARK_FIELDS}
+    for rank, (name, (exp, act)) in enumerate(day_vals.items()):
+        for t in np.flatnonzero(~_money_ok(exp, act)):
+            rows.append((t, rank, Mismatch(dates[t], "", name, _fmt(exp[t]), _fmt(act[t]))))
+    exp, act = panel.portfolio_return, marks.daily_return
+    for t in np.flatnonzero(~(np.abs(act - exp) <= TOLERANCES["return_abs"])):
+        rows.append((t, 10, Mismatch(dates[t], "", "portfolio_return", _fmt(exp[t]), _fmt(act[t]))))
+    for rank, (name, rec) in enumerate(TICKER_FIELDS.items(), start=20):
+        exp, act = getattr(panel, rec), getattr(after, _BOOK_ATTR[name])
+        ok = exp == act if exp.dtype.kind == "i" else _money_ok(exp, act)
+        for t, k in zip(*np.nonzero(~ok), strict=True):
+            rows.append((t, rank, Mismatch(dates[t], str(tk[k]), name, _fmt(exp[t, k]),
+                                           _fmt(act[t, k]))))  # fmt: skip
+    rec_trades = (panel.trade_ptr, panel.trade_k, panel.trade_qty)
+    rec_repl = (panel.repl_ptr, panel.repl_new_k, panel.repl_victim_k)
+    for rank, name, rec, ours in (
+        (40, "executed_trades", rec_trades, _our_trades(fills, panel.n_days)),
+        (41, "position_replacements", rec_repl, _our_repl(fills, panel.n_days)),
+    ):
+        for t in _days_differing(rec, ours):
+            for m in _diff_pairs(dates[t], tk, name, _pairs(rec, t), _pairs(ours, t)):
+                rows.append((t, rank, m))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [m for _, _, m in rows]
 
 
-def _money_ok(exp, act) -> np.ndarray | bool:
-    return np.abs(np.asarray(act) - exp) <= TOLERANCES["money_rel"] * np.maximum(1.0, np.abs(exp))
+def _money_ok(exp: np.ndarray, act: np.ndarray) -> np.ndarray:
+    return np.abs(act - exp) <= TOLERANCES["money_rel"] * np.maximum(1.0, np.abs(exp))
 
 
 def _fmt(x) -> str:
     return repr(int(x)) if isinstance(x, np.integer) else repr(float(x))
 
 
-def _our_trades(fills: np.ndarray) -> list[tuple[int, int]]:
-    """``executed_trades`` as the recorded dict builds it: last write wins, first insert orders."""
-    et: dict[int, int] = {}
-    for k, q in zip(fills["k"].tolist(), fills["qty"].tolist(), strict=True):
-        et[k] = q
-    return list(et.items())
+def _ragged(day: np.ndarray, a: np.ndarray, b: np.ndarray, n_days: int):
+    return np.searchsorted(day, np.arange(n_days + 1)), a, b
 
 
-def _our_repl(fills: np.ndarray) -> list[tuple[int, int]]:
-    m = (fills["reason"] == R_REPLACEMENT) & (fills["qty"] > 0)
-    return list(zip(fills["victim_of"][m].tolist(), fills["k"][m].tolist(), strict=True))
+def _our_trades(fills: np.ndarray, n_days: int):
+    """``executed_trades`` per day as the recorded dict builds it: a key per ticker in order of
+    first write (the victim of a replacement first), holding its last written fill."""
+    key = fills["day"].astype(np.int64) * (int(fills["k"].max(initial=0)) + 1) + fills["k"]
+    _, first = np.unique(key, return_index=True)
+    _, last_rev = np.unique(key[::-1], return_index=True)
+    last = len(key) - 1 - last_rev  # same key order as ``first``
+    order = np.argsort(first, kind="stable")
+    first, last = first[order], last[order]
+    return _ragged(fills["day"][first], fills["k"][first], fills["qty"][last], n_days)
 
 
-def _recorded_trades(panel: Panel, t: int) -> list[tuple[int, int]]:
-    lo, hi = panel.trade_ptr[t], panel.trade_ptr[t + 1]
-    return list(zip(panel.trade_k[lo:hi].tolist(), panel.trade_qty[lo:hi].tolist(), strict=True))
+def _our_repl(fills: np.ndarray, n_days: int):
+    m = fills[(fills["reason"] == R_REPLACEMENT) & (fills["qty"] > 0)]
+    return _ragged(m["day"], m["victim_of"], m["k"], n_days)
 
 
-def _recorded_repl(panel: Panel, t: int) -> list[tuple[int, int]]:
-    lo, hi = panel.repl_ptr[t], panel.repl_ptr[t + 1]
-    return list(
-        zip(panel.repl_new_k[lo:hi].tolist(), panel.repl_victim_k[lo:hi].tolist(), strict=True)
-    )
+def _pairs(ragged, t: int) -> list[tuple[int, int]]:
+    ptr, a, b = ragged
+    lo, hi = ptr[t], ptr[t + 1]
+    return list(zip(a[lo:hi].tolist(), b[lo:hi].tolist(), strict=True))
+
+
+def _days_differing(rec, ours) -> np.ndarray:
+    """Days whose (key, value) sequences differ; a fast whole-run check first."""
+    if all(np.array_equal(x, y) for x, y in zip(rec, ours, strict=True)):
+        return np.empty(0, np.int64)
+    n_days = len(rec[0]) - 1
+    return np.array([t for t in range(n_days) if _pairs(rec, t) != _pairs(ours, t)], np.int64)
 
 
 def _diff_pairs(date: str, tk: np.ndarray, name: str, exp: list, act: list) -> list[Mismatch]:
     """Per-key value differences of two ordered (key, value) lists, then a key-order check."""
-    if exp == act:
-        return []
     de, da = dict(exp), dict(act)
     show = (lambda v: str(tk[v])) if name == "position_replacements" else repr
     out = []

@@ -61,7 +61,10 @@ def render_report(
     curves = {run.label: run.returns.loc[comp.dates] for run in runs}
     if benchmark is not None and any(row.strategy == "benchmark" for row in comp.rows):
         bench_row = next(row for row in comp.rows if row.strategy == "benchmark")
-        curves[bench_row.label] = benchmark.set_axis(pd.DatetimeIndex(benchmark.index))[comp.dates]
+        curves[bench_row.label] = benchmark.set_axis(pd.DatetimeIndex(benchmark.index)).loc[
+            comp.dates
+        ]
+    order = {run.label: i for i, run in enumerate(runs)}
     charts = {
         "equity": {k: (1.0 + r).cumprod() for k, r in curves.items()},
         "drawdown": {k: 100.0 * drawdown_series(r) for k, r in curves.items()},
@@ -75,7 +78,7 @@ def render_report(
     svgs, pngs = {}, {}
     for name in CHARTS:
         if charts[name]:
-            svgs[name], pngs[name] = _draw(name, charts[name], titles[name])
+            svgs[name], pngs[name] = _draw(name, charts[name], titles[name], order)
     page = _page(runs, comp, svgs)
     return page, pngs
 
@@ -90,8 +93,10 @@ def _positions(runs: Sequence[Run], dates: pd.DatetimeIndex) -> dict[str, pd.Ser
     return out
 
 
-def _draw(name: str, series: dict[str, pd.Series], title: str) -> tuple[str, bytes]:
-    """Draw one line chart; return it as inline SVG text and as PNG bytes."""
+def _draw(
+    name: str, series: dict[str, pd.Series], title: str, order: dict[str, int]
+) -> tuple[str, bytes]:
+    """Draw one line chart (run i in colour i, the benchmark black dashed): SVG text, PNG bytes."""
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -100,13 +105,13 @@ def _draw(name: str, series: dict[str, pd.Series], title: str) -> tuple[str, byt
         fig = Figure(figsize=(10, 3.6), layout="constrained")
         ax = fig.add_subplot()
         colors = matplotlib.colormaps["tab10"].colors
-        for i, (label, s) in enumerate(series.items()):
-            style = {"color": colors[i % len(colors)], "linewidth": 1.2}
-            if label == "SPY":
-                style = {"color": "black", "linewidth": 1.0, "linestyle": "--"}
+        for label, s in series.items():
+            run = label.rsplit(" ", 1)[0] if name == "positions" else label
+            style = {"color": colors[order.get(run, 0) % len(colors)], "linewidth": 1.2}
             if name == "positions":
-                style["color"] = colors[(i // 2) % len(colors)]
-                style["linestyle"] = "-" if label.endswith(" long") else "--"
+                style["linestyle"] = "--" if label.endswith(" short") else "-"
+            elif run not in order:  # the benchmark
+                style = {"color": "black", "linewidth": 1.0, "linestyle": "--"}
             ax.plot(s.index.to_numpy(), s.to_numpy(), label=label, **style)
         ax.set_title(title, loc="left")
         ax.grid(True, linewidth=0.3)
@@ -133,7 +138,7 @@ def _page(runs: Sequence[Run], comp: Comparison, svgs: dict[str, str]) -> str:
         f'<p class="legend">{_e(LEGEND)}</p>',
         *(f'<p class="note">note: {_e(n)}</p>' for n in comp.notes),
     ]
-    headings = {"equity": "Equity curves", "drawdown": "Drawdowns", "positions": "Positions"}
+    headings = {"equity": "Equity curves", "drawdown": "Drawdowns"}
     for name in ("equity", "drawdown"):
         parts += [
             f'<h2 id="{name}">{headings[name]}</h2>',
@@ -188,7 +193,8 @@ def _heat_cell(value: float) -> str:
     base = (46, 125, 50) if value >= 0 else (198, 40, 40)
     r, g, b = (round(255 + (c - 255) * weight) for c in base)
     ink = "#fff" if weight > 0.6 else "#222"
-    return f'<td style="background:rgb({r},{g},{b});color:{ink}">{100 * value:.1f}</td>'
+    text = f"{round(100 * value, 1) + 0.0:.1f}"  # + 0.0 turns -0.0 into 0.0
+    return f'<td style="background:rgb({r},{g},{b});color:{ink}">{text}</td>'
 
 
 def _windows_section(runs: Sequence[Run]) -> str:

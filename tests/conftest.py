@@ -28,3 +28,13 @@ def real_episode_dir(tmp_path_factory) -> Path:
     with tarfile.open(EPISODES_TAR, "r:xz") as tar:
         tar.extractall(out, filter="data")
     return out / "episodes"
+
+
+@pytest.fixture(scope="session")
+def real_store(real_episode_dir, tmp_path_factory) -> Path:
+    """The real episodes ingested once per test session into a Parquet store (no reasoning)."""
+    from episodes.store import ingest
+
+    path = tmp_path_factory.mktemp("real_store") / "store"
+    ingest(real_episode_dir, path, workers=2)
+    return path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,20 +35,8 @@ PINNED = {
 
 
 @pytest.fixture(scope="module")
-def store(request, tmp_path_factory) -> Path:
-    try:
-        return request.getfixturevalue("real_store")
-    except pytest.FixtureLookupError:  # until tests/conftest.py provides it
-        from episodes.store import ingest
-
-        path = tmp_path_factory.mktemp("real_store") / "store"
-        ingest(request.getfixturevalue("real_episode_dir"), path)
-        return path
-
-
-@pytest.fixture(scope="module")
-def panel(store):
-    return load_panel(store)
+def panel(real_store):
+    return load_panel(real_store)
 
 
 @pytest.fixture(scope="module")
@@ -154,15 +141,15 @@ def test_mismatches_are_reported_by_date_ticker_and_field(panel):
     assert res.bad_days.sum() == 3
 
 
-def test_replay_command_writes_stable_exports(store, tmp_path):
+def test_replay_command_writes_stable_exports(real_store, tmp_path):
     runner = CliRunner()
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
         res = runner.invoke(
-            main, ["replay", "--strategy", "llm", "--store", str(store), "--out", str(out)]
+            main, ["replay", "--strategy", "llm", "--store", str(real_store), "--out", str(out)]
         )
         assert res.exit_code == 0, res.output
-        assert res.output.startswith(
+        assert res.stdout.startswith(
             "llm: reconciled 691/691 days, 0 mismatches; final NAV 104241.91"
         )
     names = sorted(p.name for p in outs[0].iterdir())
@@ -177,7 +164,7 @@ def test_replay_command_writes_stable_exports(store, tmp_path):
     assert (outs[0] / "reconcile.csv").read_text() == "date,ticker,field,expected,actual\n"
 
 
-def test_replay_command_fails_on_a_mismatch(store, tmp_path, monkeypatch, panel):
+def test_replay_command_fails_on_a_mismatch(real_store, tmp_path, monkeypatch, panel):
     cash = panel.cash_after.copy()
     cash[10] = 0.0
     import episodes.store
@@ -185,7 +172,7 @@ def test_replay_command_fails_on_a_mismatch(store, tmp_path, monkeypatch, panel)
     monkeypatch.setattr(
         episodes.store, "load_panel", lambda _: dataclasses.replace(panel, cash_after=cash)
     )
-    res = CliRunner().invoke(main, ["replay", "--store", str(store), "--out", str(tmp_path)])
+    res = CliRunner().invoke(main, ["replay", "--store", str(real_store), "--out", str(tmp_path)])
     assert res.exit_code == 1
     assert "replay 2022-04-18: books differ from the recording on 1 of 691 days" in res.output
     assert "first=- cash" in res.output and "see reconcile.csv" in res.output

@@ -1,4 +1,4 @@
-"""Walk-forward windows: serve never overlaps train, follows it directly, and tiles the days once."""
+"""Walk-forward windows: serve never overlaps train, follows it directly, tiles the days once."""
 
 from __future__ import annotations
 

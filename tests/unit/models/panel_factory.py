@@ -72,8 +72,9 @@ def _agents(rng: np.random.Generator, eligible: np.ndarray, close: np.ndarray) -
         "signal": signal,
         "confidence": conf,
         "on_risk": on_risk,
-        "risk_limit": np.where(on_risk, risk_base[:, None] * rng.uniform(0.03, 0.07, (t_n, k_n)),
-                               np.nan),  # fmt: skip
+        "risk_limit": np.where(
+            on_risk, risk_base[:, None] * rng.uniform(0.03, 0.07, (t_n, k_n)), np.nan
+        ),  # fmt: skip
         "risk_base": risk_base,
         "risk_price": np.where(on_risk, close, np.nan),
         "strength": np.where(eligible, rng.uniform(0, 1, (t_n, k_n)), 0.0),

@@ -1,4 +1,4 @@
-"""Features, targets, prediction points, sequences, scaling and the purge (models.features/targets)."""
+"""Features, targets, prediction points, sequences, scaling and the purge."""
 
 from __future__ import annotations
 
@@ -225,7 +225,7 @@ def dense(panel, h):
 @pytest.mark.parametrize(
     ("h", "train", "serve", "last_day"),
     [
-        (1, range(0, 20), range(20, 25), 18),  # label of 19 ends at open(20): known only AT the open
+        (1, range(0, 20), range(20, 25), 18),  # label of 19 ends at open(20), known AT the open
         (2, range(0, 20), range(20, 25), 17),
         (5, range(0, 20), range(20, 25), 14),
         (1, range(5, 25), range(25, 30), 23),  # sliding window

@@ -75,6 +75,10 @@ def test_rows_use_only_the_common_dates(tmp_path):
     comp = compare_runs([a, b])
     row_a = comp.rows[0].metrics
     assert row_a["n_days"] == 20 and row_a["start"] == "2024-01-16"
+    assert comp.notes[:2] == (
+        "a: 10 of its 30 days are not common",
+        "b: 10 of its 30 days are not common",
+    )
     expected = float(np.prod(1.0 + a.returns.to_numpy()[10:])) - 1.0
     assert row_a["total_return"] == pytest.approx(expected, rel=1e-12)
     # trades and fees count only the common dates

@@ -47,3 +47,15 @@ def test_atomic_dir_replaces_or_keeps(tmp_path):
         (tmp / "b").write_text("3")
     assert sorted(f.name for f in d.iterdir()) == ["b"]
     assert sorted(f.name for f in tmp_path.iterdir()) == ["w000"]
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    p = write_atomic(tmp_path / "r.html", "x")
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask
+    with atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "a").write_text("1")
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~umask

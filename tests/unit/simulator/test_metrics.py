@@ -153,6 +153,12 @@ def test_book_metrics_by_hand():
     assert m["avg_positions"] == pytest.approx((4 + 6) / 2)
 
 
+def test_book_not_covering_every_date_gives_nan():
+    book = pd.DataFrame({"nav": [100.0], "long_exposure": [50.0], "short_exposure": [0.0]})
+    m = compute_metrics(series([0.0, 0.1]), book=book.set_axis(pd.DatetimeIndex(["2024-01-02"])))
+    assert math.isnan(m["avg_gross_exposure"]) and math.isnan(m["avg_net_exposure"])
+
+
 # --- trades -------------------------------------------------------------------------------------
 def trades_table(realized=None) -> pd.DataFrame:
     rows = [  # date, ticker, action, filled_qty, price

@@ -1,0 +1,149 @@
+"""The strategies `wfsim replay` runs on the event loop, the model wiring, and their exports."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from agents.base import DecisionMaker
+from agents.lstm import LSTMDecisionMaker
+from agents.null import FlatDecisionMaker, RandomDecisionMaker
+from episodes.panel import Panel
+from simulator.config import RunConfig
+from simulator.errors import ConfigError, RegistryError
+from simulator.export import RunOutput
+from simulator.loop import RunResult, run_replay
+
+__all__ = [
+    "STRATEGY_NAMES",
+    "ModelPredictor",
+    "make_strategy",
+    "replay_strategy",
+    "run_output",
+    "run_extra",
+    "windows_table",
+]
+
+
+class ModelPredictor:
+    """Predictions from pretrained walk-forward models: one batched inference per day.
+
+    Wires ``models.features.build_features(panel, cfg.features)`` to
+    ``models.manager.WalkForwardModelManager(models_dir).predict(t, fs)``: the prediction points
+    of day t (``fs.sample[t]``, the consensus tickers), each model used only on the days it
+    serves (the manager raises ``LookaheadError`` otherwise). One batch per day, not per window:
+    a row's float result must not depend on which other days share its batch, so that no later
+    day can move day t's decisions (and on this CPU it is also the faster split).
+
+    Raises
+    ------
+    RegistryError
+        The registry was pretrained with other feature/window/model/train settings.
+    """
+
+    def __init__(self, panel: Panel, models_dir: Path, cfg: RunConfig) -> None:
+        import torch
+
+        from models.features import build_features
+        from models.manager import WalkForwardModelManager
+        from models.pretrain import pretrain_sections
+        from models.registry import sections_hash
+
+        torch.set_num_threads(cfg.train.torch_threads)
+        self.manager = WalkForwardModelManager(Path(models_dir))
+        info = self.manager.registry.info
+        want = sections_hash(pretrain_sections(cfg) | {"seed": info.get("seed", cfg.seed)})
+        if info.get("config_hash") != want:
+            raise RegistryError(str(self.manager.registry.path),
+                                "models were pretrained with other settings",
+                                registry=info.get("config_hash"), replay=want,
+                                fix="replay with the --config used for pretrain")  # fmt: skip
+        self.fs = build_features(panel, cfg.features)
+        self.tickers = [str(x) for x in panel.tickers]
+
+    def __call__(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        k, pred = self.manager.predict(t, self.fs, self.tickers)
+        return k.astype(np.int32), pred.astype(np.float64)
+
+    def window_of(self, t: int) -> str:
+        try:
+            return self.manager.window_for(t).id
+        except RegistryError:
+            return ""
+
+
+STRATEGY_NAMES = ("lstm", "random", "flat")
+
+
+def make_strategy(name: str, cfg: RunConfig) -> DecisionMaker:
+    """The decision maker called ``name`` with the run's decision and cost settings."""
+    costs = {"fee_rate": cfg.replay.fee_rate, "margin_rate": cfg.replay.margin_rate}
+    if name == "lstm":
+        return LSTMDecisionMaker(cfg.decision, **costs)
+    if name == "random":
+        return RandomDecisionMaker(cfg.decision, cfg.seed, **costs)
+    if name == "flat":
+        return FlatDecisionMaker()
+    raise ConfigError("--strategy", "unknown strategy", got=name, expected=str(STRATEGY_NAMES))
+
+
+def replay_strategy(
+    name: str, panel: Panel, cfg: RunConfig, models: Path | None = None
+) -> RunResult:
+    """``run_replay`` of strategy ``name`` (lstm needs ``models``, the registry directory)."""
+    strategy = make_strategy(name, cfg)
+    predictor = None
+    if strategy.needs_predictions:
+        if models is None:
+            raise ConfigError("--models", f"strategy {name!r} needs pretrained models",
+                              fix="pass --models DIR (from `wfsim pretrain`)")  # fmt: skip
+        predictor = ModelPredictor(panel, models, cfg)
+    return run_replay(panel, strategy, cfg, predictor=predictor)
+
+
+def run_output(res: RunResult, panel: Panel) -> RunOutput:
+    """The exportable view of a run (``simulator.export.export_run``)."""
+    return RunOutput(res.strategy, res.days, res.dates, panel.tickers, res.fills, res.marks,
+                     res.initial_nav, res.n_long, res.n_short)  # fmt: skip
+
+
+def run_extra(res: RunResult, panel: Panel) -> dict[str, Any]:
+    """Replay facts for summary.json: skipped days, sync closes, model swaps, prediction quality."""
+    ic = res.ic[np.isfinite(res.ic)]
+    return {
+        "replay": {
+            "first_day": int(res.days[0]) if len(res.days) else None,
+            "skipped_days": res.skipped,
+            "sync": dataclasses.asdict(res.sync),
+            "stale_closes": [[str(panel.dates[d]), str(panel.tickers[k])] for d, k in res.stale],
+            "model_swaps": res.model_swaps,
+            "predictions": int(res.n_pred.sum()),
+            "mean_ic": float(ic.mean()) if len(ic) else None,
+        }
+    }
+
+
+def windows_table(res: RunResult) -> pa.Table:
+    """Per-window quality: days, predictions, mean daily rank IC, sign hit rate, window return."""
+    names = ("window", "first_date", "last_date", "days", "predictions", "mean_ic", "hit_rate")
+    rows: dict[str, list] = {n: [] for n in (*names, "return")}
+    nav = np.r_[res.initial_nav, res.marks.nav]
+    for w in dict.fromkeys(res.window.tolist()):
+        idx = np.flatnonzero(res.window == w)
+        n_pred, ic = int(res.n_pred[idx].sum()), res.ic[idx]
+        ic = ic[np.isfinite(ic)]
+        rows["window"].append(w or "-")
+        rows["first_date"].append(res.dates[idx[0]])
+        rows["last_date"].append(res.dates[idx[-1]])
+        rows["days"].append(len(idx))
+        rows["predictions"].append(n_pred)
+        rows["mean_ic"].append(float(ic.mean()) if len(ic) else float("nan"))
+        rows["hit_rate"].append(res.hits[idx].sum() / n_pred if n_pred else float("nan"))
+        rows["return"].append(float(nav[idx[-1] + 1] / nav[idx[0]] - 1.0))
+    rows["first_date"] = np.array(rows["first_date"], "datetime64[D]")
+    rows["last_date"] = np.array(rows["last_date"], "datetime64[D]")
+    return pa.table({n: pa.array(v) for n, v in rows.items()})

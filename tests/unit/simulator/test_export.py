@@ -1,0 +1,124 @@
+"""Exports: table contents, CSV/JSON formatting rules, byte-identical reruns."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from simulator.export import (
+    Marks,
+    RunOutput,
+    equity_table,
+    export_run,
+    trades_table,
+    write_csv,
+    write_json,
+)
+from simulator.kernels.records import (
+    BUY,
+    COVER,
+    HOLD,
+    R_CAP_REJECTED,
+    R_DECISION,
+    R_REPLACEMENT,
+    SELL,
+    SHORT,
+    fill_dt,
+)
+
+TICKERS = np.array(["AAA", "BBB", "CCC"], dtype=object)
+DAYS = np.array([4, 5])  # panel day indices of the run
+DATES = np.array(["2024-01-04", "2024-01-05"], dtype="datetime64[D]")
+
+
+def fills() -> np.ndarray:
+    rows = [  # day, k, action, reason, req, qty, price, fee, long_after, short_after, victim_of
+        (4, 0, BUY, R_DECISION, 10, 10, 20.0, 0.1, 10, 0, -1),
+        (4, 1, HOLD, R_DECISION, 0, 0, np.nan, 0.0, 0, 0, -1),
+        (5, 0, SELL, R_REPLACEMENT, 10, 10, 21.0, 0.105, 0, 0, 2),
+        (5, 2, SHORT, R_DECISION, 3, 3, 5.0, 0.0075, 0, 3, -1),
+        (5, 1, COVER, R_CAP_REJECTED, 2, 0, 7.0, 0.0, 4, 0, -1),
+    ]
+    f = np.zeros(len(rows), fill_dt)
+    for i, r in enumerate(rows):
+        for name, v in zip(("day", "k", "action", "reason", "req_qty", "qty", "price", "fee",
+                            "long_after", "short_after", "victim_of"), r, strict=True):  # fmt: skip
+            f[i][name] = v
+    f["cash_after"] = [800.0, 800.0, 1009.9, 1024.9, 1024.9]
+    return f
+
+
+def marks() -> Marks:
+    nav = np.array([1010.0, 990.0])
+    return Marks(nav, nav - 5, np.array([200.0, 0.0]), np.array([0.0, 15.0]),
+                 np.array([200.0, 15.0]), np.array([200.0, -15.0]),
+                 np.array([0.01, 990 / 1010 - 1]))  # fmt: skip
+
+
+def test_trades_table_drops_holds_and_names_everything():
+    t = trades_table(fills(), DAYS, DATES, TICKERS).to_pydict()
+    assert [str(d) for d in t["date"]] == ["2024-01-04", "2024-01-05", "2024-01-05", "2024-01-05"]
+    assert t["ticker"] == ["AAA", "AAA", "CCC", "BBB"]
+    assert t["action"] == ["buy", "sell", "short", "cover"]
+    assert t["reason"] == ["decision", "replacement", "decision", "cap-rejected"]
+    assert t["position_after"] == [10, 0, -3, 4]  # signed long - short
+    assert t["notional"] == [200.0, 210.0, 15.0, 0.0]
+    assert t["newcomer"] == ["", "CCC", "", ""]
+    assert t["requested_qty"] == [10, 10, 3, 2] and t["filled_qty"] == [10, 10, 3, 0]
+
+
+def test_equity_drawdown_counts_the_initial_nav_as_a_peak():
+    t = equity_table(DATES, marks(), initial_nav=1000.0).to_pydict()
+    assert t["drawdown"] == [0.0, pytest.approx(990 / 1010 - 1)]
+    t = equity_table(DATES, marks(), initial_nav=2000.0).to_pydict()
+    assert t["drawdown"] == [pytest.approx(-0.495), pytest.approx(-0.505)]
+
+
+def test_csv_format(tmp_path):
+    x = [0.1, 1 / 3, np.nan, 1e-300]
+    path = write_csv(
+        tmp_path / "a.csv", pa.table({"d": DATES.repeat(2), "x": x, "s": list("abcd")})
+    )
+    lines = path.read_text().split("\n")
+    assert lines[0] == "d,x,s" and lines[-1] == ""
+    assert lines[1] == "2024-01-04,0.1,a" and lines[3] == "2024-01-05,,c"  # NaN -> ''
+    assert float(lines[2].split(",")[1]) == 1 / 3 and float(lines[4].split(",")[1]) == 1e-300
+    quoted = write_csv(tmp_path / "b.csv", pa.table({"s": ["a,b", "c"]})).read_text()
+    assert quoted == 's\n"a,b"\n"c"\n'
+
+
+def test_json_is_sorted_and_strict(tmp_path):
+    path = write_json(
+        tmp_path / "s.json", {"b": np.float64(np.nan), "a": {"z": np.int64(3), "y": (1,)}}
+    )
+    assert (
+        path.read_text()
+        == '{\n  "a": {\n    "y": [\n      1\n    ],\n    "z": 3\n  },\n  "b": null\n}\n'
+    )
+
+
+def test_export_run_writes_every_file_and_reruns_byte_identical(tmp_path):
+    run = RunOutput("test", DAYS, DATES, TICKERS, fills(), marks(), 1000.0,
+                    np.array([1, 0]), np.array([0, 1]))  # fmt: skip
+    a = export_run(tmp_path / "a", run, {"config_hash": "abc"})
+    b = export_run(tmp_path / "b", run, {"config_hash": "abc"})
+    assert sorted(a) == sorted(
+        ["trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "positions.csv",
+         "positions.parquet", "summary.json"]
+    )  # fmt: skip
+    for name in a:
+        assert a[name].read_bytes() == b[name].read_bytes(), name
+    s = json.loads(a["summary.json"].read_text())
+    assert (s["strategy"], s["days"], s["config_hash"], s["fills"]) == ("test", 2, "abc", 3)
+    assert s["fees_paid"] == pytest.approx(0.2125) and s["final_nav"] == 990.0
+    assert s["metrics"]["n_days"] == 2 and s["metrics"]["avg_positions"] == 1.0
+    assert set(s["versions"]) == {"python", "wfsim", "numpy", "numba", "pandas", "pyarrow"}
+    eq = pq.read_table(a["equity.parquet"]).to_pydict()
+    assert eq["nav"] == [1010.0, 990.0]
+    assert (tmp_path / "a" / "positions.csv").read_text() == (
+        "date,n_long,n_short\n2024-01-04,1,0\n2024-01-05,0,1\n"
+    )
