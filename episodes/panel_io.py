@@ -37,11 +37,11 @@ def consensus_strength(
     counts the votes with the sign of the mean; 0 when n == 0 or the mean is 0. Same operation
     order as ``simulator.kernels.reference.ref_strength``, so the values are bit-identical.
     """
-    votes = np.where(has_signal, signal, 0).astype(np.int64)
-    n = has_signal.sum(axis=0) + on_risk
-    total = votes.sum(axis=0)
-    sgn = np.sign(total)
-    agree = ((votes == sgn[None]) & has_signal & (sgn != 0)[None]).sum(axis=0)
+    signal = np.where(has_signal, signal, 0).astype(np.int8, copy=False)  # absent -> no vote
+    n = has_signal.sum(axis=0, dtype=np.int64) + on_risk
+    total = signal.sum(axis=0, dtype=np.int64)
+    sgn = np.sign(total).astype(np.int8)
+    agree = (signal == sgn[None]).sum(axis=0, dtype=np.int64) * (sgn != 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
         s = np.abs(mean) * agree / n

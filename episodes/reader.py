@@ -23,6 +23,7 @@ from pathlib import Path
 import orjson
 
 from episodes.codec import episode_from_dict, where
+from episodes.rules import check_episode
 from episodes.schema import NAN, Episode
 from simulator.errors import EpisodeError
 
@@ -46,12 +47,14 @@ Source = str | os.PathLike | Sequence[str | os.PathLike]
 
 @dataclass(frozen=True, slots=True)
 class DayFile:
-    """One episode file read or failed: ``episode`` is None when ``error`` is set."""
+    """One episode file: read (``episode``), failed (``error``) or skipped (neither; its hash is
+    known). ``problems`` are the per-day rule violations of a read episode (``episodes.rules``)."""
 
     name: str  # file name (basename), used in every error location
     sha256: str  # of the raw bytes: the day's content identity in the store
     episode: Episode | None
     error: EpisodeError | None
+    problems: tuple[EpisodeError, ...] = ()
 
 
 def is_archive(path: Path) -> bool:
@@ -146,7 +149,7 @@ def parse_episode(name: str, data: bytes) -> Episode:
 
 
 def read_day(item: tuple[str, bytes | Path, str | None]) -> DayFile:
-    """Read and parse one file; a problem is returned in ``DayFile.error``, never raised.
+    """Read, parse and check one file; problems are returned in the ``DayFile``, never raised.
 
     ``item`` is (name, bytes or path, known sha256 or None); a file whose hash equals the known one
     is not parsed (``episode`` and ``error`` both None).
@@ -158,9 +161,10 @@ def read_day(item: tuple[str, bytes | Path, str | None]) -> DayFile:
     if digest == known:
         return DayFile(name, digest, None, None)
     try:
-        return DayFile(name, digest, parse_episode(name, data), None)
+        ep = parse_episode(name, data)
     except EpisodeError as exc:
         return DayFile(name, digest, None, exc)
+    return DayFile(name, digest, ep, None, tuple(check_episode(ep)))
 
 
 def read_days(

@@ -265,20 +265,40 @@ class _Book:
         return Portfolio(cash, margin, self.keys, *cols)
 
 
+def _analysts(view: _Day, t: int, tk: np.ndarray) -> tuple[Signals, ...]:
+    k, agent, sig, conf = view.arrays(t, ("k", "agent", "signal", "confidence"))
+    bounds = np.searchsorted(agent, np.arange(len(ANALYSTS) + 1))
+    out = []
+    for a in range(len(ANALYSTS)):
+        s = slice(bounds[a], bounds[a + 1])
+        names = tuple(SIGNAL_NAMES[x + 1] for x in sig[s].tolist())
+        out.append(Signals(tuple(tk[k[s]].tolist()), names, _nan(conf[s].tolist())))
+    return tuple(out)
+
+
+def _portfolio_agents(d: dict) -> dict:
+    fi = FixedIncome(
+        *(Decision(*(d[f"{b}_{c}"] for c in _DEC_COLS)) for b in ("shy", "tlt")),
+        *(d[f"fi_{n}"] for n in _FI_NUMS[:4]),
+        d["fi_curve_shape"],
+        *(d[f"fi_{n}"] for n in _FI_NUMS[4:]),
+        d["fi_curve_reasoning"],
+    )
+    macro = Macro(
+        d["macro_stock_alloc"],
+        d["macro_bond_alloc"],
+        d["macro_stock_signals"],
+        d["macro_bond_signals"],
+        d["macro_neutral_signals"],
+        tuple(map(tuple, orjson.loads(d["macro_reasoning"]))),
+    )
+    fwd = Forward(d["fwd_stock_alloc"], d["fwd_bond_alloc"], d["vix"], d["fwd_reasoning"])
+    return {"macro": macro, "forward": fwd, "fixed_income": fi}
+
+
 def _episode(t: int, d: dict, view: dict, tk: np.ndarray, book: _Book) -> Episode:
     after = book.get(t, 0, d["cash_after"], d["margin_after"])
     before = book.get(max(t - 1, 0), int(t == 0), d["cash_before"], d["margin_before"])
-    k, agent, sig, conf = view["signals"].rows(t, ("k", "agent", "signal", "confidence"))
-    analysts = []
-    ag = np.asarray(agent, np.int64)
-    bounds = np.searchsorted(ag, np.arange(len(ANALYSTS) + 1))
-    for a in range(len(ANALYSTS)):
-        s = slice(bounds[a], bounds[a + 1])
-        analysts.append(
-            Signals(
-                tuple(tk[k[s]].tolist()), tuple(SIGNAL_NAMES[x + 1] for x in sig[s]), _nan(conf[s])
-            )
-        )
     rk, lim, cp, *reas = view["risk"].rows(
         t, ("k", "remaining_position_limit", "current_price", *RISK_REASONING)
     )
@@ -293,24 +313,9 @@ def _episode(t: int, d: dict, view: dict, tk: np.ndarray, book: _Book) -> Episod
     return Episode(
         date=d["date"],
         agent_order=tuple(orjson.loads(d["agent_order"])),
-        analysts=tuple(analysts),
+        analysts=_analysts(view["signals"], t, tk),
         risk=RiskEntries(tuple(tk[rk].tolist()), tuple(lim), tuple(cp), tuple(map(tuple, reas))),
-        macro=Macro(
-            d["macro_stock_alloc"],
-            d["macro_bond_alloc"],
-            d["macro_stock_signals"],
-            d["macro_bond_signals"],
-            d["macro_neutral_signals"],
-            tuple(map(tuple, orjson.loads(d["macro_reasoning"]))),
-        ),
-        forward=Forward(d["fwd_stock_alloc"], d["fwd_bond_alloc"], d["vix"], d["fwd_reasoning"]),
-        fixed_income=FixedIncome(
-            *(Decision(*(d[f"{b}_{c}"] for c in _DEC_COLS)) for b in ("shy", "tlt")),
-            *(d[f"fi_{n}"] for n in _FI_NUMS[:4]),
-            d["fi_curve_shape"],
-            *(d[f"fi_{n}"] for n in _FI_NUMS[4:]),
-            d["fi_curve_reasoning"],
-        ),
+        **_portfolio_agents(d),
         decisions=Decisions(
             tuple(tk[dk].tolist()),
             tuple(ACTIONS[a] for a in act),

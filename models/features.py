@@ -131,28 +131,57 @@ def _lag1(a: np.ndarray) -> np.ndarray:
 
 def _price_block(panel: Panel) -> dict[str, np.ndarray]:
     """Price features of day t from data up to close(t-1): values at close(s), lagged one day."""
-    raw_c = pd.DataFrame(panel.close)
-    raw_o = pd.DataFrame(panel.open)
-    priced = raw_c.notna() & raw_o.notna()
-    c = raw_c.where(priced).ffill()
-    r1 = c / c.shift(1) - 1.0
-    at_close = {
-        "ret1": r1,
-        "ret5": c / c.shift(5) - 1.0,
-        "ret20": c / c.shift(20) - 1.0,
-        "vol20": r1.rolling(20, min_periods=20).std(),
-        "gap": raw_o.where(priced) / c.shift(1) - 1.0,
-        "intraday": raw_c.where(priced) / raw_o.where(priced) - 1.0,
-        "ma5_dist": c / c.rolling(5, min_periods=5).mean() - 1.0,
-        "ma20_dist": c / c.rolling(20, min_periods=20).mean() - 1.0,
-    }
-    cols = {n: _lag1(v.to_numpy(dtype=np.float64)) for n, v in at_close.items()}
-    stale = 1.0 - priced.astype(np.float64).rolling(20, min_periods=1).mean()
-    cols["px_stale20"] = _lag1(stale.to_numpy())
+    priced = np.isfinite(panel.close) & np.isfinite(panel.open)
+    o = np.where(priced, panel.open, np.nan)
+    c_raw = np.where(priced, panel.close, np.nan)
+    c = pd.DataFrame(c_raw).ffill().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r1 = c / _shift(c, 1) - 1.0
+        s1, s2, n = _rolling_sums(r1, 20)
+        at_close = {
+            "ret1": r1,
+            "ret5": c / _shift(c, 5) - 1.0,
+            "ret20": c / _shift(c, 20) - 1.0,
+            "vol20": np.where(n == 20, np.sqrt(np.maximum(s2 - s1 * s1 / 20, 0) / 19), np.nan),
+            "gap": o / _shift(c, 1) - 1.0,
+            "intraday": c_raw / o - 1.0,
+            "ma5_dist": c / _rolling_mean(c, 5) - 1.0,
+            "ma20_dist": c / _rolling_mean(c, 20) - 1.0,
+        }
+    cols = {n: _lag1(v) for n, v in at_close.items()}
+    window = np.minimum(np.arange(1, len(c) + 1), 20)[:, None]
+    cols["px_stale20"] = _lag1(1.0 - _window_sum(priced.astype(np.float64), 20) / window)
     short = [n for n in PRICE_FEATURES if n not in _PX20]
     cols["px_missing"] = np.any([~np.isfinite(cols[n]) for n in short], axis=0).astype(np.float64)
     cols["px20_missing"] = np.any([~np.isfinite(cols[n]) for n in _PX20], axis=0).astype(np.float64)
     return cols
+
+
+def _shift(a: np.ndarray, n: int) -> np.ndarray:
+    """Row t gets row t-n (NaN for t < n)."""
+    out = np.full(a.shape, np.nan)
+    out[n:] = a[:-n]
+    return out
+
+
+def _window_sum(a: np.ndarray, w: int) -> np.ndarray:
+    """Sum of rows t-w+1 .. t (fewer at the start), by cumulative sums: causal."""
+    cs = np.cumsum(a, axis=0)
+    cs[w:] = cs[w:] - cs[:-w].copy()
+    return cs
+
+
+def _rolling_sums(a: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window sum, sum of squares and count of finite values over the last w rows."""
+    ok = np.isfinite(a)
+    z = np.where(ok, a, 0.0)
+    return _window_sum(z, w), _window_sum(z * z, w), _window_sum(ok.astype(np.float64), w)
+
+
+def _rolling_mean(a: np.ndarray, w: int) -> np.ndarray:
+    """Mean of the last w rows; NaN unless all w are finite (pandas ``min_periods=w``)."""
+    s1, _, n = _rolling_sums(a, w)
+    return np.where(n == w, s1 / w, np.nan)
 
 
 def _xs_rank(v: np.ndarray, has_data: np.ndarray) -> np.ndarray:

@@ -237,6 +237,8 @@ def pretrain(
     data = prepare(source, cfg)
     plan = plan_windows(data, cfg)
     reg = Registry.load_or_empty(Path(models_dir))
+    if reg.root.is_dir():
+        reg.clean_leftovers()  # one pretrain per directory at a time
     todo = reg.merge_plan([e for _, e in plan], force)
     reg.info = {
         "config_hash": plan[0][1].config_hash,

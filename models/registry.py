@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import platform
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,15 @@ class Registry:
             "windows": [e.to_dict() for e in self.entries],
         }
         return write_atomic(self.path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+
+    def clean_leftovers(self) -> int:
+        """Remove temp files and directories a killed writer left (``.<name>.*.tmp|.old``)."""
+        n = 0
+        for p in self.root.glob(".*.*"):
+            if p.suffix in (".tmp", ".old"):
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+                n += 1
+        return n
 
     def entry(self, window_id: str) -> WindowEntry:
         for e in self.entries:

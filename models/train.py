@@ -84,17 +84,28 @@ def epoch_draw(
     return rng.permutation(np.concatenate([recent, fill]))
 
 
-def _tensors(fs, t, k, seq_len, scaler, tok, y) -> tuple[torch.Tensor, ...]:
-    """Scaled sequences, masks, tokens and targets as tensors (float32 scaling: training only)."""
-    x, mask = gather_sequences(fs, t, k, seq_len)
-    mean, std = scaler.mean_.astype(np.float32), scaler.std_.astype(np.float32)
-    x = (x - mean) / std
-    return (
-        torch.from_numpy(x),
-        torch.from_numpy(mask),
-        torch.from_numpy(tok),
-        torch.from_numpy(np.asarray(y, dtype=np.float32)),
-    )
+@dataclass(frozen=True, eq=False)
+class _Samples:
+    """Prediction points with tokens and targets; sequences are gathered and scaled per batch."""
+
+    fs: FeatureSet
+    t: np.ndarray
+    k: np.ndarray
+    tok: np.ndarray
+    y: np.ndarray
+    mean: np.ndarray  # float32 scaler mean (training-time scaling in float32)
+    std: np.ndarray
+    seq_len: int
+
+    def batch(self, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
+        x, mask = gather_sequences(self.fs, self.t[idx], self.k[idx], self.seq_len)
+        x = (x - self.mean) / self.std
+        return (
+            torch.from_numpy(x),
+            torch.from_numpy(mask),
+            torch.from_numpy(self.tok[idx]),
+            torch.from_numpy(np.asarray(self.y[idx], dtype=np.float32)),
+        )
 
 
 def _val_subset(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
@@ -137,14 +148,13 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _run_epoch(model, opt, data, idx, batch_size, clip, bar) -> float:
+def _run_epoch(model, opt, data: _Samples, idx, batch_size, clip, bar) -> float:
     """One pass over ``idx``; returns the mean training loss (scaled, clipped targets)."""
     model.train()
-    x, mask, tok, y = data
     total, n_batches = 0.0, 0
     for b, lo in enumerate(range(0, len(idx), batch_size)):
-        bi = torch.from_numpy(idx[lo : lo + batch_size])
-        loss = torch.mean((model(x[bi], mask[bi], tok[bi]) - y[bi]) ** 2)
+        x, mask, tok, y = data.batch(idx[lo : lo + batch_size])
+        loss = torch.mean((model(x, mask, tok) - y) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -152,7 +162,7 @@ def _run_epoch(model, opt, data, idx, batch_size, clip, bar) -> float:
         total += float(loss.detach())
         n_batches += 1
         if b % 10 == 0:
-            bar.update(lo + len(bi), total / n_batches)
+            bar.update(lo + len(y), total / n_batches)
     return total / max(1, n_batches)
 
 
@@ -217,11 +227,13 @@ def train_window(
     tok_tr[drop] = 0  # these samples train the unseen row
     y_fit = np.clip(y_tr / y_scale, -TARGET_CLIP, TARGET_CLIP)
     seq_len = cfg.features.seq_len
-    train_data = _tensors(fs, split.train_t, split.train_k, seq_len, scaler, tok_tr, y_fit)
+    mean, std = scaler.mean_.astype(np.float32), scaler.std_.astype(np.float32)
+    train_data = _Samples(fs, split.train_t, split.train_k, tok_tr, y_fit, mean, std, seq_len)
     vi = _val_subset(rng, len(split.val_t), tc.max_val_samples)
     vt, vk = split.val_t[vi], split.val_k[vi]
     tok_va = token_ids(vocab, [tickers[k] for k in vk])
-    val_data = _tensors(fs, vt, vk, seq_len, scaler, tok_va, fs.y[vt, vk])
+    val = _Samples(fs, vt, vk, tok_va, fs.y[vt, vk], mean, std, seq_len)
+    val_data = val.batch(np.arange(len(vt)))
 
     model, warm = _init_model(len(fs.names), vocab, cfg, seed, init)
     lr, epochs = (tc.lr * tc.warm_lr_factor, tc.warm_epochs) if warm else (tc.lr, tc.max_epochs)

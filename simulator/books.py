@@ -44,6 +44,8 @@ class Books:
         Fee on notional for every fill; short margin requirement (the recording: 0.0005, 0).
     max_positions : int
         Cap on open stock positions; a stronger newcomer at the cap replaces the weakest (§5.4).
+        Ties among the weakest go to the order's ``victim`` hint when it is one of them, else to
+        the lowest ticker index (wfsim's deterministic rule; the recording's order is lost).
 
     Examples
     --------
@@ -120,6 +122,9 @@ class Books:
         close, in execution sequence (see ``execute_orders_nb``).
         """
         n = len(orders.k)
+        K = len(self.long)
+        if n and not (0 <= orders.k.min() and orders.k.max() < K and orders.victim.max() < K):
+            raise ValueError(f"orders index tickers outside 0..{K - 1} (the kernels do not check)")
         out = np.empty(2 * n, dtype=fill_dt)
         n_out = execute_orders_nb(
             np.int32(day),

@@ -77,13 +77,13 @@ def trades_table(
     the record's reason name; ``newcomer`` is the ticker a replacement close made room for.
     """
     f = fills[fills["action"] != HOLD]
-    tk = np.asarray(tickers, dtype=object)
-    newcomer = np.where(f["victim_of"] >= 0, tk[np.maximum(f["victim_of"], 0)], "")
+    tk = pa.array(np.asarray(tickers, dtype=object).tolist(), pa.string())
+    newcomer = _names(np.maximum(f["victim_of"], 0), tk, null=f["victim_of"] < 0).fill_null("")
     return pa.table(
         {
             "date": pa.array(np.asarray(dates, "datetime64[D]")[np.searchsorted(days, f["day"])]),
-            "ticker": pa.array(tk[f["k"]].tolist(), pa.string()),
-            "action": pa.array(np.array(ACTION_NAMES)[f["action"]].tolist(), pa.string()),
+            "ticker": _names(f["k"], tk),
+            "action": _names(f["action"], pa.array(ACTION_NAMES)),
             "requested_qty": pa.array(f["req_qty"]),
             "filled_qty": pa.array(f["qty"]),
             "price": pa.array(f["price"]),
@@ -91,11 +91,17 @@ def trades_table(
             "fee": pa.array(f["fee"]),
             "cash_after": pa.array(f["cash_after"]),
             "position_after": pa.array(f["long_after"] - f["short_after"]),
-            "reason": pa.array(np.array(REASON_NAMES)[f["reason"]].tolist(), pa.string()),
+            "reason": _names(f["reason"], pa.array(REASON_NAMES)),
             "realized": pa.array(f["realized"]),
-            "newcomer": pa.array(newcomer.tolist(), pa.string()),
+            "newcomer": newcomer,
         }
     )
+
+
+def _names(idx: np.ndarray, names: pa.Array, null: np.ndarray | None = None) -> pa.Array:
+    """``names[idx]`` as a plain string array (nulls where ``null``)."""
+    indices = pa.array(np.asarray(idx, np.int32), mask=null)
+    return pa.DictionaryArray.from_arrays(indices, names).dictionary_decode()
 
 
 def equity_table(dates: np.ndarray, marks: Marks, initial_nav: float) -> pa.Table:
@@ -140,8 +146,8 @@ def _nan_as_null(table: pa.Table) -> pa.Table:
 
 
 def _needs_quotes(table: pa.Table) -> bool:
-    strings = [c for c in table.columns if pa.types.is_string(c.type)]
-    return any(pc.any(pc.match_substring_regex(c, r'[,"\n\r]')).as_py() for c in strings)
+    strings = [pc.unique(c) for c in table.columns if pa.types.is_string(c.type)]
+    return any(pc.any(pc.match_substring_regex(u, r'[,"\n\r]')).as_py() for u in strings)
 
 
 def write_csv(path: Path, table: pa.Table) -> Path:

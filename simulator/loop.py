@@ -19,7 +19,7 @@ from simulator.config import RunConfig
 from simulator.errors import ConfigError, RegistryError
 from simulator.export import Marks
 from simulator.kernels.records import BUY, SHORT, Orders, fill_dt
-from simulator.sync import SyncStats, bond_orders, plan_sync, sync_stats
+from simulator.sync import SyncStats, baseline_bond_weights, bond_orders, plan_sync, sync_stats
 
 __all__ = [
     "Predictor",
@@ -140,6 +140,7 @@ def run_replay(
                   margin_rate=r.margin_rate, max_positions=r.max_positions)  # fmt: skip
     win_id = _window_ids(panel.n_days, cfg)
     cands = consensus_tickers(panel, info_set)
+    bond_w = baseline_bond_weights(panel)
     last_close = _last_close_before(panel, first)
     acc = _Acc(panel.n_days - first)
     nav_prev, model_prev = r.initial_cash, None
@@ -163,14 +164,15 @@ def run_replay(
         _check_decided(decided, view, t)
         bonds = empty_orders()
         if strategy.trades_bonds and r.bond_sleeve == "mirror":
-            bonds = bond_orders(panel, t, books.long, nav_prev, view.prev_close)
+            bonds = bond_orders(bond_w[t], books.long, nav_prev, view.prev_close, panel.is_bond)
         orders = concat_orders(plan.orders, decided, bonds)
         strength = np.zeros(panel.n_tickers)
         strength[view.k_idx] = np.abs(view.pred)
         fills = books.execute(t, orders, plan.price, strength)
         nav_prev = acc.record(i, t, books, panel, last_close, orders, fills, plan)
-        acc.ic_day(i, panel, t, view.k_idx, view.pred, cfg.features.horizon)
+        acc.preds(i, view.k_idx, view.pred)
         last_close = np.where(np.isfinite(panel.close[t]), panel.close[t], last_close)
+    acc.evaluate(panel, first, cfg.features.horizon)
     return acc.result(strategy.name, panel, first, win_id, r.initial_cash, t0)
 
 
@@ -231,14 +233,14 @@ def _view(panel, t, books, closing, inputs, nav_prev, info_set) -> DayView:
         long=readonly(books.long),
         short=readonly(books.short),
         closing=readonly(closing),
-        is_bond=panel.is_bond,
+        is_bond=readonly(panel.is_bond),
     )
 
 
 def _check_decided(o: Orders, view: DayView, t: int) -> None:
     """A strategy may not trade bonds or a ticker being synced, nor open an untradable one."""
     bad = view.is_bond[o.k] | view.closing[o.k]
-    bad |= np.isin(o.action, (BUY, SHORT)) & ~view.tradable[o.k]
+    bad |= ((o.action == BUY) | (o.action == SHORT)) & ~view.tradable[o.k]
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         raise ValueError(f"day {t}: strategy order on ticker {int(o.k[j])} not allowed "
@@ -256,6 +258,7 @@ class _Acc:
         self.skipped: dict[str, int] = {}
         self.stale: list[tuple[int, int]] = []
         self.n_mirror = 0
+        self.pred: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.swaps = 0
 
     def skip(self, t: int, reason: str, panel: Panel, detail: str) -> bool:
@@ -267,7 +270,8 @@ class _Acc:
         held = (books.long > 0) | (books.short > 0)
         close = np.where(np.isfinite(panel.close[t]), panel.close[t], last_close)
         keys = panel.order(t)
-        missing = held & ~np.isin(np.arange(panel.n_tickers), keys)
+        missing = held.copy()
+        missing[keys] = False
         if missing.any():
             raise AssertionError(f"day {t}: held tickers outside the day's universe "
                                  f"{np.flatnonzero(missing)[:5].tolist()}")  # fmt: skip
@@ -286,18 +290,26 @@ class _Acc:
         self.n_mirror += int((plan.mirrored & filled).sum())
         return float(nav)
 
-    def ic_day(self, i, panel, t, k_idx, pred, horizon) -> None:
-        """Evaluation only (after the fact): rank IC and sign hits vs open(t)->open(t+h)."""
+    def preds(self, i: int, k_idx: np.ndarray, pred: np.ndarray) -> None:
         self.i8[2, i] = len(k_idx)
-        if t + horizon >= panel.n_days or len(k_idx) == 0:
+        if len(k_idx):
+            self.pred.append((np.full(len(k_idx), i), k_idx, pred))
+
+    def evaluate(self, panel: Panel, first: int, horizon: int) -> None:
+        """Evaluation only (after the run): daily rank IC and sign hits vs open(t)->open(t+h)."""
+        if not self.pred:
             return
-        y = panel.open[t + horizon, k_idx] / panel.open[t, k_idx] - 1.0
+        i, k, pred = (np.concatenate(c) for c in zip(*self.pred, strict=True))
+        t = i + first
+        later = np.minimum(t + horizon, panel.n_days - 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = np.where(
+                t + horizon < panel.n_days, panel.open[later, k] / panel.open[t, k] - 1, np.nan
+            )
         ok = np.isfinite(y) & np.isfinite(pred)
-        self.f8[7, i] = float(np.sum(np.sign(pred[ok]) == np.sign(y[ok])))
-        if ok.sum() >= 3:
-            a, b = rankdata(pred[ok]), rankdata(y[ok])
-            if a.std() > 0 and b.std() > 0:
-                self.f8[6, i] = float(np.corrcoef(a, b)[0, 1])
+        n = self.f8.shape[1]
+        self.f8[7] = np.bincount(i[ok], np.sign(pred[ok]) == np.sign(y[ok]), minlength=n)
+        self.f8[6] = daily_rank_ic(i[ok], pred[ok], y[ok], n)
 
     def result(self, name, panel, first, win_id, initial, t0) -> RunResult:
         days = np.arange(first, panel.n_days, dtype=np.int64)
@@ -317,14 +329,33 @@ class _Acc:
         )  # fmt: skip
 
 
-def rankdata(x: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share their mean rank), 0-based."""
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    start = np.r_[True, xs[1:] != xs[:-1]]
-    group = np.cumsum(start) - 1
+def daily_rank_ic(day: np.ndarray, a: np.ndarray, b: np.ndarray, n_days: int) -> np.ndarray:
+    """[n_days] Spearman correlation of ``a`` and ``b`` within each ``day`` (average ranks for
+    ties); NaN for days with fewer than 3 pairs or a constant side.
+
+    >>> d = np.array([0, 0, 0, 1, 1, 1])
+    >>> daily_rank_ic(d, np.array([1., 2, 3, 3, 2, 1]), np.array([.1, .2, .3, .1, .2, .2]), 3)
+    array([ 1.       , -0.8660254,        nan])
+    """
+    ra, rb = _day_ranks(day, a), _day_ranks(day, b)
+    cnt = np.bincount(day, minlength=n_days).astype(float)
+    sa, sb = np.bincount(day, ra, n_days), np.bincount(day, rb, n_days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = np.bincount(day, ra * rb, n_days) - sa * sb / cnt
+        va = np.bincount(day, ra * ra, n_days) - sa * sa / cnt
+        vb = np.bincount(day, rb * rb, n_days) - sb * sb / cnt
+        ic = cov / np.sqrt(va * vb)
+    return np.where((cnt >= 3) & (va > 1e-12) & (vb > 1e-12), ic, np.nan)
+
+
+def _day_ranks(day: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Average ranks of ``x`` within each day (0-based)."""
+    order = np.lexsort((x, day))
+    ds, xs = day[order], x[order]
+    pos = np.arange(len(x)) - np.searchsorted(ds, ds, side="left")
+    start = np.r_[True, (ds[1:] != ds[:-1]) | (xs[1:] != xs[:-1])]
     first = np.flatnonzero(start)
     last = np.r_[first[1:], len(x)] - 1
     out = np.empty(len(x))
-    out[order] = ((first + last) / 2.0)[group]
+    out[order] = ((pos[first] + pos[last]) / 2.0)[np.cumsum(start) - 1]
     return out

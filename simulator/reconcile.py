@@ -16,6 +16,7 @@ from agents.llm import RecordedDecisions
 from episodes.panel import Panel
 from simulator.books import Books
 from simulator.export import Marks
+from simulator.kernels.books import executed_trades_nb
 from simulator.kernels.records import R_REPLACEMENT, fill_dt
 
 __all__ = ["Mismatch", "DailyBooks", "ReplayResult", "replay_recorded", "reconcile", "TOLERANCES"]
@@ -159,7 +160,7 @@ def reconcile(panel: Panel, after: DailyBooks, fills: np.ndarray, marks: Marks) 
     rec_trades = (panel.trade_ptr, panel.trade_k, panel.trade_qty)
     rec_repl = (panel.repl_ptr, panel.repl_new_k, panel.repl_victim_k)
     for rank, name, rec, ours in (
-        (40, "executed_trades", rec_trades, _our_trades(fills, panel.n_days)),
+        (40, "executed_trades", rec_trades, _our_trades(fills, panel.n_days, panel.n_tickers)),
         (41, "position_replacements", rec_repl, _our_repl(fills, panel.n_days)),
     ):
         for t in _days_differing(rec, ours):
@@ -181,16 +182,9 @@ def _ragged(day: np.ndarray, a: np.ndarray, b: np.ndarray, n_days: int):
     return np.searchsorted(day, np.arange(n_days + 1)), a, b
 
 
-def _our_trades(fills: np.ndarray, n_days: int):
-    """``executed_trades`` per day as the recorded dict builds it: a key per ticker in order of
-    first write (the victim of a replacement first), holding its last written fill."""
-    key = fills["day"].astype(np.int64) * (int(fills["k"].max(initial=0)) + 1) + fills["k"]
-    _, first = np.unique(key, return_index=True)
-    _, last_rev = np.unique(key[::-1], return_index=True)
-    last = len(key) - 1 - last_rev  # same key order as ``first``
-    order = np.argsort(first, kind="stable")
-    first, last = first[order], last[order]
-    return _ragged(fills["day"][first], fills["k"][first], fills["qty"][last], n_days)
+def _our_trades(fills: np.ndarray, n_days: int, n_tickers: int):
+    day, k, qty = executed_trades_nb(fills["day"], fills["k"], fills["qty"], n_tickers)
+    return _ragged(day, k, qty, n_days)
 
 
 def _our_repl(fills: np.ndarray, n_days: int):

@@ -100,44 +100,42 @@ def plan_sync(
     return SyncPlan(orders, price, stale_k[k], ~exit_[k], exit_ | msell | mcover)
 
 
-def baseline_bond_weights(panel: Panel, t: int) -> np.ndarray:
-    """[K] weight of each bond in the baseline's NAV at close(t−1) (0 for stocks and on day 0).
+def baseline_bond_weights(panel: Panel) -> np.ndarray:
+    """[T, K] weight of each bond in the baseline's NAV at close(t−1) (0 for stocks and day 0).
 
-    ``w_b = long_before[t, b] * close[t−1, b] / NAV_before``, ``NAV_before = cash_before +
-    margin_before + Σ (long_before − short_before) * close[t−1]``: the baseline's book before t,
-    valued at the last close, all known before the open of t.
+    ``w[t, b] = long_before[t, b] * close[t−1, b] / NAV_before[t]`` with ``NAV_before = cash_before
+    + margin_before + Σ (long_before − short_before) * close[t−1]``: the baseline's book before t,
+    valued at the last close, all known before the open of t (0 where that NAV is not > 0).
     """
-    w = np.zeros(panel.n_tickers)
-    if t == 0:
-        return w
-    px = panel.close[t - 1]
-    held = (panel.long_before[t] > 0) | (panel.short_before[t] > 0)
-    net = (panel.long_before[t] - panel.short_before[t]) * np.where(held, px, 0.0)
-    nav = float(panel.cash_before[t] + panel.margin_before[t] + np.nansum(net))
-    if not nav > 0:
-        return w
+    w = np.zeros(panel.open.shape)
+    px = panel.close[:-1]
+    lb, sb = panel.long_before[1:], panel.short_before[1:]
+    held = (lb > 0) | (sb > 0)
+    net = np.where(held, (lb - sb) * np.where(held, px, 0.0), 0.0)
+    nav = panel.cash_before[1:] + panel.margin_before[1:] + np.nansum(net, axis=1)
     b = np.flatnonzero(panel.is_bond)
-    w[b] = np.nan_to_num(panel.long_before[t, b] * px[b] / nav)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wb = np.nan_to_num(lb[:, b] * px[:, b] / nav[:, None])
+    w[1:, b] = np.where(nav[:, None] > 0, wb, 0.0)
     return w
 
 
 def bond_orders(
-    panel: Panel, t: int, long: np.ndarray, nav: float, prev_close: np.ndarray
+    weights: np.ndarray, long: np.ndarray, nav: float, prev_close: np.ndarray, is_bond: np.ndarray
 ) -> Orders:
-    """Bond-sleeve orders (``bond_sleeve: mirror``): hold the baseline's bond weights of NAV.
+    """Bond-sleeve orders of one day (``bond_sleeve: mirror``): hold the baseline's bond weights.
 
-    Target shares of bond b: ``int(w_b * nav / close[t−1, b])`` with ``w`` from
-    ``baseline_bond_weights`` and ``nav`` the simulated NAV at close(t−1); the order is the
-    difference from ``long[b]`` (sells first, then buys). Never the recorded SHY/TLT orders: those
-    were sized for the LLM's book with close(t).
+    Target shares of bond b: ``int(weights[b] * nav / prev_close[b])``, with ``weights`` the
+    day's row of ``baseline_bond_weights`` and ``nav`` the simulated NAV at close(t−1); the order
+    is the difference from ``long[b]`` (sells first, then buys). Never the recorded SHY/TLT
+    orders: those were sized for the LLM's book with close(t).
     """
-    w = baseline_bond_weights(panel, t)
     rows: list[tuple[int, int, int]] = []
-    for b in np.flatnonzero(panel.is_bond):
+    for b in np.flatnonzero(is_bond):
         p = prev_close[b]
         if not (np.isfinite(p) and p > 0 and nav > 0):
             continue
-        diff = int(w[b] * nav / p) - int(long[b])
+        diff = int(weights[b] * nav / p) - int(long[b])
         if diff != 0:
             rows.append((int(b), SELL if diff < 0 else BUY, abs(diff)))
     rows.sort(key=lambda r: (r[1] != SELL, r[0]))

@@ -1,11 +1,11 @@
-"""A tiny, valid episode sequence (3 stocks + SHY/TLT, all holds) for the episode-layer unit tests."""
+"""A tiny valid episode sequence (3 stocks + SHY/TLT, all holds) for the episode-layer tests."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from episodes.codec import episode_to_dict
+from episodes.encode import episode_to_dict
 from episodes.schema import (
     ANALYSTS,
     NAN,
@@ -56,7 +56,9 @@ def episode(date: str, cash: float = 1000.0, reasoning: str = "why") -> Episode:
         risk=risk,
         macro=Macro(0.6, 0.4, 1, 0, 2, (("inflation", "neutral", "n/a"),)),
         forward=Forward(0.6, 0.4, 18.5, "normal VIX"),
-        fixed_income=FixedIncome(hold, hold, 40.0, 400.0, 0.0, 400.0, "flat", 0.2, 2.5, 2.7, "flat"),
+        fixed_income=FixedIncome(
+            hold, hold, 40.0, 400.0, 0.0, 400.0, "flat", 0.2, 2.5, 2.7, "flat"
+        ),
         decisions=Decisions(
             (*order, "SHY", "TLT"),
             ("hold", "hold", "buy", "hold", "hold"),
@@ -67,7 +69,9 @@ def episode(date: str, cash: float = 1000.0, reasoning: str = "why") -> Episode:
         before=port,
         after=port,
         portfolio_return=0.0,
-        prices=Prices((*order, "SHY", "TLT"), (20.0, 10.5, 5.0, 80.0, 90.0), (21.0, 11.0, 5.5, 81.0, 91.0)),
+        prices=Prices(
+            (*order, "SHY", "TLT"), (20.0, 10.5, 5.0, 80.0, 90.0), (21.0, 11.0, 5.5, 81.0, 91.0)
+        ),
         long_exposure=22.0,
         short_exposure=0.0,
         gross_exposure=22.0,

@@ -114,7 +114,8 @@ def main() -> None:
     print(text)
     if not a.no_append:
         with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write(f"\n{text}\n(python {platform.python_version()})\n")
+            env = f"python {platform.python_version()}, load avg {os.getloadavg()[0]:.1f}"
+            fh.write(f"\n{text}\n({env})\n")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ __all__ = [
     "find_victim_nb",
     "execute_orders_nb",
     "mark_nb",
+    "executed_trades_nb",
     "CAP_FREE",
     "CAP_REJECT",
 ]
@@ -278,3 +279,32 @@ def mark_nb(cash, margin_used, long, short, close, keys):
             short_exp += short[k] * c
     nav += margin_used
     return nav, long_exp, short_exp, long_exp + short_exp, long_exp - short_exp
+
+
+@njit(cache=True)
+def executed_trades_nb(day, k, qty, n_tickers):
+    """The recorded ``executed_trades`` dicts of fill rows (§5.5), as (day, k, qty) rows.
+
+    Per day, one row per ticker in order of its first fill row (a replacement victim therefore
+    comes where it was closed), holding the quantity of its last fill row (the overwrite quirk).
+    """
+    n = k.shape[0]
+    o_day = np.empty(n, np.int32)
+    o_k = np.empty(n, np.int32)
+    o_qty = np.empty(n, np.int64)
+    slot = np.full(n_tickers, -1, np.int64)
+    m = 0
+    start = 0
+    for i in range(n):
+        if i > 0 and day[i] != day[i - 1]:
+            for j in range(start, m):
+                slot[o_k[j]] = -1
+            start = m
+        s = slot[k[i]]
+        if s < 0:
+            slot[k[i]] = m
+            o_day[m], o_k[m], o_qty[m] = day[i], k[i], qty[i]
+            m += 1
+        else:
+            o_qty[s] = qty[i]
+    return o_day[:m], o_k[:m], o_qty[:m]

@@ -86,7 +86,7 @@ def test_audit_finds_the_risk_price_leak(panel, strict):
 
 
 def test_recorded_agent_features_know_more_about_the_same_day(recorded):
-    """Technical signals of episode t rank day t's open->close better than the next day's."""
+    """Technical signals of episode t rank day t's open->open return better than the next day's."""
     v = np.where(recorded.has_data, recorded.x[:, :, recorded.names.index("tech_dir")], np.nan)
     oc = np.full(v.shape, np.nan)
     same = daily_rank_ic(v, recorded.y)  # open(t) -> open(t+1)

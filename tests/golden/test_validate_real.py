@@ -160,7 +160,12 @@ def test_held_ticker_without_price(days, tmp_path):
 
 def test_decision_outside_the_universe(days, tmp_path):
     d = _load(days)
-    d["llm_decisions"]["ZZZZ"] = {"action": "buy", "quantity": 5, "confidence": 0.9, "reasoning": ""}
+    d["llm_decisions"]["ZZZZ"] = {
+        "action": "buy",
+        "quantity": 5,
+        "confidence": 0.9,
+        "reasoning": "",
+    }
     _save(days, d)
     _assert_refused(
         days,

@@ -56,7 +56,9 @@ def test_bad_file_name_is_an_error(tmp_path):
 def test_truncated_json_reports_line_and_column(tmp_path):
     path = write_day(tmp_path, episode_json(DATES[0]))
     path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(EpisodeError, match=rf"{path.name}: {DATES[0]}: json: invalid JSON \(error="):
+    with pytest.raises(
+        EpisodeError, match=rf"{path.name}: {DATES[0]}: json: invalid JSON \(error="
+    ):
         read_episode(path)
 
 

@@ -7,7 +7,8 @@ import dataclasses
 
 import pytest
 
-from episodes.codec import episode_from_dict, episode_to_dict
+from episodes.codec import episode_from_dict
+from episodes.encode import episode_to_dict
 from episodes.schema import ANALYSTS, NAN, canon_nan
 from simulator.errors import EpisodeError
 from tests.episode_factory import episode, episode_json

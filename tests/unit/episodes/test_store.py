@@ -55,7 +55,9 @@ def test_incremental_superset_appends_only_new_days(tmp_path):
     rep = ingest(src, tmp_path / "inc", workers=1)
     assert (rep.n_days, rep.n_new, rep.n_unchanged) == (4, 2, 2)
     ingest(src, tmp_path / "fresh", workers=1)
-    assert _snapshot(tmp_path / "inc") == _snapshot(tmp_path / "fresh")  # same bytes as a fresh build
+    assert _snapshot(tmp_path / "inc") == _snapshot(
+        tmp_path / "fresh"
+    )  # same bytes as a fresh build
 
 
 def test_rerun_without_new_days_writes_nothing(tmp_path):
@@ -96,7 +98,9 @@ def test_invalid_source_writes_nothing(tmp_path):
     bad = episode_json(DATES[2])
     bad["market_data"]["execution_prices"]["AAA"] = 0.0
     write_day(src, bad)
-    with pytest.raises(EpisodeError, match=r"execution_prices\.AAA: price is not finite > 0") as exc:
+    with pytest.raises(
+        EpisodeError, match=r"execution_prices\.AAA: price is not finite > 0"
+    ) as exc:
         ingest(src, tmp_path / "store", workers=1)
     assert len(exc.value.problems) == 1
     assert not (tmp_path / "store").exists()
@@ -138,7 +142,9 @@ def test_failure_mid_ingest_leaves_the_old_store_intact(tmp_path, monkeypatch):
 
 def test_failure_on_a_fresh_store_leaves_no_store(tmp_path, monkeypatch):
     write_days(tmp_path / "src", DATES)
-    monkeypatch.setattr(store_mod, "write_table", lambda df, path: (_ for _ in ()).throw(OSError("x")))
+    monkeypatch.setattr(
+        store_mod, "write_table", lambda df, path: (_ for _ in ()).throw(OSError("x"))
+    )
     with pytest.raises(OSError):
         ingest(tmp_path / "src", tmp_path / "store", workers=1)
     assert not (tmp_path / "store").exists()

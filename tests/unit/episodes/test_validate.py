@@ -33,7 +33,9 @@ def test_recorded_quirks_are_not_problems():
 
 def _with_prices(ep, i, value):
     p = ep.prices
-    return dataclasses.replace(ep, prices=Prices(p.tickers, p.open[:i] + (value,) + p.open[i + 1 :], p.close))
+    return dataclasses.replace(
+        ep, prices=Prices(p.tickers, p.open[:i] + (value,) + p.open[i + 1 :], p.close)
+    )
 
 
 @pytest.mark.parametrize("price", [0.0, -1.0, float("nan"), float("inf")])
@@ -48,8 +50,13 @@ def test_non_positive_or_non_finite_price(price):
 def test_unknown_action_and_decision_outside_the_universe():
     ep = episode(DATES[0])
     d = ep.decisions
-    dec = Decisions(d.tickers + ("ZZZ", "YYY"), ("hold", "jump", "buy", "hold", "hold", "buy", "hold"),
-                    d.quantity + (1, 1), d.confidence + (0.0, 0.0), d.reasoning + ("", ""))
+    dec = Decisions(
+        d.tickers + ("ZZZ", "YYY"),
+        ("hold", "jump", "buy", "hold", "hold", "buy", "hold"),
+        d.quantity + (1, 1),
+        d.confidence + (0.0, 0.0),
+        d.reasoning + ("", ""),
+    )
     msgs = _msgs(check_episode(dataclasses.replace(ep, decisions=dec, source="f.json")))
     assert msgs == [
         f"f.json: {DATES[0]}: llm_decisions.AAA.action: unknown action "
@@ -62,11 +69,14 @@ def test_unknown_action_and_decision_outside_the_universe():
 def test_held_ticker_without_price():
     ep = episode(DATES[0])
     keep = [i for i, t in enumerate(ep.prices.tickers) if t != "AAA"]
-    p = Prices(*(tuple(c[i] for i in keep) for c in (ep.prices.tickers, ep.prices.open, ep.prices.close)))
+    p = Prices(
+        *(tuple(c[i] for i in keep) for c in (ep.prices.tickers, ep.prices.open, ep.prices.close))
+    )
     ep = dataclasses.replace(ep, prices=p, eligible=("CCC", "BBB"), source="f.json")
     assert _msgs(check_episode(ep)) == [
-        f"f.json: {DATES[0]}: portfolio_before.positions.AAA: held ticker has no price (long=2, short=0)",
-        f"f.json: {DATES[0]}: portfolio_after.positions.AAA: held ticker has no price (long=2, short=0)",
+        f"f.json: {DATES[0]}: portfolio_{side}.positions.AAA: held ticker has no price "
+        "(long=2, short=0)"
+        for side in ("before", "after")
     ]
 
 
@@ -96,8 +106,18 @@ def _port(p: Portfolio, **changes) -> Portfolio:
     [
         ({"cash": 999.5}, "portfolio_before.cash", 999.5, 1000.0),
         ({"long": (3, 0, 0, 0, 0)}, "portfolio_before.positions.AAA.long", 3, 2),
-        ({"long_cost_basis": (9.0, 0.0, 0.0, 0.0, 0.0)}, "portfolio_before.positions.AAA.long_cost_basis", 9.0, 10.0),
-        ({"rg_short": (0.0, 0.0, 0.0, 0.0, 7.0)}, "portfolio_before.realized_gains.TLT.short", 7.0, 0.0),
+        (
+            {"long_cost_basis": (9.0, 0.0, 0.0, 0.0, 0.0)},
+            "portfolio_before.positions.AAA.long_cost_basis",
+            9.0,
+            10.0,
+        ),
+        (
+            {"rg_short": (0.0, 0.0, 0.0, 0.0, 7.0)},
+            "portfolio_before.realized_gains.TLT.short",
+            7.0,
+            0.0,
+        ),
     ],
 )
 def test_chain_break_reports_the_first_differing_field(changes, field, got, prev):
@@ -127,5 +147,7 @@ def test_validator_collects_every_problem_of_every_file(tmp_path):
     rep = validate_episodes(tmp_path)
     assert rep.summary() == "4 episodes, 2 clean, 3 problems"
     assert [str(e).split(": ")[2] for e in rep.problems] == [
-        "json", "market_data.execution_prices.BBB", "llm_decisions.SHY.action"
+        "json",
+        "market_data.execution_prices.BBB",
+        "llm_decisions.SHY.action",
     ]

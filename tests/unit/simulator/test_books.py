@@ -235,3 +235,22 @@ def test_snapshot_is_a_copy():
 def test_is_bond_must_match_the_ticker_axis():
     with pytest.raises(ValueError, match=r"is_bond.shape=\(2,\), expected \(3,\)"):
         Books(3, np.array([False, True]), 1.0)
+
+
+def test_orders_outside_the_ticker_axis_are_refused():
+    with pytest.raises(ValueError, match=r"outside 0\.\.5"):
+        run(book(), (6, BUY, 1))
+    with pytest.raises(ValueError, match=r"outside 0\.\.5"):
+        run(book(), (0, BUY, 1), victim=[9])
+
+
+def test_executed_trades_reproduce_the_recorded_dict_quirk():
+    """A replacement close inserts the victim's key early; its own later hold overwrites it."""
+    from simulator.kernels.books import executed_trades_nb
+
+    # day 0: victim 2 closed (9 shares) for newcomer 3, then ticker 1, then 2's own hold
+    day = np.array([0, 0, 0, 0, 1, 1], np.int32)
+    k = np.array([2, 3, 1, 2, 2, 0], np.int32)
+    qty = np.array([9, 7, 5, 0, 4, 1], np.int64)
+    rows = list(zip(*executed_trades_nb(day, k, qty, 4), strict=True))
+    assert rows == [(0, 2, 0), (0, 3, 7), (0, 1, 5), (1, 2, 4), (1, 0, 1)]

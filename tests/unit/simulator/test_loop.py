@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import structlog
 
@@ -14,7 +15,7 @@ from models.features import build_features
 from simulator.config import load_config
 from simulator.errors import ConfigError, RegistryError
 from simulator.kernels.records import BUY, R_CASH_LIMITED, R_DECISION, SHORT
-from simulator.loop import risk_fractions, run_replay
+from simulator.loop import daily_rank_ic, risk_fractions, run_replay
 from tests.stub_panel import make_panel
 
 CFG = load_config(
@@ -202,3 +203,21 @@ def test_config_errors():
         run_replay(PANEL, LSTMDecisionMaker(CFG.decision), CFG)
     with pytest.raises(ConfigError, match="first_day out of range"):
         run_replay(PANEL, FlatDecisionMaker(), CFG, first_day=PANEL.n_days)
+
+
+def test_daily_rank_ic_matches_pandas_spearman():
+    rng = np.random.default_rng(0)
+    day = np.repeat(np.arange(6), 9)
+    a = rng.normal(size=day.size)
+    b = np.round(a + rng.normal(size=day.size), 1)  # ties in b
+    frame = pd.DataFrame({"d": day, "a": a, "b": b})
+    expect = [g["a"].rank().corr(g["b"].rank()) for _, g in frame.groupby("d")]
+    np.testing.assert_allclose(daily_rank_ic(day, a, b, 7)[:6], expect)
+    assert np.isnan(daily_rank_ic(day, a, b, 7)[6])
+
+
+def test_ic_and_hits_are_recorded_for_model_predictions():
+    res = lstm_run(PANEL)
+    assert (res.n_pred > 0).all() and np.isfinite(res.ic[:-1]).mean() > 0.9
+    assert np.isnan(res.ic[-1])  # the last day's open(t+1) is unknown
+    assert (res.hits <= res.n_pred).all() and res.hits.sum() > 0

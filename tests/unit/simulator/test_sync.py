@@ -103,20 +103,25 @@ def test_baseline_bond_weights_value_the_book_before_t_at_the_last_close():
     t = 3
     px = p.close[t - 1]
     nav = p.cash_before[t] + np.nansum((p.long_before[t] - p.short_before[t]) * px)
-    w = baseline_bond_weights(p, t)
+    w = baseline_bond_weights(p)
     b = np.flatnonzero(p.is_bond)
-    np.testing.assert_allclose(w[b], p.long_before[t, b] * px[b] / nav)
-    assert (w[~p.is_bond] == 0).all() and (baseline_bond_weights(p, 0) == 0).all()
+    np.testing.assert_allclose(w[t, b], p.long_before[t, b] * px[b] / nav)
+    assert (w[:, ~p.is_bond] == 0).all() and (w[0] == 0).all() and (w[1:, b] > 0).any()
+
+
+def test_bond_weights_are_zero_when_the_baseline_nav_is_not_positive():
+    p = panel_with(cash_before=lambda c: c.__setitem__(3, -1e9))
+    assert (baseline_bond_weights(p)[3] == 0).all()
 
 
 def test_bond_orders_reach_the_target_shares_sells_first():
     p = panel_with()
     t, nav = 3, 250_000.0
     b0, b1 = np.flatnonzero(p.is_bond)
-    w = baseline_bond_weights(p, t)
+    w = baseline_bond_weights(p)[t]
     target = [int(w[b] * nav / p.close[t - 1, b]) for b in (b0, b1)]
     lo, _ = book(p, {int(b0): target[0] + 7, int(b1): max(target[1] - 5, 0)})
-    o = bond_orders(p, t, lo, nav, p.close[t - 1])
+    o = bond_orders(w, lo, nav, p.close[t - 1], p.is_bond)
     got = {k: (a, q) for k, a, q in rows(o)}
     assert got[b0] == (SELL, 7)
     assert o.action.tolist()[0] == SELL and (o.reason == R_DECISION).all()
@@ -127,5 +132,7 @@ def test_bond_orders_reach_the_target_shares_sells_first():
 def test_no_bond_orders_without_a_positive_nav_or_price():
     p = panel_with()
     lo, _ = book(p)
-    assert len(bond_orders(p, 3, lo, 0.0, p.close[2]).k) == 0
-    assert len(bond_orders(p, 3, lo, 1e5, np.full(p.n_tickers, np.nan)).k) == 0
+    w = baseline_bond_weights(p)[3]
+    assert len(bond_orders(w, lo, 1e5, p.close[2], p.is_bond).k) > 0
+    assert len(bond_orders(w, lo, 0.0, p.close[2], p.is_bond).k) == 0
+    assert len(bond_orders(w, lo, 1e5, np.full(p.n_tickers, np.nan), p.is_bond).k) == 0

@@ -1,0 +1,181 @@
+"""Benchmark pretraining on the real episodes (default config), inference, warm vs cold start.
+
+Rows: case, median_s, min_s, ratio (to the reference case of the group, same process), cores,
+torch threads. Appended to scripts/bench/RESULTS.md.
+
+  pretrain_full      whole pretraining (all windows, local backend) - wall time
+  window_mean/max    seconds per window (from that run)
+  infer_day_t1/t2    WalkForwardModelManager.predict for one day's consensus tickers (1, 2 threads)
+  cold_window        cold-start training of every --cold-every'th window (vs the warm run's)
+
+Usage: python scripts/bench/bench_pretrain.py --store STORE [--repeat 5 --warmup 2 --check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+TAR = ROOT.parent / "shared" / "data" / "mas-hedge-fund" / "episodes-2022-2024.tar.xz"
+
+
+def _row(case: str, times: list[float], ref: float | None, threads: int, note: str = "") -> str:
+    med, lo = statistics.median(times), min(times)
+    ratio = f"{med / ref:.2f}" if ref else "1.00"
+    return f"| {case} | {med:.4f} | {lo:.4f} | {ratio} | {os.cpu_count()} | {threads} | {note} |"
+
+
+def _store(args) -> Path:
+    if args.store:
+        return Path(args.store)
+    from episodes.store import ingest
+
+    path = Path(tempfile.mkdtemp(prefix="bench_store_")) / "store"
+    ingest(TAR, path, workers=2)
+    return path
+
+
+def _full(store: Path, cfg, out: Path) -> tuple[float, list[float], object]:
+    from models.pretrain import pretrain
+
+    t0 = time.perf_counter()
+    res = pretrain(store, out, cfg)
+    wall = time.perf_counter() - t0
+    per = [
+        json.loads((out / e.id / "metadata.json").read_text())["training_time_s"]
+        for e in res.entries
+    ]
+    return wall, per, res
+
+
+def _infer(models: Path, store: Path, cfg, args, threads: int) -> tuple[list[float], int]:
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from models.manager import WalkForwardModelManager
+    from models.pretrain import prepare
+
+    torch.set_num_threads(threads)
+    data = prepare(store, cfg)
+    mgr = WalkForwardModelManager(models)
+    day = mgr.registry.entries[-1].serve[0] + 5
+    if args.check:
+        k_idx, pred = mgr.predict(day, data.fs)
+        saved = pd.read_parquet(models / mgr.window_for(day).id / "predictions.parquet")
+        np.testing.assert_allclose(pred, saved[saved["t"] == day]["pred"].to_numpy(), rtol=1e-5)
+    for _ in range(args.warmup):
+        mgr.predict(day, data.fs)
+    times = []
+    for _ in range(args.repeat * 20):
+        t0 = time.perf_counter()
+        k_idx, _ = mgr.predict(day, data.fs)
+        times.append(time.perf_counter() - t0)
+    return times, len(k_idx)
+
+
+def _cold(store: Path, cfg, warm_reg, every: int) -> tuple[list[float], list[str]]:
+    import dataclasses
+
+    from models.pretrain import prepare, run_window
+    from models.windows import from_config
+
+    cold_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, warm_start=False))
+    data = prepare(store, cfg)
+    wins = list(from_config(cfg.windows).split(len(data.dates)))
+    times, lines, ics = [], [], []
+    for w in wins[::every]:
+        e = warm_reg.entry(w.id)
+        out = run_window(w, data.fs, data.tickers, data.dates, cold_cfg, e.seed)
+        times.append(out.elapsed_s)
+        c, m = out.metrics["oos"], e.metrics["oos"]
+        ics.append((c["ic"], m["ic"], c["accuracy"], m["accuracy"]))
+        lines.append(
+            f"{w.id}: cold {out.elapsed_s:.1f}s ic {c['ic']:+.4f} acc {c['accuracy']:.3f}"
+            f" | warm ic {m['ic']:+.4f} acc {m['accuracy']:.3f}"
+        )
+    mean = [statistics.mean(v) for v in zip(*ics, strict=True)]
+    lines.append(
+        f"mean over {len(ics)} windows: cold ic {mean[0]:+.4f} acc {mean[2]:.3f} | "
+        f"warm ic {mean[1]:+.4f} acc {mean[3]:.3f}"
+    )
+    return times, lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--store", help="episode store (default: ingest the shared tar to a temp dir)")
+    ap.add_argument("--config", help="YAML config (default: configs/default.yaml)")
+    ap.add_argument("--models", help="reuse a finished registry instead of timing a full run")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--check", action="store_true", help="verify outputs before timing")
+    ap.add_argument("--cold-every", type=int, default=5, help="cold-train every n-th window")
+    args = ap.parse_args()
+
+    import torch
+
+    from models.registry import Registry
+    from simulator.config import load_config
+
+    torch.set_num_threads(1)
+    cfg = load_config(Path(args.config) if args.config else None, {"seed": args.seed})
+    store = _store(args)
+    load = os.getloadavg()[0]
+    rows = []
+    if args.models:
+        models = Path(args.models)
+        reg = Registry.load(models)
+        per = [
+            json.loads((models / e.id / "metadata.json").read_text())["training_time_s"]
+            for e in reg.entries
+        ]
+        rows.append(_row("window_recorded_sum", [sum(per)], None, cfg.train.torch_threads))
+    else:
+        models = Path(tempfile.mkdtemp(prefix="bench_models_"))
+        wall, per, res = _full(store, cfg, models)
+        if args.check:
+            assert all(e.status == "done" for e in res.entries), "pretrain left windows undone"
+            again = _full(store, cfg, models)[2]
+            assert again.trained == (), "rerun trained again"
+        reg = Registry.load(models)
+        rows.append(
+            _row("pretrain_full", [wall], None, cfg.train.torch_threads, f"{len(per)} windows")
+        )
+    rows.append(_row("window_mean", [statistics.mean(per)], None, cfg.train.torch_threads))
+    rows.append(_row("window_max", [max(per)], statistics.mean(per), cfg.train.torch_threads))
+    t1, n = _infer(models, store, cfg, args, 1)
+    t2, _ = _infer(models, store, cfg, args, 2)
+    rows.append(_row("infer_day_t1", t1, None, 1, f"{n} tickers"))
+    rows.append(_row("infer_day_t2", t2, statistics.median(t1), 2, f"{n} tickers"))
+    torch.set_num_threads(cfg.train.torch_threads)
+    cold_t, lines = _cold(store, cfg, reg, args.cold_every)
+    warm_t = [per[i] for i in range(0, len(per), args.cold_every)]
+    rows.append(_row("warm_window_subset", warm_t, None, cfg.train.torch_threads))
+    rows.append(
+        _row("cold_window_subset", cold_t, statistics.median(warm_t), cfg.train.torch_threads)
+    )
+    head = (
+        f"\n### bench_pretrain {time.strftime('%Y-%m-%d %H:%M')} (load avg {load:.1f} at start, "
+        f"config {args.config or 'default'}, seed {args.seed})\n\n"
+        "| case | median_s | min_s | ratio | cores | torch threads | note |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    text = "\n".join([head, *rows, "", *[f"- {ln}" for ln in lines], ""])
+    print(text)
+    with open(RESULTS, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
