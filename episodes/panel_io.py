@@ -21,10 +21,15 @@ def _ptr(t: np.ndarray, n_days: int) -> np.ndarray:
     return ptr
 
 
-def _dense(shape: tuple, t: np.ndarray, k: np.ndarray, v: np.ndarray, fill, dtype) -> np.ndarray:
+def _dense(shape: tuple, flat: np.ndarray, v, fill, dtype) -> np.ndarray:
+    """An array of ``shape`` filled with ``fill`` and ``v`` at the flat indices ``flat``."""
     out = np.full(shape, fill, dtype)
-    out[t, k] = v
+    out.reshape(-1)[flat] = v
     return out
+
+
+def _flat(t: np.ndarray, k: np.ndarray, K: int) -> np.ndarray:
+    return t.astype(np.int64) * K + k
 
 
 def consensus_strength(
@@ -57,32 +62,32 @@ def panel_from_tables(tables: dict[str, pa.Table], manifest: dict) -> Panel:
     f = {}
     t, k, op, cl = _cols(tables["prices"], "t", "k", "open", "close")
     f["order_ptr"], f["order_idx"] = _ptr(t, T), k.astype(np.int32, copy=False)
-    stock = ~is_bond[k]
-    f["eligible"] = _dense((T, K), t[stock], k[stock], True, False, bool)
-    f["open"] = _dense((T, K), t, k, op, np.nan, np.float64)
-    f["close"] = _dense((T, K), t, k, cl, np.nan, np.float64)
+    flat = _flat(t, k, K)
+    f["eligible"] = _dense((T, K), flat[~is_bond[k]], True, False, bool)
+    f["open"] = _dense((T, K), flat, op, np.nan, np.float64)
+    f["close"] = _dense((T, K), flat, cl, np.nan, np.float64)
     t, a, k, sig, conf = _cols(tables["signals"], "t", "agent", "k", "signal", "confidence")
     shape3 = (len(ANALYSTS), T, K)
-    f["has_signal"] = np.zeros(shape3, bool)
-    f["has_signal"][a, t, k] = True
-    f["signal"] = np.zeros(shape3, np.int8)
-    f["signal"][a, t, k] = sig
-    f["confidence"] = np.full(shape3, np.nan)
-    f["confidence"][a, t, k] = conf
+    flat = _flat(a.astype(np.int64) * T + t, k, K)
+    f["has_signal"] = _dense(shape3, flat, True, False, bool)
+    f["signal"] = _dense(shape3, flat, sig, 0, np.int8)
+    f["confidence"] = _dense(shape3, flat, conf, np.nan, np.float64)
     t, k, lim, price, base = _cols(
         tables["risk"], "t", "k", "remaining_position_limit", "current_price", "portfolio_value"
     )
-    f["on_risk"] = _dense((T, K), t, k, True, False, bool)
-    f["risk_limit"] = _dense((T, K), t, k, lim, np.nan, np.float64)
-    f["risk_price"] = _dense((T, K), t, k, price, np.nan, np.float64)
+    flat = _flat(t, k, K)
+    f["on_risk"] = _dense((T, K), flat, True, False, bool)
+    f["risk_limit"] = _dense((T, K), flat, lim, np.nan, np.float64)
+    f["risk_price"] = _dense((T, K), flat, price, np.nan, np.float64)
     f["risk_base"] = np.full(T, np.nan)
     first = np.unique(t, return_index=True)
     f["risk_base"][first[0]] = base[first[1]]
     f["strength"] = consensus_strength(f["has_signal"], f["signal"], f["on_risk"])
     t, k, act, qty = _cols(tables["decisions"], "t", "k", "action", "quantity")
-    f["has_decision"] = _dense((T, K), t, k, True, False, bool)
-    f["action"] = _dense((T, K), t, k, act, 0, np.int8)
-    f["quantity"] = _dense((T, K), t, k, qty, 0, np.int64)
+    flat = _flat(t, k, K)
+    f["has_decision"] = _dense((T, K), flat, True, False, bool)
+    f["action"] = _dense((T, K), flat, act, 0, np.int8)
+    f["quantity"] = _dense((T, K), flat, qty, 0, np.int64)
     f |= _books(tables["positions"], T, K)
     f |= _daily(tables["daily"])
     t, seq, k, qty = _cols(tables["trades"], "t", "seq", "k", "qty")
@@ -109,10 +114,11 @@ def _books(table: pa.Table, T: int, K: int) -> dict[str, np.ndarray]:
     ``long/short_before[t] = *_after[t-1]`` (the chain is validated at ingest)."""
     t, k, state = _cols(table, "t", "k", "state")
     after, before0 = state == 0, state == 1
+    flat = _flat(t[after], k[after], K)
     out = {}
     for col, (name, dtype) in _BOOK.items():
         (v,) = _cols(table, col)
-        out[f"{name}_after"] = _dense((T, K), t[after], k[after], v[after], 0, dtype)
+        out[f"{name}_after"] = _dense((T, K), flat, v[after], 0, dtype)
         b0 = np.zeros(K, dtype)
         b0[k[before0]] = v[before0]
         out[f"{name}_before0"] = b0

@@ -40,7 +40,7 @@ def check_episode(ep: Episode) -> list[EpisodeError]:
     out: list[EpisodeError] = []
     p = ep.prices
     for name, col in (("execution_prices", p.open), ("evaluation_prices", p.close)):
-        if not all(x > 0 for x in col) or not all(map(math.isfinite, col)):
+        if not (all(map(math.isfinite, col)) and min(col, default=1.0) > 0):
             for tk, x in zip(p.tickers, col, strict=False):
                 if not (math.isfinite(x) and x > 0):
                     out.append(
@@ -124,7 +124,8 @@ def _check_signals(ep: Episode) -> list[EpisodeError]:
                             expected="|".join(SIGNALS),
                         )
                     )
-    if not all(x > 0 and math.isfinite(x) for x in ep.risk.current_price):
+    cp = ep.risk.current_price
+    if not (all(map(math.isfinite, cp)) and min(cp, default=1.0) > 0):
         for tk, x in zip(ep.risk.tickers, ep.risk.current_price, strict=False):
             if not (math.isfinite(x) and x > 0):
                 out.append(

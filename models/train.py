@@ -166,6 +166,67 @@ def _run_epoch(model, opt, data: _Samples, idx, batch_size, clip, bar) -> float:
     return total / max(1, n_batches)
 
 
+@dataclass(frozen=True, eq=False)
+class _Data:
+    """A window's fitted preprocessing and its training / validation samples."""
+
+    vocab: tuple[str, ...]
+    scaler: Scaler
+    y_scale: float
+    train: _Samples
+    val: tuple[torch.Tensor, ...]  # validation tensors, gathered once
+
+
+def _prepare(split: WindowSplit, fs: FeatureSet, tickers, cfg: Any, rng) -> _Data:
+    """Vocabulary, scaler and target scale from the training part only; sample sets."""
+    tc = cfg.train
+    vocab = build_vocab(tickers, split.train_k)
+    scaler = Scaler(fs.names).fit(fs.x[split.train_t, split.train_k])
+    y_tr = fs.y[split.train_t, split.train_k].astype(np.float64)
+    y_scale = float(max(y_tr.std(), 1e-6))
+    tok_tr = token_ids(vocab, [tickers[k] for k in split.train_k])
+    tok_tr[rng.random(len(tok_tr)) < tc.ticker_dropout] = 0  # these samples train the unseen row
+    y_fit = np.clip(y_tr / y_scale, -TARGET_CLIP, TARGET_CLIP)
+    seq_len = cfg.features.seq_len
+    mean, std = scaler.mean_.astype(np.float32), scaler.std_.astype(np.float32)
+    train = _Samples(fs, split.train_t, split.train_k, tok_tr, y_fit, mean, std, seq_len)
+    vi = _val_subset(rng, len(split.val_t), tc.max_val_samples)
+    vt, vk = split.val_t[vi], split.val_k[vi]
+    tok_va = token_ids(vocab, [tickers[k] for k in vk])
+    val = _Samples(fs, vt, vk, tok_va, fs.y[vt, vk], mean, std, seq_len)
+    return _Data(vocab, scaler, y_scale, train, val.batch(np.arange(len(vt))))
+
+
+def _fit(model, data: _Data, tc: Any, lr: float, epochs: int, rng, window_id: str):
+    """Adam + clipping; early stopping on validation MSE keeping the best state (epoch 0 = init).
+
+    Returns (epochs run, best epoch, best validation MSE); the model ends in the best state.
+    """
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=tc.weight_decay)
+    best_mse = _val_mse(model, data.val, data.y_scale)
+    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    best_epoch, bad, epoch = 0, 0, 0
+    for epoch in range(1, epochs + 1):
+        idx = epoch_draw(rng, data.train.t, tc.max_samples_per_epoch, tc.recent_days)
+        bar = _Progress(f"{window_id} epoch {epoch}/{epochs}", len(idx))
+        train_loss = _run_epoch(model, opt, data.train, idx, tc.batch_size, tc.grad_clip, bar)
+        bar.close()
+        mse = _val_mse(model, data.val, data.y_scale)
+        log.debug(
+            "epoch_finished", window=window_id, epoch=epoch, train_loss=train_loss, val_mse=mse
+        )
+        if mse < best_mse:
+            best_mse, best_epoch, bad = mse, epoch, 0
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= tc.patience:
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    return epoch, best_epoch, best_mse
+
+
 def _init_model(
     n_features: int, vocab: tuple[str, ...], cfg: Any, seed: int, init: dict[str, Any] | None
 ) -> tuple[TickerLSTMModel, bool]:
@@ -218,49 +279,20 @@ def train_window(
     torch.set_num_threads(tc.torch_threads)
 
     split = split_window(window, fs, tc.val_frac)
-    vocab = build_vocab(tickers, split.train_k)
-    scaler = Scaler(fs.names).fit(fs.x[split.train_t, split.train_k])
-    y_tr = fs.y[split.train_t, split.train_k].astype(np.float64)
-    y_scale = float(max(y_tr.std(), 1e-6))
-    tok_tr = token_ids(vocab, [tickers[k] for k in split.train_k])
-    drop = rng.random(len(tok_tr)) < tc.ticker_dropout
-    tok_tr[drop] = 0  # these samples train the unseen row
-    y_fit = np.clip(y_tr / y_scale, -TARGET_CLIP, TARGET_CLIP)
-    seq_len = cfg.features.seq_len
-    mean, std = scaler.mean_.astype(np.float32), scaler.std_.astype(np.float32)
-    train_data = _Samples(fs, split.train_t, split.train_k, tok_tr, y_fit, mean, std, seq_len)
-    vi = _val_subset(rng, len(split.val_t), tc.max_val_samples)
-    vt, vk = split.val_t[vi], split.val_k[vi]
-    tok_va = token_ids(vocab, [tickers[k] for k in vk])
-    val = _Samples(fs, vt, vk, tok_va, fs.y[vt, vk], mean, std, seq_len)
-    val_data = val.batch(np.arange(len(vt)))
-
-    model, warm = _init_model(len(fs.names), vocab, cfg, seed, init)
+    data = _prepare(split, fs, tickers, cfg, rng)
+    model, warm = _init_model(len(fs.names), data.vocab, cfg, seed, init)
     lr, epochs = (tc.lr * tc.warm_lr_factor, tc.warm_epochs) if warm else (tc.lr, tc.max_epochs)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=tc.weight_decay)
+    epoch, best_epoch, best_mse = _fit(model, data, tc, lr, epochs, rng, window.id)
 
-    best_mse = _val_mse(model, val_data, y_scale)
-    best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    best_epoch, bad, epoch = 0, 0, 0
-    for epoch in range(1, epochs + 1):
-        idx = epoch_draw(rng, split.train_t, tc.max_samples_per_epoch, tc.recent_days)
-        bar = _Progress(f"{window.id} epoch {epoch}/{epochs}", len(idx))
-        train_loss = _run_epoch(model, opt, train_data, idx, tc.batch_size, tc.grad_clip, bar)
-        bar.close()
-        mse = _val_mse(model, val_data, y_scale)
-        log.debug(
-            "epoch_finished", window=window.id, epoch=epoch, train_loss=train_loss, val_mse=mse
-        )
-        if mse < best_mse:
-            best_mse, best_epoch, bad = mse, epoch, 0
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= tc.patience:
-                break
-    model.load_state_dict(best_state)
-    model.eval()
-    bundle = ModelBundle(model, scaler, vocab, tuple(fs.names), seq_len, y_scale, window.id)
+    bundle = ModelBundle(
+        model,
+        data.scaler,
+        data.vocab,
+        tuple(fs.names),
+        cfg.features.seq_len,
+        data.y_scale,
+        window.id,
+    )
     elapsed = time.perf_counter() - t0
     log.info(
         "window_trained",

@@ -125,7 +125,7 @@ class Books:
         K = len(self.long)
         if n and not (0 <= orders.k.min() and orders.k.max() < K and orders.victim.max() < K):
             raise ValueError(f"orders index tickers outside 0..{K - 1} (the kernels do not check)")
-        out = np.empty(2 * n, dtype=fill_dt)
+        out = np.zeros(2 * n, dtype=fill_dt)  # zeros: padding bytes stay deterministic
         n_out = execute_orders_nb(
             np.int32(day),
             self.state_f8,

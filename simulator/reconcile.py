@@ -97,7 +97,7 @@ def replay_recorded(
     after = DailyBooks(np.zeros(T), np.zeros(T), *(np.zeros((T, K), np.int64) for _ in range(2)),
                        *(np.zeros((T, K)) for _ in range(5)))  # fmt: skip
     cols = np.zeros((7, T))
-    buf = np.empty(2 * len(panel.order_idx), fill_dt)
+    buf = np.zeros(2 * len(panel.order_idx), fill_dt)
     n = 0
     prev_nav = initial_nav = _initial_nav(panel, books)
     for t in range(T):
