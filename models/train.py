@@ -53,7 +53,7 @@ class TrainResult:
     split: WindowSplit
     warm: bool  # initialised from the previous window
     epochs: int  # epochs run
-    best_epoch: int  # 0 = the initial state was never beaten
+    best_epoch: int  # 0 = a warm start's initial state was never beaten
     val_mse: float  # validation MSE of the kept state, in return units
     elapsed_s: float
 
@@ -197,13 +197,15 @@ def _prepare(split: WindowSplit, fs: FeatureSet, tickers, cfg: Any, rng) -> _Dat
     return _Data(vocab, scaler, y_scale, train, val.batch(np.arange(len(vt))))
 
 
-def _fit(model, data: _Data, tc: Any, lr: float, epochs: int, rng, window_id: str):
-    """Adam + clipping; early stopping on validation MSE keeping the best state (epoch 0 = init).
+def _fit(model, data: _Data, tc: Any, lr: float, epochs: int, rng, window_id: str, warm: bool):
+    """Adam + clipping; early stopping on validation MSE keeping the best state.
 
+    A warm start's initial state (the previous window's model) competes as epoch 0, so
+    fine-tuning never makes it worse on validation; a cold start's random init does not.
     Returns (epochs run, best epoch, best validation MSE); the model ends in the best state.
     """
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=tc.weight_decay)
-    best_mse = _val_mse(model, data.val, data.y_scale)
+    best_mse = _val_mse(model, data.val, data.y_scale) if warm else float("inf")
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     best_epoch, bad, epoch = 0, 0, 0
     for epoch in range(1, epochs + 1):
@@ -282,7 +284,7 @@ def train_window(
     data = _prepare(split, fs, tickers, cfg, rng)
     model, warm = _init_model(len(fs.names), data.vocab, cfg, seed, init)
     lr, epochs = (tc.lr * tc.warm_lr_factor, tc.warm_epochs) if warm else (tc.lr, tc.max_epochs)
-    epoch, best_epoch, best_mse = _fit(model, data, tc, lr, epochs, rng, window.id)
+    epoch, best_epoch, best_mse = _fit(model, data, tc, lr, epochs, rng, window.id, warm)
 
     bundle = ModelBundle(
         model,

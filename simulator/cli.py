@@ -51,9 +51,16 @@ def main(log_level: str, log_json: bool | None) -> None:
 
 
 def _register() -> None:
-    from simulator import cmd_audit, cmd_episodes, cmd_models, cmd_replay, cmd_report
+    from simulator import (
+        cmd_audit,
+        cmd_demo,
+        cmd_episodes,
+        cmd_models,
+        cmd_replay,
+        cmd_report,
+    )
 
-    for mod in (cmd_episodes, cmd_models, cmd_replay, cmd_report, cmd_audit):
+    for mod in (cmd_demo, cmd_episodes, cmd_models, cmd_replay, cmd_report, cmd_audit):
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
 

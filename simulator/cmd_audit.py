@@ -62,8 +62,21 @@ def audit(store: Path, info_set: str, out: Path | None, config: Path | None) -> 
         tab.insert(1, "info_set", [name if s != "recorded" else "-" for s in tab["source"]])
         tables.append(tab)
     table = pd.concat(tables, ignore_index=True)
-    cols = ["field", "info_set", "source", "kind", "n_days", "ic_same_oc", "t_same_oc",
-            "ic_next_oc", "t_next_oc", "ic_next_oo", "t_next_oo", "ratio", "same_day_leak"]
+    cols = [
+        "field",
+        "info_set",
+        "source",
+        "kind",
+        "n_days",
+        "ic_same_oc",
+        "t_same_oc",
+        "ic_next_oc",
+        "t_next_oc",
+        "ic_next_oo",
+        "t_next_oo",
+        "ratio",
+        "same_day_leak",
+    ]
     cols = [c for c in cols if c in table.columns]
     shown = table[cols].copy()
     shown["same_day_leak"] = shown["same_day_leak"].map({True: "LEAK", False: ""})

@@ -35,7 +35,7 @@ th:first-child,td:first-child{text-align:left}
 .legend{color:#555;font-size:.85em}
 """
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_WINDOW_FLOATS = ("ic", "rank_ic", "direction_accuracy")
+_WINDOW_FLOATS = ("ic", "rank_ic", "direction_accuracy", "return")
 
 
 def write_report(

@@ -128,8 +128,17 @@ def run_extra(res: RunResult, panel: Panel) -> dict[str, Any]:
 
 
 def windows_table(res: RunResult) -> pa.Table:
-    """Per-window quality: days, predictions, mean daily rank IC, sign hit rate, window return."""
-    names = ("window", "first_date", "last_date", "days", "predictions", "mean_ic", "hit_rate")
+    """Per-window quality: serve dates, days, predictions, mean daily rank IC, sign hit rate
+    (direction_accuracy), the run's return over the window (read by compare/report)."""
+    names = (
+        "window",
+        "serve_start",
+        "serve_end",
+        "days",
+        "predictions",
+        "rank_ic",
+        "direction_accuracy",
+    )
     rows: dict[str, list] = {n: [] for n in (*names, "return")}
     nav = np.r_[res.initial_nav, res.marks.nav]
     for w in dict.fromkeys(res.window.tolist()):
@@ -137,13 +146,13 @@ def windows_table(res: RunResult) -> pa.Table:
         n_pred, ic = int(res.n_pred[idx].sum()), res.ic[idx]
         ic = ic[np.isfinite(ic)]
         rows["window"].append(w or "-")
-        rows["first_date"].append(res.dates[idx[0]])
-        rows["last_date"].append(res.dates[idx[-1]])
+        rows["serve_start"].append(res.dates[idx[0]])
+        rows["serve_end"].append(res.dates[idx[-1]])
         rows["days"].append(len(idx))
         rows["predictions"].append(n_pred)
-        rows["mean_ic"].append(float(ic.mean()) if len(ic) else float("nan"))
-        rows["hit_rate"].append(res.hits[idx].sum() / n_pred if n_pred else float("nan"))
+        rows["rank_ic"].append(float(ic.mean()) if len(ic) else float("nan"))
+        rows["direction_accuracy"].append(res.hits[idx].sum() / n_pred if n_pred else float("nan"))
         rows["return"].append(float(nav[idx[-1] + 1] / nav[idx[0]] - 1.0))
-    rows["first_date"] = np.array(rows["first_date"], "datetime64[D]")
-    rows["last_date"] = np.array(rows["last_date"], "datetime64[D]")
+    rows["serve_start"] = np.array(rows["serve_start"], "datetime64[D]")
+    rows["serve_end"] = np.array(rows["serve_end"], "datetime64[D]")
     return pa.table({n: pa.array(v) for n, v in rows.items()})

@@ -127,7 +127,9 @@ def main() -> None:
 
     from models.registry import Registry
     from simulator.config import load_config
+    from simulator.logs import configure_logging
 
+    configure_logging("warning")  # stdout carries only the result table
     torch.set_num_threads(1)
     cfg = load_config(Path(args.config) if args.config else None, {"seed": args.seed})
     store = _store(args)

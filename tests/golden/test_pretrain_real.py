@@ -1,4 +1,4 @@
-"""Pretraining on the 691 real episodes (small model): 21 windows, idempotent rerun, kill -9."""
+"""Pretraining on the 691 real episodes (small model): 21 windows, idempotent rerun, kill -9.
 
 The full default config is timed by scripts/bench/bench_pretrain.py; here a tiny network keeps the
 three runs to about a minute each on 2 cores.

@@ -100,4 +100,4 @@ def test_strategy_factory():
         replay_strategy("lstm", PANEL, CFG)
     flat = replay_strategy("flat", PANEL, CFG)
     assert run_extra(flat, PANEL)["replay"]["mean_ic"] is None
-    assert np.isnan(windows_table(flat).column("mean_ic").to_numpy()).all()
+    assert np.isnan(windows_table(flat).column("rank_ic").to_numpy()).all()
