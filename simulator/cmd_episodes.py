@@ -21,8 +21,8 @@ __all__ = ["COMMANDS", "episodes_group"]
 
 _SRC = click.Path(exists=True, path_type=Path)
 _WORKERS = click.option(
-    "--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-    help="Processes that parse the JSON files.",
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+    help="Processes that parse the JSON files (more helps only with idle cores).",
 )  # fmt: skip
 
 

@@ -36,5 +36,5 @@ def real_store(real_episode_dir, tmp_path_factory) -> Path:
     from episodes.store import ingest
 
     path = tmp_path_factory.mktemp("real_store") / "store"
-    ingest(real_episode_dir, path, workers=2)
+    ingest(real_episode_dir, path)
     return path

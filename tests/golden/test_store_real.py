@@ -131,10 +131,10 @@ def test_incremental_and_tar_ingest_equal_the_fresh_store(real_store, real_episo
     from tests.conftest import EPISODES_TAR
 
     files = sorted(real_episode_dir.glob("episode_*.json"))
-    ingest(files[:100], tmp_path / "inc", workers=2)
-    rep = ingest(real_episode_dir, tmp_path / "inc", workers=2)
+    ingest(files[:100], tmp_path / "inc")
+    rep = ingest(real_episode_dir, tmp_path / "inc")
     assert (rep.n_new, rep.n_unchanged) == (591, 100)
     fresh = {f.name: f.read_bytes() for f in real_store.iterdir()}
     assert {f.name: f.read_bytes() for f in (tmp_path / "inc").iterdir()} == fresh
-    ingest(EPISODES_TAR, tmp_path / "tar", workers=2)
+    ingest(EPISODES_TAR, tmp_path / "tar")
     assert {f.name: f.read_bytes() for f in (tmp_path / "tar").iterdir()} == fresh
