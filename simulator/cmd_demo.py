@@ -40,7 +40,7 @@ STRATEGIES = ("llm", "lstm", "random")
     "--config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="YAML config applied before the demo preset (see --help text).",
+    help="YAML config; keys it sets win over the demo preset.",
 )
 @click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
 @click.pass_context
@@ -64,8 +64,7 @@ def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -
     from simulator.cmd_report import compare, report
 
     t0 = time.perf_counter()
-    overrides = dict(DEMO_OVERRIDES) | ({"seed": seed} if seed is not None else {})
-    cfg = load_config(config, overrides)
+    cfg = load_config(config, _preset(config) | ({"seed": seed} if seed is not None else {}))
     out.mkdir(parents=True, exist_ok=True)
     cfg_path = write_atomic(
         out / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
@@ -96,10 +95,29 @@ def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -
         click.echo(f"  {p}")
 
 
+def _preset(config: Path | None) -> dict[str, object]:
+    """The demo preset minus the keys the user's config sets (the user's file wins)."""
+    if config is None:
+        return dict(DEMO_OVERRIDES)
+    load_config(config)  # validates the file (unknown keys, ranges) before anything runs
+    raw = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    return {
+        k: v
+        for k, v in DEMO_OVERRIDES.items()
+        if k.split(".")[1] not in (raw.get(k.split(".")[0]) or {})
+    }
+
+
 def _defaults(ctx: click.Context, cmd: click.Command) -> dict[str, object]:
     """The default value of every parameter of ``cmd`` (ctx.invoke does not fill them in)."""
+    out: dict[str, object] = {}
     with click.Context(cmd, parent=ctx) as sub:
-        return {p.name: p.get_default(sub) for p in cmd.params if p.name}
+        for p in cmd.params:
+            value = p.get_default(sub)
+            if value is None or type(value).__name__ == "Sentinel":  # click's UNSET
+                value = () if (p.multiple or p.nargs == -1) else None
+            out[str(p.name)] = value
+    return out
 
 
 COMMANDS: list[click.Command] = [demo]
