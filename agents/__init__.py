@@ -1,1 +1,1 @@
-"""Decision makers (no torch): recorded LLM decisions, LSTMDecisionMaker, null and SPY strategies."""
+"""Decision makers (no torch): recorded LLM decisions, LSTMDecisionMaker, null strategies."""

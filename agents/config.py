@@ -11,7 +11,9 @@ __all__ = ["DecisionConfig"]
 class DecisionConfig:
     """How LSTMDecisionMaker (and the random null strategy) turn predictions into orders."""
 
-    threshold: float = 0.0  # open a long above +threshold, a short below -threshold (predicted return)
+    threshold: float = (
+        0.0  # open a long above +threshold, a short below -threshold (predicted return)
+    )
     allow_short: bool = True
     max_positions: int = 30  # stock positions; SHY/TLT are outside the cap
     sizing: str = "equal"  # "equal" (NAV / max_positions) or "proportional" (to |predicted return|)

@@ -9,7 +9,7 @@ __all__ = ["SynthConfig"]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SynthConfig:
-    """Synthetic market and LLM-like baseline used by ``wfsim episodes synth`` and ``wfsim demo``."""
+    """Synthetic market and LLM-like baseline (``wfsim episodes synth``, ``wfsim demo``)."""
 
     days: int = 300
     tickers: int = 100

@@ -1,4 +1,4 @@
-"""Panel: the store loaded as dense day x ticker arrays, the one input of replay, features and reports.
+"""Panel: the store as dense day x ticker arrays, the one input of replay, features and reports.
 
 Index conventions: day ``t`` in ``0..T-1`` (chronological), ticker ``k`` in ``0..K-1`` over
 ``tickers`` (stocks sorted, then ``SHY``, ``TLT``). Arrays are ``[t, k]``; ragged per-day lists are
@@ -114,7 +114,7 @@ class Panel:
         return len(self.tickers)
 
     def order(self, t: int) -> np.ndarray:
-        """Execution order of day t (ticker indices): eligible tickers as recorded, then SHY, TLT."""
+        """Execution order of day t (ticker indices): eligible tickers as recorded, SHY, TLT."""
         return self.order_idx[self.order_ptr[t] : self.order_ptr[t + 1]]
 
     def ticker_index(self) -> dict[str, int]:

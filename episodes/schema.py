@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from episodes.panel import ANALYSTS, BONDS
+
 __all__ = [
     "NAN",
     "ANALYSTS",
@@ -31,17 +33,9 @@ __all__ = [
     "canon_nan",
 ]
 
+
 NAN = float("nan")  # the one NaN object every reader and loader uses (see module docstring)
 
-ANALYSTS = (
-    "technical_analyst_agent",
-    "sentiment_agent",
-    "fundamentals_agent",
-    "valuation_agent",
-    "warren_buffett_agent",
-    "bill_ackman_agent",
-)
-BONDS = ("SHY", "TLT")
 SECTIONS = (
     "date",
     "agent_signals",

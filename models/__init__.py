@@ -1,1 +1,1 @@
-"""Ticker-LSTM models: leakage-free features, walk-forward windows, training, registry and manager."""
+"""Ticker-LSTM models: leakage-free features, walk-forward windows, training, registry."""

@@ -73,7 +73,9 @@ class TrainConfig:
     warm_start: bool = True  # initialise window k from window k-1
     warm_lr_factor: float = 0.3  # fine-tune learning rate = lr * warm_lr_factor
     warm_epochs: int = 3  # fine-tune epochs when warm-starting
-    max_samples_per_epoch: int = 4096  # per-epoch sample budget (0 = all): recent days + a random draw
+    max_samples_per_epoch: int = (
+        4096  # per-epoch sample budget (0 = all): recent days + a random draw
+    )
     recent_days: int = 21  # the newest training days, always in an epoch's draw
     ticker_dropout: float = 0.05  # share of training samples shown as the "unseen" ticker
     max_val_samples: int = 2048  # validation rows scored per epoch (0 = all): a fixed seeded draw

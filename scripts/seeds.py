@@ -2,7 +2,8 @@
 
 The honest real-data comparison in README.md was made with:
 
-    .venv/bin/wfsim episodes ingest ../shared/data/mas-hedge-fund/episodes-2022-2024.tar.xz --store real-store
+    .venv/bin/wfsim episodes ingest \
+        ../shared/data/mas-hedge-fund/episodes-2022-2024.tar.xz --store real-store
     .venv/bin/python scripts/seeds.py --store real-store --out real-runs --seeds 3
 
 Each seed s gets its own models (OUT/models-s) and runs (OUT/runs/lstm-s, OUT/runs/random-s); the
@@ -27,7 +28,9 @@ def run(*args: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--store", type=Path, required=True, help="episode store (wfsim episodes ingest)")
+    ap.add_argument(
+        "--store", type=Path, required=True, help="episode store (wfsim episodes ingest)"
+    )
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     ap.add_argument("--first-seed", type=int, default=0)

@@ -19,7 +19,7 @@ os.umask(_UMASK)
 
 
 def write_atomic(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a torn one."""
+    """Write ``data`` to ``path``: readers see the old file or the whole new one, never torn."""
     path = Path(path)
     with atomic_path(path) as tmp:
         mode = "wb" if isinstance(data, bytes) else "w"

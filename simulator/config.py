@@ -1,4 +1,4 @@
-"""RunConfig: every section composed, one YAML loader that names the bad key, and the config hash."""
+"""RunConfig: every section composed, a YAML loader that names the bad key, the config hash."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ class ReplayConfig:
     margin_rate: float = 0.0  # short margin requirement (0 in the recordings)
     max_positions: int = 30  # stock positions; SHY/TLT outside the cap
     bond_sleeve: str = "mirror"  # "mirror": hold the baseline's SHY/TLT weight of NAV; "none"
-    sync: str = "eligible"  # "eligible": close tickers that left the universe; "mirror": also follow baseline closes
+    # "eligible": close tickers that left the universe; "mirror": also follow baseline closes
+    sync: str = "eligible"
 
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:

@@ -1,4 +1,4 @@
-"""The wfsim error family: one base class, one-line messages `where: what (name=value, expected rule)`."""
+"""The wfsim error family: one-line messages `where: what (name=value, expected rule)`."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ class WfsimError(Exception):
 
     Examples
     --------
-    >>> str(EpisodeError("2023-03-14.json", "portfolio.cash is negative", cash=-12.5, expected=">= 0"))
-    '2023-03-14.json: portfolio.cash is negative (cash=-12.5, expected >= 0)'
+    >>> str(EpisodeError("2023-03-14.json", "cash is negative", cash=-12.5, expected=">= 0"))
+    '2023-03-14.json: cash is negative (cash=-12.5, expected >= 0)'
     """
 
     def __init__(

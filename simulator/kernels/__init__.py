@@ -1,1 +1,1 @@
-"""Numba books: array-only `*_nb` kernels, record dtypes and reason codes. Imports numpy/numba only."""
+"""Numba books: array-only `*_nb` kernels, record dtypes, reason codes (numpy/numba only)."""

@@ -199,7 +199,7 @@ def ref_execute_day(
 
 
 def ref_nav(book: RefBook, close: dict[str, float]) -> float:
-    """NAV at the close §5.6: cash + Σ long·close − Σ short·close + margin used (over priced tickers)."""
+    """NAV at the close §5.6: cash + Σ long·close − Σ short·close + margin used (priced tickers)."""
     nav = book.cash
     for tk, c in close.items():
         L, S = book.long.get(tk, 0), book.short.get(tk, 0)

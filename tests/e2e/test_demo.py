@@ -24,8 +24,14 @@ TINY = {
 
 
 def _digest(root: Path) -> dict[str, str]:
-    files = ["runs/llm/trades.csv", "runs/lstm/trades.csv", "runs/lstm/summary.json",
-             "runs/random/trades.csv", "runs/random/summary.json", "models/registry.json"]  # fmt: skip
+    files = [
+        "runs/llm/trades.csv",
+        "runs/lstm/trades.csv",
+        "runs/lstm/summary.json",
+        "runs/random/trades.csv",
+        "runs/random/summary.json",
+        "models/registry.json",
+    ]
     return {f: hashlib.sha256((root / f).read_bytes()).hexdigest() for f in files}
 
 
@@ -37,8 +43,9 @@ def test_demo_runs_the_whole_chain_and_reruns_identically(tmp_path, monkeypatch)
     res = runner.invoke(main, ["demo", "--out", "d1", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
     out = tmp_path / "d1"
-    for f in ("config.yaml", "store/manifest.json", "models/registry.json", "report.html",
-              "runs/llm/reconcile.csv", "runs/lstm/windows.csv", "runs/random/equity.csv"):  # fmt: skip
+    expected = ("config.yaml", "store/manifest.json", "models/registry.json", "report.html")
+    expected += ("runs/llm/reconcile.csv", "runs/lstm/windows.csv", "runs/random/equity.csv")
+    for f in expected:
         assert (out / f).is_file(), f
     assert "llm: reconciled 70/70 days, 0 mismatches" in res.output
     summary = json.loads((out / "runs/lstm/summary.json").read_text())

@@ -22,17 +22,45 @@ RULES: list[tuple[str, set[str]]] = [
     ("agents/config.py", set()),
     (
         "episodes/",
-        {"numpy", "pandas", "pyarrow", "orjson", "simulator.errors", "simulator.atomic",
-         "simulator.kernels", "episodes", "structlog"},
+        {
+            "numpy",
+            "pandas",
+            "pyarrow",
+            "orjson",
+            "simulator.errors",
+            "simulator.atomic",
+            "simulator.kernels",
+            "episodes",
+            "structlog",
+        },
     ),
     (
         "models/",
-        {"numpy", "pandas", "pyarrow", "torch", "orjson", "episodes", "models", "simulator.errors",
-         "simulator.atomic", "structlog", "ray"},
+        {
+            "numpy",
+            "pandas",
+            "pyarrow",
+            "torch",
+            "orjson",
+            "episodes",
+            "models",
+            "simulator.errors",
+            "simulator.atomic",
+            "structlog",
+            "ray",
+        },
     ),
     (
         "agents/",
-        {"numpy", "pandas", "episodes", "agents", "simulator.kernels", "simulator.errors", "structlog"},
+        {
+            "numpy",
+            "pandas",
+            "episodes",
+            "agents",
+            "simulator.kernels",
+            "simulator.errors",
+            "structlog",
+        },
     ),
 ]
 
@@ -96,3 +124,14 @@ def test_init_files_are_docstring_only():
         tree = ast.parse((ROOT / pkg / "__init__.py").read_text())
         body = [n for n in tree.body if not isinstance(n, (ast.Expr, ast.ImportFrom))]
         assert not body, f"{pkg}/__init__.py has side effects: {ast.dump(body[0])[:80]}"
+
+
+@pytest.mark.parametrize(
+    "module", ["simulator.errors", "simulator.config", "models.windows", "simulator.kernels.records"]
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    res = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0
