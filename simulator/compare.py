@@ -127,7 +127,7 @@ def load_run(path: Path) -> Run:
     seed = summary.get("seed")
     return Run(
         label=path.name,
-        strategy=str(summary.get("strategy") or path.name),
+        strategy=_strategy_name(summary, path),
         seed=None if seed is None else int(seed),
         returns=book["daily_return"].astype(float),
         book=book,
@@ -136,6 +136,14 @@ def load_run(path: Path) -> Run:
         config_hash=summary.get("config_hash"),
         notes=tuple(notes),
     )
+
+
+def _strategy_name(summary: dict, path: Path) -> str:
+    """The strategy a run belongs to; an lstm run is named by its information set, e.g.
+    ``lstm[strict]`` and ``lstm[recorded]``, so the two are never averaged together."""
+    name = str(summary.get("strategy") or path.name)
+    info_set = ((summary.get("config") or {}).get("features") or {}).get("info_set")
+    return f"{name}[{info_set}]" if name == "lstm" and info_set else name
 
 
 def series_run(label: str, returns: pd.Series, *, strategy: str | None = None, seed=None) -> Run:

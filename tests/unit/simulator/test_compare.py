@@ -154,3 +154,20 @@ def test_csv_and_json_outputs(tmp_path):
     assert doc["rows"][0]["members"] == "s0 s1"
     assert doc["rows"][0]["beta"] is None  # NaN → null
     assert comparison_json(comp) == comparison_json(compare_runs(runs, rf=rf))  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("summary", "expected"),
+    [
+        ({"strategy": "lstm", "config": {"features": {"info_set": "strict"}}}, "lstm[strict]"),
+        ({"strategy": "lstm", "config": {"features": {"info_set": "recorded"}}}, "lstm[recorded]"),
+        ({"strategy": "random", "config": {"features": {"info_set": "strict"}}}, "random"),
+        ({}, "dirname"),
+    ],
+)
+def test_lstm_runs_are_named_by_information_set(summary, expected):
+    from pathlib import Path
+
+    from simulator.compare import _strategy_name
+
+    assert _strategy_name(summary, Path("x/dirname")) == expected
