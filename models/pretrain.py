@@ -21,7 +21,7 @@ import structlog
 from episodes.panel import Panel
 from models.evaluate import oos_metrics
 from models.features import FeatureSet, build_features
-from models.lstm import load_checkpoint
+from models.lstm import ModelBundle, load_checkpoint
 from models.registry import (
     Registry,
     WindowEntry,
@@ -40,6 +40,8 @@ __all__ = [
     "WindowOutput",
     "PretrainResult",
     "plan_windows",
+    "window_data_hash",
+    "serve_predictions",
     "run_window",
     "pretrain",
 ]
@@ -107,18 +109,7 @@ def plan_windows(data: PretrainData, cfg: Any) -> list[tuple[Window, WindowEntry
     for w in from_config(cfg.windows).split(len(dates)):
         split = split_window(w, fs, cfg.train.val_frac)
         tr, va = split.day_range("train"), split.day_range("val")
-        s = w.serve.stop
-        dh = data_hash(
-            (
-                fs.x[:s],
-                fs.has_data[:s],
-                fs.sample[:s],
-                fs.y[:s],
-                fs.label_end[:s],
-                dates[:s].astype(np.int64),
-            ),
-            (*fs.names, "|", *data.tickers),
-        )
+        dh = window_data_hash(data, w.serve.stop)
         entry = WindowEntry(
             id=w.id,
             train=(tr.start, tr.stop),
@@ -136,6 +127,24 @@ def plan_windows(data: PretrainData, cfg: Any) -> list[tuple[Window, WindowEntry
     return out
 
 
+def window_data_hash(data: PretrainData, stop: int) -> str:
+    """The data hash of a window serving up to day ``stop`` (exclusive): the days ``[0, stop)`` of
+    the features, masks, targets and label ends, the dates, the feature and ticker names."""
+    fs, dates = data.fs, np.asarray(data.dates).astype("datetime64[D]").astype(np.int64)
+    arrays = (fs.x, fs.has_data, fs.sample, fs.y, fs.label_end, dates)
+    return data_hash([a[:stop] for a in arrays], (*fs.names, "|", *data.tickers))
+
+
+def serve_predictions(
+    bundle: ModelBundle, serve: range, fs: FeatureSet, tickers: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(t, k, pred)`` of every prediction point (``fs.sample``) of the days ``serve``, rows in
+    (t, k) order, one batched forward: what a window's ``predictions.parquet`` holds."""
+    tt, kk = np.nonzero(fs.sample[serve.start : serve.stop])
+    tt = tt + serve.start
+    return tt, kk, bundle.predict(fs, tt, kk, tickers)
+
+
 def run_window(
     window: Window,
     fs: FeatureSet,
@@ -148,10 +157,7 @@ def run_window(
     """Train one window, predict all its serve days in one batch, and score them."""
     init = prev.checkpoint if isinstance(prev, WindowOutput) else prev
     res = train_window(window, fs, tickers, cfg, seed, init=init if cfg.train.warm_start else None)
-    st = slice(window.serve.start, window.serve.stop)
-    tt, kk = np.nonzero(fs.sample[st])
-    tt = tt + window.serve.start
-    pred = res.bundle.predict(fs, tt, kk, tickers)
+    tt, kk, pred = serve_predictions(res.bundle, window.serve, fs, tickers)
     y = fs.y[tt, kk]
     preds = pd.DataFrame(
         {

@@ -35,6 +35,8 @@ class ReplayConfig:
     bond_sleeve: str = "mirror"  # "mirror": hold the baseline's SHY/TLT weight of NAV; "none"
     # "eligible": close tickers that left the universe; "mirror": also follow baseline closes
     sync: str = "eligible"
+    # "saved": serve each window's pretrain predictions.parquet; "live": per-day inference
+    predictions: str = "saved"
 
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:
@@ -49,6 +51,8 @@ class ReplayConfig:
             raise ValueError(f"bond_sleeve={self.bond_sleeve!r}, expected 'mirror' or 'none'")
         if self.sync not in ("eligible", "mirror"):
             raise ValueError(f"sync={self.sync!r}, expected 'eligible' or 'mirror'")
+        if self.predictions not in ("saved", "live"):
+            raise ValueError(f"predictions={self.predictions!r}, expected 'saved' or 'live'")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -44,7 +44,8 @@ class Predictor(Protocol):
     """Model predictions for day t: ``(k_idx int32[m], pred float64[m])`` (``ModelPredictor``).
 
     ``window_of(t)`` names the model serving day t (``model_swapped`` is logged when it changes).
-    Raises ``RegistryError`` when no model serves t (the day's decisions are then skipped).
+    Raises ``RegistryError`` when no model serves t (the day's decisions are then skipped; one
+    with ``abort = True``, a corrupt artifact, stops the replay).
     """
 
     def __call__(self, t: int) -> tuple[np.ndarray, np.ndarray]: ...
@@ -158,6 +159,8 @@ def run_replay(
             try:
                 k_idx, pred = predictor(t)
             except RegistryError as exc:
+                if getattr(exc, "abort", False):  # a corrupt artifact: stop, do not skip
+                    raise
                 skip = acc.skip(t, "no_model", panel, str(exc))
         view = _view(panel, t, books, plan.closing, (k_idx, pred, cands[t]), nav_prev, info_set)
         decided = empty_orders() if skip else strategy.decide(view)

@@ -1,8 +1,11 @@
 """Benchmark the LSTM replay of the serving days: features + model inference + the event loop.
 
 Goal: <= 3 s for the 441 serving episodes of the real store with pretrained models, inference
-included. Stages: ``features`` (build_features), ``inference`` (the manager's per-day batches,
-model loads included), ``loop`` (sync, decisions, fills, marks). The reference row is the flat
+included. Both prediction sources are timed (``replay.predictions``): ``saved`` serves each
+window's pretrain predictions.parquet (one batched forward per window, done at pretrain), ``live``
+runs the manager's per-day batches. Stages: ``features`` (ModelPredictor setup: build_features,
+registry), ``inference`` (predictions of the days: saved = file reads and checks, live = forward
+passes and model loads), ``loop`` (sync, decisions, fills, marks). The reference row is the flat
 strategy on the same days (the loop alone, no model): ratio = case median / reference median.
 
     .venv/bin/python scripts/bench/bench_lstm_replay.py --store STORE --models DIR \\
@@ -10,12 +13,15 @@ strategy on the same days (the loop alone, no model): ratio = case median / refe
 
 ``--models`` must have been pretrained with ``--config`` (``wfsim pretrain``). Without
 ``--models`` tiny models (hidden 8, one layer, one epoch) are pretrained into a temp dir first
-(untimed), and the rows say so. Without ``--store`` the real episodes are ingested first.
+(untimed), and the rows say so. Without ``--store`` the real episodes are ingested
+first. ``--check``: reruns of each mode are identical, and the days on which saved and live
+decisions differ are counted (float rounding of the differently shaped batches).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import sys
@@ -51,11 +57,19 @@ class Timed:
         return self.inner.window_of(t)
 
 
-def lstm_once(panel, models: Path, cfg) -> tuple[dict[str, float], object]:
+MODES = ("saved", "live")
+
+
+def with_mode(cfg, mode: str):
+    return dataclasses.replace(cfg, replay=dataclasses.replace(cfg.replay, predictions=mode))
+
+
+def lstm_once(panel, models: Path, cfg, mode: str) -> tuple[dict[str, float], object]:
     """One LSTM replay from a loaded panel (fresh predictor: features, models, loop)."""
     from simulator.loop import run_replay
     from simulator.strategies import ModelPredictor, make_strategy
 
+    cfg = with_mode(cfg, mode)
     t0 = time.perf_counter()
     pred = ModelPredictor(panel, models, cfg)
     t1 = time.perf_counter()
@@ -76,19 +90,34 @@ def flat_once(panel, cfg) -> float:
     return time.perf_counter() - t0
 
 
-def check(panel, models: Path, cfg) -> None:
-    """Two runs agree field by field; 441 serving days; at most 30 positions; finite NAV."""
-    _, a = lstm_once(panel, models, cfg)
-    _, b = lstm_once(panel, models, cfg)
-    for name in a.fills.dtype.names:
-        if not np.array_equal(a.fills[name], b.fills[name]):
-            sys.exit(f"check failed: fills.{name} differs between reruns")
-    if not np.array_equal(a.marks.nav, b.marks.nav) or not np.isfinite(a.marks.nav).all():
-        sys.exit("check failed: NAV differs between reruns or is not finite")
-    if (a.n_long + a.n_short).max() > 30 or a.skipped:
-        sys.exit(f"check failed: cap or skipped days ({a.skipped})")
-    print(f"check ok: {len(a.days)} days from {a.dates[0]}, {int(a.n_pred.sum())} predictions, "
-          f"final NAV {a.marks.nav[-1]:.2f}")  # fmt: skip
+def check(panel, models: Path, cfg) -> str:
+    """Per mode: two runs agree field by field; 441 serving days; at most 30 positions; finite
+    NAV. Then saved vs live: days whose decided orders differ, and the NAV gap."""
+    runs = {}
+    for mode in MODES:
+        a, b = (lstm_once(panel, models, cfg, mode)[1] for _ in range(2))
+        for name in a.fills.dtype.names:
+            if not np.array_equal(a.fills[name], b.fills[name]):
+                sys.exit(f"check failed: {mode} fills.{name} differs between reruns")
+        if not np.array_equal(a.marks.nav, b.marks.nav) or not np.isfinite(a.marks.nav).all():
+            sys.exit(f"check failed: {mode} NAV differs between reruns or is not finite")
+        if (a.n_long + a.n_short).max() > 30 or a.skipped:
+            sys.exit(f"check failed: {mode} cap or skipped days ({a.skipped})")
+        runs[mode] = a
+    s, v = runs["saved"], runs["live"]
+    days = [
+        d
+        for d in s.days.tolist()
+        if s.orders[s.orders["day"] == d].tobytes() != v.orders[v.orders["day"] == d].tobytes()
+    ]
+    first = str(s.dates[s.days.tolist().index(days[0])]) if days else "-"
+    gap = float(np.abs(s.marks.nav - v.marks.nav).max())
+    msg = (f"check ok: {len(s.days)} days from {s.dates[0]}, {int(s.n_pred.sum())} predictions, "
+           f"final NAV saved {s.marks.nav[-1]:.2f} live {v.marks.nav[-1]:.2f}; saved vs live: "
+           f"{len(days)} days with different orders (first {first}), orders {len(s.orders)} vs "
+           f"{len(v.orders)}, max NAV gap {gap:.2f}")  # fmt: skip
+    print(msg)
+    return msg
 
 
 def _setup(a, tmp: Path):
@@ -127,36 +156,43 @@ def main() -> None:
     configure_logging("warning")
     with tempfile.TemporaryDirectory() as tmp:
         panel, models, cfg, tag = _setup(a, Path(tmp))
-        t0 = time.perf_counter()
-        lstm_once(panel, models, cfg)
-        first = time.perf_counter() - t0
-        if a.check:
-            check(panel, models, cfg)
-        for _ in range(a.warmup):
-            lstm_once(panel, models, cfg)
-        runs = [lstm_once(panel, models, cfg)[0] for _ in range(a.repeat)]
+        first = {}
+        for mode in MODES:
+            t0 = time.perf_counter()
+            lstm_once(panel, models, cfg, mode)
+            first[mode] = time.perf_counter() - t0
+        note = check(panel, models, cfg) if a.check else ""
+        runs = {}
+        for mode in MODES:
+            for _ in range(a.warmup):
+                lstm_once(panel, models, cfg, mode)
+            runs[mode] = [lstm_once(panel, models, cfg, mode)[0] for _ in range(a.repeat)]
         ref = [flat_once(panel, cfg) for _ in range(a.repeat)]
     import torch
 
-    _report(a, runs, ref, first, tag, cfg, torch.get_num_threads())
+    _report(a, runs, ref, first, tag, cfg, torch.get_num_threads(), note)
 
 
-def _report(a, runs, ref, first, tag, cfg, threads) -> None:
+def _report(a, runs, ref, first, tag, cfg, threads, note) -> None:
     ref_med = float(np.median(ref))
     m = cfg.model
     cols = ("case", "median_s", "min_s", "ratio", "first_call_s", "cores", "torch threads")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [f"bench_lstm_replay 441 serving days, {tag} (hidden {m.hidden}, layers {m.layers}); "
-             f"ratio = case median / reference (flat replay, loop only, {ref_med:.3f} s)",
+             f"ratio = case median / reference (flat replay, loop only, {ref_med:.3f} s); "
+             f"load average {load}",
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]  # fmt: skip
-    for stage in ("total", "features", "inference", "loop"):
-        xs = [r[stage] for r in runs]
-        med = float(np.median(xs))
-        fc = f"{first:.3f}" if stage == "total" else "-"
-        lines.append(f"| lstm replay {stage} | {med:.3f} | {min(xs):.3f} | {med / ref_med:.2f} "
-                     f"| {fc} | {os.cpu_count()} | {threads} |")  # fmt: skip
+    for mode in MODES:
+        for stage in ("total", "features", "inference", "loop"):
+            xs = [r[stage] for r in runs[mode]]
+            med = float(np.median(xs))
+            fc = f"{first[mode]:.3f}" if stage == "total" else "-"
+            lines.append(f"| lstm replay {mode} {stage} | {med:.3f} | {min(xs):.3f} "
+                         f"| {med / ref_med:.2f} | {fc} | {os.cpu_count()} "
+                         f"| {threads} |")  # fmt: skip
     lines.append(f"| flat replay (reference) | {ref_med:.3f} | {min(ref):.3f} | 1.00 | - "
                  f"| {os.cpu_count()} | {threads} |")  # fmt: skip
-    text = "\n".join(lines)
+    text = "\n".join(lines + ([note] if note else []))
     print(text)
     if not a.no_append:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

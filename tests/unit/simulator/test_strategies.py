@@ -29,6 +29,7 @@ TINY = {
     "train.max_samples_per_epoch": 128, "features.seq_len": 5, "decision.max_positions": 8,
 }  # fmt: skip
 CFG = load_config(overrides=TINY)
+LIVE = load_config(overrides=TINY | {"replay.predictions": "live"})  # saved: test_saved_predictions
 PANEL = make_panel(n_days=70, n_stocks=30, seed=2)
 
 
@@ -40,7 +41,7 @@ def models(tmp_path_factory):
 
 
 def test_predictor_serves_the_managers_per_day_predictions(models):
-    pred = ModelPredictor(PANEL, models, CFG)
+    pred = ModelPredictor(PANEL, models, LIVE)
     k, p = pred(45)
     k2, p2 = pred.manager.predict(45, pred.fs, list(PANEL.tickers))
     assert k.dtype == np.int32 and p.dtype == np.float64
@@ -78,8 +79,8 @@ def test_live_models_see_nothing_at_or_after_the_open(models):
     t = 50
 
     def replay(p):
-        return run_replay(p, make_strategy("lstm", CFG), CFG,
-                          predictor=ModelPredictor(p, models, CFG))  # fmt: skip
+        return run_replay(p, make_strategy("lstm", LIVE), LIVE,
+                          predictor=ModelPredictor(p, models, LIVE))  # fmt: skip
 
     moved = perturb(PANEL, t, ("open", "close", "signal", "confidence", "on_risk", "risk_limit"))
     assert orders_upto(replay(PANEL), t) == orders_upto(replay(moved), t)
