@@ -58,9 +58,11 @@ def _register() -> None:
         cmd_models,
         cmd_replay,
         cmd_report,
+        cmd_seeds,
     )
 
-    for mod in (cmd_demo, cmd_episodes, cmd_models, cmd_replay, cmd_report, cmd_audit):
+    mods = (cmd_demo, cmd_episodes, cmd_models, cmd_replay, cmd_report, cmd_seeds, cmd_audit)
+    for mod in mods:
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
 

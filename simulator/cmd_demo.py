@@ -13,7 +13,7 @@ import yaml
 from simulator.atomic import write_atomic
 from simulator.config import config_hash, config_to_dict, load_config
 
-__all__ = ["COMMANDS", "DEMO_OVERRIDES", "demo"]
+__all__ = ["COMMANDS", "DEMO_OVERRIDES", "demo", "invoke_step"]
 
 log = structlog.get_logger(__name__)
 
@@ -73,10 +73,7 @@ def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -
     eps, store, models, runs = out / "episodes", out / "store", out / "models", out / "runs"
 
     def step(name: str, cmd: click.Command, **kwargs: object) -> None:
-        t = time.perf_counter()
-        click.echo(f"== {name}")
-        ctx.invoke(cmd, **_defaults(ctx, cmd) | kwargs)
-        log.info("demo_step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
+        invoke_step(ctx, name, cmd, **kwargs)
 
     step("synth", synth_cmd, out=eps, config=cfg_path)
     step("ingest", ingest_cmd, src=eps, store=store)
@@ -106,6 +103,14 @@ def _preset(config: Path | None) -> dict[str, object]:
         for k, v in DEMO_OVERRIDES.items()
         if k.split(".")[1] not in (raw.get(k.split(".")[0]) or {})
     }
+
+
+def invoke_step(ctx: click.Context, name: str, cmd: click.Command, **kwargs: object) -> None:
+    """Run another wfsim command as one step of a job, with its defaults for unset options."""
+    t = time.perf_counter()
+    click.echo(f"== {name}")
+    ctx.invoke(cmd, **_defaults(ctx, cmd) | kwargs)
+    log.info("step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
 
 
 def _defaults(ctx: click.Context, cmd: click.Command) -> dict[str, object]:

@@ -126,9 +126,10 @@ def test_init_files_are_docstring_only():
         assert not body, f"{pkg}/__init__.py has side effects: {ast.dump(body[0])[:80]}"
 
 
-@pytest.mark.parametrize(
-    "module", ["simulator.errors", "simulator.config", "models.windows", "simulator.kernels.records"]
-)
+DOCTESTED = ["simulator.errors", "simulator.config", "models.windows", "simulator.kernels.records"]
+
+
+@pytest.mark.parametrize("module", DOCTESTED)
 def test_docstring_examples(module):
     import doctest
     import importlib
