@@ -30,7 +30,10 @@ log = structlog.get_logger(__name__)
     help="Also write the table as CSV to this file.",
 )
 @click.option(
-    "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML config on top of configs/default.yaml (unknown keys are refused).",
 )
 def audit(store: Path, info_set: str, out: Path | None, config: Path | None) -> None:
     """Rank correlation of every feature and recorded field with same-day and next-day returns.

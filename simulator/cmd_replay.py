@@ -117,7 +117,10 @@ exports. lstm, random and flat start at the first serving day (``windows.initial
     help="Model registry directory (`wfsim pretrain`), for --strategy lstm.",
 )
 @click.option(
-    "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML config on top of configs/default.yaml (unknown keys are refused).",
 )
 @click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
 def replay(

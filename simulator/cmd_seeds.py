@@ -37,7 +37,10 @@ __all__ = ["COMMANDS", "seeds"]
     "as the LLM saw them (leaky); runs are named lstm-recorded-<seed>.",
 )
 @click.option(
-    "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML config on top of configs/default.yaml (unknown keys are refused).",
 )
 @click.pass_context
 def seeds(
