@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import ROOT, add_common_args, first_call, median, report, table, time_runs
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
 FEE, INIT_CASH, CAP = 0.0005, 1e6, 40
 
 
@@ -71,10 +67,8 @@ def run_vectorbt(stream: dict, repeat: int, warmup: int) -> dict:
         )  # fmt: skip
         return pf, pf.value().to_numpy()
 
-    t0 = time.perf_counter()
-    pf, nav = once()
-    first = time.perf_counter() - t0
-    times = _time(once, repeat, warmup)
+    first, (pf, nav) = first_call(once)
+    times = time_runs(once, repeat, warmup)
     return {
         "first_s": first,
         "times": times,
@@ -83,17 +77,6 @@ def run_vectorbt(stream: dict, repeat: int, warmup: int) -> dict:
         "nav": nav.tolist(),
         "version": vbt.__version__,
     }
-
-
-def _time(fn, repeat: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
 
 
 def _orders(stream: dict):
@@ -158,11 +141,8 @@ def run_wfsim(stream: dict, repeat: int, warmup: int) -> dict:
             nav[t] = b.mark(stream["close"][t], keys)[0]
         state.update(books_cash=b.cash, books_shares=b.long.copy(), books_nav=nav)
 
-    t0 = time.perf_counter()
-    kernels()
-    first = time.perf_counter() - t0
-    res = {"first_s": first, "kernels": _time(kernels, repeat, warmup)}
-    res["books"] = _time(books, repeat, warmup)
+    res = {"first_s": first_call(kernels)[0], "kernels": time_runs(kernels, repeat, warmup)}
+    res["books"] = time_runs(books, repeat, warmup)
     res["state"] = state
     return res
 
@@ -185,17 +165,13 @@ def check(w: dict, v: dict) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--check", action="store_true", help="verify both engines agree first")
+    add_common_args(ap, check_help="verify both engines agree first")
     ap.add_argument("--days", type=int, default=800)
     ap.add_argument("--tickers", type=int, default=500)
     ap.add_argument("--positions", type=int, default=30)
     ap.add_argument("--turnover", type=int, default=10, help="positions replaced per day")
     ap.add_argument("--vbt-python", type=Path, default=Path("/tmp/vbt-venv/bin/python"))
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # vectorbt half: stream .npz
-    ap.add_argument("--no-append", action="store_true", help="do not append to RESULTS.md")
     a = ap.parse_args()
     if a.worker:
         stream = dict(np.load(a.worker))
@@ -211,37 +187,23 @@ def main() -> None:
         if problems:
             sys.exit("check failed: " + "; ".join(problems))
         print(f"check ok: shares, cash and {a.days} NAVs agree with vectorbt {v['version']}")
-    ref = np.median(v["times"]) if v else np.median(w["books"])
-    rows = []
+    ref = median(v["times"]) if v else median(w["books"])
+    cases = []
     if v:
-        rows.append((f"vectorbt {v['version']} from_orders+value", v["times"], v["first_s"]))
-    rows.append(("wfsim execute_orders_nb+mark_nb (njit day loop)", w["kernels"], w["first_s"]))
-    rows.append(("wfsim Books.execute+mark (python day loop)", w["books"], None))
-    head = (f"bench_books {a.days}d x {a.tickers}k, {n_orders} orders, seed {a.seed}; "
-            f"ratio = reference median / case median (reference: "
-            f"{'vectorbt' if v else 'Books loop; vectorbt unavailable'})")  # fmt: skip
-    cols = (
-        "case",
-        "median_s",
-        "min_s",
-        "us/day",
-        "ratio",
-        "first_call_s",
-        "cores",
-        "torch threads",
+        cases.append((f"vectorbt {v['version']} from_orders+value", v["times"], v["first_s"]))
+    cases.append(("wfsim execute_orders_nb+mark_nb (njit day loop)", w["kernels"], w["first_s"]))
+    cases.append(("wfsim Books.execute+mark (python day loop)", w["books"], None))
+    title = (
+        f"bench_books {a.days}d x {a.tickers}k, {n_orders} orders, seed {a.seed}; "
+        f"ratio = reference median / case median (reference: "
+        f"{'vectorbt' if v else 'Books loop; vectorbt unavailable'})"
     )
-    lines = [head, "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for name, times, first in rows:
-        med = float(np.median(times))
+    rows = []
+    for name, times, first in cases:
+        med = median(times)
         fc = "-" if first is None else f"{first:.3f}"
-        lines.append(f"| {name} | {med:.4f} | {min(times):.4f} | {1e6 * med / a.days:.1f} | "
-                     f"{ref / med:.2f} | {fc} | {os.cpu_count()} | n/a (no torch) |")  # fmt: skip
-    text = "\n".join(lines)
-    print(text)
-    if not a.no_append:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
-            env = f"python {platform.python_version()}, load avg {os.getloadavg()[0]:.1f}"
-            fh.write(f"\n{text}\n({env})\n")
+        rows.append((name, times, ref / med, f"{1e6 * med / a.days:.1f}", fc))
+    report(table(title, rows, extra=("us/day", "first_call_s")), a.no_append)
 
 
 def _vectorbt_subprocess(a, stream: dict) -> dict | None:

@@ -22,19 +22,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import ROOT, TAR, add_common_args, first_call, median, repeat_runs, report, table
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
-TAR = ROOT.parent / "shared" / "data" / "mas-hedge-fund" / "episodes-2022-2024.tar.xz"
 TINY = """\
 model: {hidden: 8, layers: 1, embed_dim: 4, dropout: 0.0}
 train: {max_epochs: 1, warm_epochs: 1, max_samples_per_epoch: 512, max_val_samples: 256}
@@ -145,28 +141,23 @@ def main() -> None:
     ap.add_argument("--store", type=Path, default=None, help="episode store (default: ingest)")
     ap.add_argument("--models", type=Path, default=None, help="registry (default: tiny, here)")
     ap.add_argument("--config", type=Path, default=None, help="config the models were trained with")
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=42, help="unused: the replay is deterministic")
-    ap.add_argument("--check", action="store_true", help="verify reruns agree before timing")
-    ap.add_argument("--no-append", action="store_true", help="do not append to RESULTS.md")
+    add_common_args(
+        ap,
+        seed_help="unused: the replay is deterministic",
+        check_help="verify reruns agree before timing",
+    )
     a = ap.parse_args()
     from simulator.logs import configure_logging
 
     configure_logging("warning")
     with tempfile.TemporaryDirectory() as tmp:
         panel, models, cfg, tag = _setup(a, Path(tmp))
-        first = {}
-        for mode in MODES:
-            t0 = time.perf_counter()
-            lstm_once(panel, models, cfg, mode)
-            first[mode] = time.perf_counter() - t0
+        first = {m: first_call(lambda m=m: lstm_once(panel, models, cfg, m))[0] for m in MODES}
         note = check(panel, models, cfg) if a.check else ""
-        runs = {}
-        for mode in MODES:
-            for _ in range(a.warmup):
-                lstm_once(panel, models, cfg, mode)
-            runs[mode] = [lstm_once(panel, models, cfg, mode)[0] for _ in range(a.repeat)]
+        runs = {
+            m: repeat_runs(lambda m=m: lstm_once(panel, models, cfg, m)[0], a.repeat, a.warmup)
+            for m in MODES
+        }
         ref = [flat_once(panel, cfg) for _ in range(a.repeat)]
     import torch
 
@@ -174,31 +165,22 @@ def main() -> None:
 
 
 def _report(a, runs, ref, first, tag, cfg, threads, note) -> None:
-    ref_med = float(np.median(ref))
+    ref_med = median(ref)
     m = cfg.model
-    cols = ("case", "median_s", "min_s", "ratio", "first_call_s", "cores", "torch threads")
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    lines = [f"bench_lstm_replay 441 serving days, {tag} (hidden {m.hidden}, layers {m.layers}); "
-             f"ratio = case median / reference (flat replay, loop only, {ref_med:.3f} s); "
-             f"load average {load}",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]  # fmt: skip
+    title = (
+        f"bench_lstm_replay 441 serving days, {tag} (hidden {m.hidden}, layers {m.layers}), "
+        f"repeat={a.repeat}, warmup={a.warmup}; "
+        f"ratio = case median / reference (flat replay, loop only, {ref_med:.3f} s)"
+    )
+    rows = []
     for mode in MODES:
         for stage in ("total", "features", "inference", "loop"):
             xs = [r[stage] for r in runs[mode]]
-            med = float(np.median(xs))
             fc = f"{first[mode]:.3f}" if stage == "total" else "-"
-            lines.append(f"| lstm replay {mode} {stage} | {med:.3f} | {min(xs):.3f} "
-                         f"| {med / ref_med:.2f} | {fc} | {os.cpu_count()} "
-                         f"| {threads} |")  # fmt: skip
-    lines.append(f"| flat replay (reference) | {ref_med:.3f} | {min(ref):.3f} | 1.00 | - "
-                 f"| {os.cpu_count()} | {threads} |")  # fmt: skip
-    text = "\n".join(lines + ([note] if note else []))
-    print(text)
-    if not a.no_append:
-        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
-            fh.write(f"\n`bench_lstm_replay.py` {stamp}, repeat={a.repeat}, seed={a.seed}\n\n"
-                     f"{text}\n(python {platform.python_version()})\n")  # fmt: skip
+            rows.append((f"lstm replay {mode} {stage}", xs, median(xs) / ref_med, fc))
+    rows.append(("flat replay (reference)", ref, 1.0, "-"))
+    text = table(title, rows, extra=("first_call_s",), threads=threads)
+    report("\n".join([text, note] if note else [text]), a.no_append)
 
 
 if __name__ == "__main__":

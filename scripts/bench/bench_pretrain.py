@@ -1,7 +1,7 @@
 """Benchmark pretraining on the real episodes (default config), inference, warm vs cold start.
 
-Rows: case, median_s, min_s, ratio (to the reference case of the group, same process), cores,
-torch threads. Appended to scripts/bench/RESULTS.md.
+Rows: case, median_s, min_s, ratio (to the reference case of the group, same process), note,
+cores, torch threads. Appended to scripts/bench/RESULTS.md unless --no-append.
 
   pretrain_full      whole pretraining (all windows, local backend) - wall time
   window_mean/max    seconds per window (from that run)
@@ -22,16 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from _common import ROOT, TAR, add_common_args, median, report, table, time_runs
+
 sys.path.insert(0, str(ROOT))
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-TAR = ROOT.parent / "shared" / "data" / "mas-hedge-fund" / "episodes-2022-2024.tar.xz"
 
 
-def _row(case: str, times: list[float], ref: float | None, threads: int, note: str = "") -> str:
-    med, lo = statistics.median(times), min(times)
-    ratio = f"{med / ref:.2f}" if ref else "1.00"
-    return f"| {case} | {med:.4f} | {lo:.4f} | {ratio} | {os.cpu_count()} | {threads} | {note} |"
+def _row(case: str, times: list[float], ref: float | None, threads: int, note: str = "") -> tuple:
+    """(case, times, ratio to ``ref`` (1 without one), note) and the row's torch threads."""
+    return (case, times, median(times) / ref if ref else 1.0, note), threads
 
 
 def _store(args) -> Path:
@@ -73,13 +71,8 @@ def _infer(models: Path, store: Path, cfg, args, threads: int) -> tuple[list[flo
         k_idx, pred = mgr.predict(day, data.fs)
         saved = pd.read_parquet(models / mgr.window_for(day).id / "predictions.parquet")
         np.testing.assert_allclose(pred, saved[saved["t"] == day]["pred"].to_numpy(), rtol=1e-5)
-    for _ in range(args.warmup):
-        mgr.predict(day, data.fs)
-    times = []
-    for _ in range(args.repeat * 20):
-        t0 = time.perf_counter()
-        k_idx, _ = mgr.predict(day, data.fs)
-        times.append(time.perf_counter() - t0)
+    k_idx, _ = mgr.predict(day, data.fs)
+    times = time_runs(lambda: mgr.predict(day, data.fs), args.repeat * 20, args.warmup)
     return times, len(k_idx)
 
 
@@ -116,10 +109,7 @@ def main() -> None:
     ap.add_argument("--store", help="episode store (default: ingest the shared tar to a temp dir)")
     ap.add_argument("--config", help="YAML config (default: configs/default.yaml)")
     ap.add_argument("--models", help="reuse a finished registry instead of timing a full run")
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--check", action="store_true", help="verify outputs before timing")
+    add_common_args(ap, check_help="verify outputs before timing")
     ap.add_argument("--cold-every", type=int, default=5, help="cold-train every n-th window")
     args = ap.parse_args()
 
@@ -167,16 +157,13 @@ def main() -> None:
     rows.append(
         _row("cold_window_subset", cold_t, statistics.median(warm_t), cfg.train.torch_threads)
     )
-    head = (
-        f"\n### bench_pretrain {time.strftime('%Y-%m-%d %H:%M')} (load avg {load:.1f} at start, "
-        f"config {args.config or 'default'}, seed {args.seed})\n\n"
-        "| case | median_s | min_s | ratio | cores | torch threads | note |\n"
-        "|---|---|---|---|---|---|---|"
+    title = (
+        f"### bench_pretrain (load avg {load:.1f} at start, config {args.config or 'default'}, "
+        f"seed {args.seed}, repeat={args.repeat}, warmup={args.warmup}); "
+        "ratio = case median / the group's reference case"
     )
-    text = "\n".join([head, *rows, "", *[f"- {ln}" for ln in lines], ""])
-    print(text)
-    with open(RESULTS, "a", encoding="utf-8") as fh:
-        fh.write(text)
+    text = table(title, [r for r, _ in rows], extra=("note",), threads=[t for _, t in rows])
+    report("\n".join([text, "", *[f"- {ln}" for ln in lines]]), args.no_append)
 
 
 if __name__ == "__main__":

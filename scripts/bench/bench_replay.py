@@ -11,19 +11,16 @@ Without --store the real episodes in ../shared are ingested into a temp store fi
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import itertools
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import ROOT, TAR, add_common_args, first_call, median, repeat_runs, report, table
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
-TAR = ROOT.parent / "shared" / "data" / "mas-hedge-fund" / "episodes-2022-2024.tar.xz"
 
 
 def replay_once(store: Path, out: Path) -> dict[str, float]:
@@ -73,11 +70,11 @@ def reference_once(panel) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--store", type=Path, default=None, help="episode store (default: ingest)")
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=42, help="unused: the replay is deterministic")
-    ap.add_argument("--check", action="store_true", help="fail unless every day reconciles")
-    ap.add_argument("--no-append", action="store_true", help="do not append to RESULTS.md")
+    add_common_args(
+        ap,
+        seed_help="unused: the replay is deterministic",
+        check_help="fail unless every day reconciles",
+    )
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = a.store
@@ -86,36 +83,32 @@ def main() -> None:
 
             store = Path(tmp) / "store"
             ingest(TAR, store)
-        t0 = time.perf_counter()
-        replay_once(store, Path(tmp) / "first")  # also verifies 691/691 (exits otherwise)
-        first = time.perf_counter() - t0
+        out = (Path(tmp) / f"run{i}" for i in itertools.count())
+        # the first run also verifies that every day reconciles (exits otherwise)
+        first = first_call(lambda: replay_once(store, next(out)))[0]
         if a.check:
             print("check ok: every day reconciles")
-        for i in range(a.warmup):
-            replay_once(store, Path(tmp) / f"w{i}")
-        runs = [replay_once(store, Path(tmp) / f"r{i}") for i in range(a.repeat)]
+        runs = repeat_runs(lambda: replay_once(store, next(out)), a.repeat, a.warmup)
         from episodes.store import load_panel
 
         panel = load_panel(store)
-        ref = float(np.median([reference_once(panel) for _ in range(max(1, a.repeat // 2))]))
-    cols = ("case", "median_s", "min_s", "ratio", "first_call_s", "cores", "torch threads")
-    lines = [f"bench_replay {panel.n_days} days; ratio = reference (plain-Python books, "
-             f"{ref:.3f} s) / case median",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]  # fmt: skip
-    for stage in ("total", "load", "replay", "export"):
+        ref = median([reference_once(panel) for _ in range(max(1, a.repeat // 2))])
+    title = (
+        f"bench_replay {panel.n_days} days; ratio = reference (plain-Python books, "
+        f"{ref:.3f} s) / case median"
+    )
+    names = {
+        "total": "llm replay: load+kernels+reconcile+export",
+        "load": "  load_panel",
+        "replay": "  kernels+reconcile",
+        "export": "  exports",
+    }
+    rows = []
+    for stage, name in names.items():
         x = [r[stage] for r in runs]
-        med = float(np.median(x))
         fc = f"{first:.3f}" if stage == "total" else "-"
-        name = {"total": "llm replay: load+kernels+reconcile+export", "load": "  load_panel",
-                "replay": "  kernels+reconcile", "export": "  exports"}[stage]  # fmt: skip
-        lines.append(f"| {name} | {med:.4f} | {min(x):.4f} | {ref / med:.2f} | {fc} | "
-                     f"{os.cpu_count()} | n/a (no torch) |")  # fmt: skip
-    text = "\n".join(lines)
-    print(text)
-    if not a.no_append:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
-            env = f"python {platform.python_version()}, load avg {os.getloadavg()[0]:.1f}"
-            fh.write(f"\n{text}\n({env})\n")
+        rows.append((name, x, ref / median(x), fc))
+    report(table(title, rows, extra=("first_call_s",)), a.no_append)
 
 
 if __name__ == "__main__":

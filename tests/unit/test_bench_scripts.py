@@ -1,0 +1,79 @@
+"""Every scripts/bench/bench_*.py runs standalone and takes the house flags (no timings)."""
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+BENCH = ROOT / "scripts" / "bench"
+SCRIPTS = sorted(p.name for p in BENCH.glob("bench_*.py"))
+COMMON_FLAGS = ("--repeat", "--warmup", "--seed", "--check", "--no-append")
+
+
+def test_the_six_scripts_are_found():
+    assert {
+        "bench_books.py",
+        "bench_lstm_replay.py",
+        "bench_pretrain.py",
+        "bench_replay.py",
+        "bench_store.py",
+        "bench_synth.py",
+    } <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_lists_the_common_flags(script):
+    """`python scripts/bench/<script> --help` exits 0 from any cwd and names every house flag."""
+    res = subprocess.run(
+        [sys.executable, str(BENCH / script), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT.parent,
+        timeout=60,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    missing = [f for f in COMMON_FLAGS if f not in res.stdout]
+    assert not missing, f"{script} --help lacks {missing}"
+
+
+def _common():
+    spec = importlib.util.spec_from_file_location("bench_common", BENCH / "_common.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_common_module_declares_the_same_flags():
+    assert _common().COMMON_FLAGS == COMMON_FLAGS
+
+
+def test_time_runs_warms_up_then_times_repeat_calls():
+    calls = []
+    times = _common().time_runs(lambda: calls.append(1), repeat=3, warmup=2)
+    assert len(calls) == 5 and len(times) == 3 and all(t >= 0 for t in times)
+
+
+def test_table_rows_have_the_house_columns():
+    """case, median_s, min_s, ratio, the script's columns, cores, torch threads."""
+    c = _common()
+    text = c.table("title", [("a", [3.0, 1.0, 2.0], 0.5, "x")], extra=("note",), threads=1)
+    lines = text.splitlines()
+    assert lines[0] == "title"
+    assert lines[1] == "| case | median_s | min_s | ratio | note | cores | torch threads |"
+    assert lines[3] == f"| a | 2.0000 | 1.0000 | 0.500 | x | {c.cores()} | 1 |"
+    with pytest.raises(ValueError, match="wrong number of extra values"):
+        c.table(None, [("a", [1.0], 1.0)], extra=("note",))
+
+
+def test_append_results_adds_heading_once_then_text_and_environment(tmp_path):
+    c, path = _common(), tmp_path / "RESULTS.md"
+    c.append_results("first table", path)
+    c.append_results("second table", path)
+    text = path.read_text()
+    assert text.startswith(c.HEADING) and text.count(c.HEADING) == 1
+    assert text.index("first table") < text.index("second table")
+    assert text.count("python ") == 2 and text.count("load average ") == 2
