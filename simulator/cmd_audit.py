@@ -8,6 +8,7 @@ import click
 import structlog
 
 from simulator.atomic import write_atomic
+from simulator.options import config_option
 
 __all__ = ["COMMANDS", "audit"]
 
@@ -29,12 +30,7 @@ log = structlog.get_logger(__name__)
     default=None,
     help="Also write the table as CSV to this file.",
 )
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML config on top of configs/default.yaml (unknown keys are refused).",
-)
+@config_option()
 def audit(store: Path, info_set: str, out: Path | None, config: Path | None) -> None:
     """Rank correlation of every feature and recorded field with same-day and next-day returns.
 

@@ -12,6 +12,7 @@ import yaml
 
 from simulator.atomic import write_atomic
 from simulator.config import config_hash, config_to_dict, load_config
+from simulator.options import config_option, seed_option
 
 __all__ = ["COMMANDS", "DEMO_OVERRIDES", "demo", "invoke_step"]
 
@@ -36,13 +37,8 @@ STRATEGIES = ("llm", "lstm", "random")
     show_default=True,
     help="Working directory for every artifact of the demo.",
 )
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML config; keys it sets win over the demo preset.",
-)
-@click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
+@config_option(help="YAML config; keys it sets win over the demo preset.")
+@seed_option()
 @click.pass_context
 def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -> None:
     """Run the whole chain on synthetic episodes that wfsim generates itself.

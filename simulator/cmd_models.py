@@ -12,6 +12,7 @@ import pandas as pd
 import structlog
 
 from simulator.config import config_hash, load_config
+from simulator.options import config_option, seed_option, store_option
 
 __all__ = ["COMMANDS", "pretrain_cmd", "models_group"]
 
@@ -25,12 +26,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 @click.command("pretrain")
-@click.option(
-    "--store",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Episode store (from `wfsim episodes ingest`).",
-)
+@store_option()
 @click.option(
     "--models",
     "models_dir",
@@ -38,14 +34,8 @@ def _table(frame: pd.DataFrame) -> str:
     required=True,
     help="Registry directory (created if absent).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML config on top of the defaults.",
-)
-@click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
+@config_option("config_path")
+@seed_option()
 @click.option(
     "--backend",
     type=click.Choice(["local", "ray"]),

@@ -15,6 +15,7 @@ from episodes.panel import Panel
 from simulator.config import RunConfig, config_hash, config_to_dict, load_config
 from simulator.errors import ReconcileError, WfsimError
 from simulator.export import RunOutput, export_run, write_csv
+from simulator.options import config_option, seed_option, store_option
 from simulator.reconcile import Mismatch, replay_recorded
 from simulator.strategies import (
     STRATEGY_NAMES,
@@ -98,12 +99,7 @@ exports. lstm, random and flat start at the first serving day (``windows.initial
     "lstm: the pretrained models' predictions (needs --models); random: the same rule on "
     "seeded random predictions; flat: cash only.",
 )
-@click.option(
-    "--store",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Parquet episode store (`wfsim episodes ingest`).",
-)
+@store_option()
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -116,13 +112,8 @@ exports. lstm, random and flat start at the first serving day (``windows.initial
     default=None,
     help="Model registry directory (`wfsim pretrain`), for --strategy lstm.",
 )
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML config on top of configs/default.yaml (unknown keys are refused).",
-)
-@click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
+@config_option()
+@seed_option()
 def replay(
     strategy: str,
     store: Path,

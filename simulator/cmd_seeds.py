@@ -10,17 +10,13 @@ import yaml
 from simulator.atomic import write_atomic
 from simulator.cmd_demo import invoke_step
 from simulator.config import load_config
+from simulator.options import config_option, store_option
 
 __all__ = ["COMMANDS", "seeds"]
 
 
 @click.command()
-@click.option(
-    "--store",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Episode store (`wfsim episodes ingest`).",
-)
+@store_option()
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -36,12 +32,7 @@ __all__ = ["COMMANDS", "seeds"]
     help="features.info_set of the LSTM [default: the config's]. recorded: the agent outputs "
     "as the LLM saw them (leaky); runs are named lstm-recorded-<seed>.",
 )
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML config on top of configs/default.yaml (unknown keys are refused).",
-)
+@config_option()
 @click.pass_context
 def seeds(
     ctx: click.Context,
