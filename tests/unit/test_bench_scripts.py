@@ -77,3 +77,17 @@ def test_append_results_adds_heading_once_then_text_and_environment(tmp_path):
     assert text.startswith(c.HEADING) and text.count(c.HEADING) == 1
     assert text.index("first table") < text.index("second table")
     assert text.count("python ") == 2 and text.count("load average ") == 2
+
+
+def test_lstm_flop_count_is_two_per_weight_per_step_and_sequence(monkeypatch):
+    """bench_pretrain's FLOP floor counts 2 FLOPs (multiply + add) per LSTM weight per step."""
+    from torch import nn
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    spec = importlib.util.spec_from_file_location("bench_pretrain", BENCH / "bench_pretrain.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for n_in, hidden, layers in ((51, 128, 2), (7, 16, 3), (5, 8, 1)):
+        lstm = nn.LSTM(n_in, hidden, layers)
+        weights = sum(p.numel() for name, p in lstm.named_parameters() if "weight" in name)
+        assert mod._lstm_flops(73, 20, n_in, hidden, layers) == 2 * weights * 73 * 20
