@@ -77,7 +77,7 @@ def _gemm_rate(n: int, hidden: int, repeat: int) -> float:
     return 2.0 * n * hidden * 4 * hidden / min(times)
 
 
-def _infer(models: Path, store: Path, cfg, args, threads: int) -> dict[str, tuple]:
+def _infer(models: Path, data, args, threads: int) -> dict[str, tuple]:
     """Rows (times, note) of one day's inference at ``threads``: whole predict, bare LSTM,
     the FLOP floor, and predict with an untrained ``--alt-hidden`` model."""
     import dataclasses
@@ -89,10 +89,8 @@ def _infer(models: Path, store: Path, cfg, args, threads: int) -> dict[str, tupl
     from models.features import gather_sequences
     from models.lstm import TickerLSTMModel, token_ids
     from models.manager import WalkForwardModelManager
-    from models.pretrain import prepare
 
     torch.set_num_threads(threads)
-    data = prepare(store, cfg)
     mgr = WalkForwardModelManager(models)
     day = mgr.registry.entries[-1].serve[0] + 5
     if args.check:
@@ -133,14 +131,13 @@ def _infer(models: Path, store: Path, cfg, args, threads: int) -> dict[str, tupl
     return rows
 
 
-def _cold(store: Path, cfg, warm_reg, every: int) -> tuple[list[float], list[str]]:
+def _cold(data, cfg, warm_reg, every: int) -> tuple[list[float], list[str]]:
     import dataclasses
 
-    from models.pretrain import prepare, run_window
+    from models.pretrain import run_window
     from models.windows import from_config
 
     cold_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, warm_start=False))
-    data = prepare(store, cfg)
     wins = list(from_config(cfg.windows).split(len(data.dates)))
     times, lines, ics = [], [], []
     for w in wins[::every]:
@@ -205,7 +202,10 @@ def main() -> None:
         )
     rows.append(_row("window_mean", [statistics.mean(per)], None, cfg.train.torch_threads))
     rows.append(_row("window_max", [max(per)], statistics.mean(per), cfg.train.torch_threads))
-    inf = {th: _infer(models, store, cfg, args, th) for th in (1, 2)}
+    from models.pretrain import prepare
+
+    data = prepare(store, cfg)  # the store's features, once for every case below
+    inf = {th: _infer(models, data, args, th) for th in (1, 2)}
     for key in inf[1]:
         t1, note = inf[1][key]
         rows.append(_row(f"infer_{key}_t1", t1, None, 1, note))
@@ -214,7 +214,7 @@ def main() -> None:
     torch.set_num_threads(cfg.train.torch_threads)
     lines = []
     if not args.no_cold:
-        cold_t, lines = _cold(store, cfg, reg, args.cold_every)
+        cold_t, lines = _cold(data, cfg, reg, args.cold_every)
         warm_t = [per[i] for i in range(0, len(per), args.cold_every)]
         rows.append(_row("warm_window_subset", warm_t, None, cfg.train.torch_threads))
         rows.append(
