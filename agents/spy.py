@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.errors import WfsimError
+from simulator.core.errors import WfsimError
 
 __all__ = ["load_spy_returns", "spy_equity"]
 

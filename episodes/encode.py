@@ -1,4 +1,4 @@
-"""Episode -> JSON dict in the recorded layout (inverse of ``episodes.codec.episode_from_dict``)."""
+"""Episode -> JSON dict in the recorded layout (inverse of ``decode.episode_from_dict``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _BOND_ANALYSIS = ("bond_allocation_percentage", "total_bond_capital", "current_b
 def episode_to_dict(ep: Episode) -> dict:
     """The JSON object of ``ep`` (keys in the recorded layout; agent keys in ``ep.agent_order``).
 
-    Inverse of ``episodes.codec.episode_from_dict``: the synthetic generator and the tests write
+    Inverse of ``episodes.decode.episode_from_dict``: the synthetic generator and the tests write
     episodes with it.
     """
     d = ep.decisions

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import orjson
 
-from episodes.codec import episode_from_dict, where
+from episodes.decode import episode_from_dict, where
 from episodes.rules import check_episode
 from episodes.schema import NAN, Episode
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 
 __all__ = [
     "FILE_RE",

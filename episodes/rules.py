@@ -12,9 +12,9 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from episodes.codec import where
+from episodes.decode import where
 from episodes.schema import ACTIONS, ANALYSTS, BONDS, RISK, SIGNALS, Episode, Portfolio
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 
 __all__ = ["DayRef", "check_episode", "check_sequence"]
 

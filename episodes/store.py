@@ -27,8 +27,8 @@ from episodes.reader import DayFile, Source, read_days
 from episodes.schema import Episode
 from episodes.tables import TABLES, episodes_to_tables, tables_to_episodes, ticker_universe
 from episodes.validate import check_sequence, validate_days
-from simulator.atomic import atomic_dir
-from simulator.errors import EpisodeError, StoreError
+from simulator.core.atomic import atomic_dir
+from simulator.core.errors import EpisodeError, StoreError
 
 __all__ = [
     "SCHEMA_VERSION",

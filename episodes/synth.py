@@ -17,8 +17,8 @@ import structlog
 from episodes.config import SynthConfig
 from episodes.panel import ANALYSTS, BONDS
 from episodes.synth_market import SynthMarket, forward_agent, generate_market, macro_agent
-from simulator.atomic import atomic_dir
-from simulator.errors import EpisodeError
+from simulator.core.atomic import atomic_dir
+from simulator.core.errors import EpisodeError
 from simulator.kernels.records import ACTION_CODES, HOLD, R_REPLACEMENT
 from simulator.kernels.reference import RefBook, ref_execute_day, ref_nav, ref_strength
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from episodes.reader import FILE_RE, DayFile, Source, read_days
 from episodes.rules import DayRef, check_episode, check_sequence
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 
 __all__ = [
     "DayRef",

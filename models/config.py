@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig"]
+__all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig", "PretrainConfig"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,3 +97,18 @@ class TrainConfig:
             raise ValueError(f"torch_threads={self.torch_threads}, expected >= 1")
         if self.device not in ("cpu", "cuda"):
             raise ValueError(f"device={self.device!r}, expected 'cpu' or 'cuda'")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PretrainConfig:
+    """Everything a window's model depends on: the run seed and the four model-layer sections.
+
+    ``simulator.config.RunConfig.pretrain_config()`` builds it; pretrain, the manager and serving
+    read nothing else, and ``models.pretrain.pretrain_sections`` hashes exactly these fields.
+    """
+
+    seed: int = 42
+    features: FeatureConfig = FeatureConfig()
+    windows: WindowConfig = WindowConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.errors import RegistryError
+from simulator.core.errors import RegistryError
 
 __all__ = ["MIN_NAMES_PER_DAY", "oos_metrics", "daily_ic", "report_frame"]
 

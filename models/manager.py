@@ -12,7 +12,7 @@ import structlog
 from models.features import FeatureSet
 from models.lstm import ModelBundle, load_checkpoint
 from models.registry import Registry, WindowEntry
-from simulator.errors import LookaheadError, RegistryError
+from simulator.core.errors import LookaheadError, RegistryError
 
 __all__ = ["WalkForwardModelManager"]
 

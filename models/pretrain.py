@@ -19,6 +19,7 @@ import pandas as pd
 import structlog
 
 from episodes.panel import Panel
+from models.config import PretrainConfig
 from models.evaluate import oos_metrics
 from models.features import FeatureSet, build_features
 from models.lstm import ModelBundle, load_checkpoint
@@ -32,7 +33,7 @@ from models.registry import (
 )
 from models.train import split_window, train_window
 from models.windows import Window, from_config
-from simulator.errors import ConfigError, RegistryError
+from simulator.core.errors import ConfigError, RegistryError
 
 __all__ = [
     "PretrainData",
@@ -85,7 +86,7 @@ def _iso(dates: np.ndarray, r: range) -> tuple[str, str]:
     return (str(dates[r.start]), str(dates[r.stop - 1])) if len(r) else ("", "")
 
 
-def pretrain_sections(cfg: Any) -> dict[str, Any]:
+def pretrain_sections(cfg: PretrainConfig) -> dict[str, Any]:
     """The config sections a window's model depends on (hashed into ``config_hash``)."""
     return {
         "seed": cfg.seed,
@@ -96,7 +97,7 @@ def pretrain_sections(cfg: Any) -> dict[str, Any]:
     }
 
 
-def plan_windows(data: PretrainData, cfg: Any) -> list[tuple[Window, WindowEntry]]:
+def plan_windows(data: PretrainData, cfg: PretrainConfig) -> list[tuple[Window, WindowEntry]]:
     """Every window of the store with its registry entry (status ``planned``).
 
     The data hash of a window covers the days ``[0, serve.stop)`` of the feature set (features,
@@ -150,7 +151,7 @@ def run_window(
     fs: FeatureSet,
     tickers: Sequence[str],
     dates: np.ndarray,
-    cfg: Any,
+    cfg: PretrainConfig,
     seed: int,
     prev: WindowOutput | dict[str, Any] | None = None,
 ) -> WindowOutput:
@@ -181,7 +182,7 @@ def run_window(
     return WindowOutput(window.id, res.bundle.to_checkpoint(), preds, metrics, res.elapsed_s)
 
 
-def prepare(source: Panel | Path | PretrainData, cfg: Any) -> PretrainData:
+def prepare(source: Panel | Path | PretrainData, cfg: PretrainConfig) -> PretrainData:
     """Features, ticker names and dates of a store directory, a Panel, or prepared data."""
     if isinstance(source, PretrainData):
         return source
@@ -196,7 +197,7 @@ def prepare(source: Panel | Path | PretrainData, cfg: Any) -> PretrainData:
 def pretrain(
     source: Panel | Path | PretrainData,
     models_dir: Path,
-    cfg: Any,
+    cfg: PretrainConfig,
     *,
     backend: str = "local",
     workers: int = 1,
@@ -215,7 +216,7 @@ def pretrain(
         The episodes: an episode store directory, a loaded Panel, or prepared features.
     models_dir : Path
         Registry directory (created if absent).
-    cfg : RunConfig
+    cfg : PretrainConfig
         Reads ``seed``, ``features``, ``windows``, ``model``, ``train``.
     backend : {"local", "ray"}
         ``local``: windows in sequence, in this process. ``ray``: each window a Ray task
@@ -295,7 +296,7 @@ class _Ctx:
     fs: FeatureSet
     tickers: list[str]
     dates: np.ndarray
-    cfg: Any
+    cfg: PretrainConfig
     reg: Registry
     windows: list[Window]
 

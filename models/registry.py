@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import platform
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from simulator.atomic import atomic_dir, write_atomic
-from simulator.errors import RegistryError
+from simulator.core.atomic import atomic_dir, write_atomic
+from simulator.core.errors import RegistryError
+from simulator.core.hashing import canonical_hash, sha256_file
+from simulator.core.versions import library_versions
 
 __all__ = [
     "REGISTRY_FILE",
@@ -70,20 +71,8 @@ def data_hash(arrays: Iterable[np.ndarray], labels: Iterable[str]) -> str:
 
 
 def sections_hash(sections: Mapping[str, Any]) -> str:
-    """sha256 (16 hex digits) of the canonical JSON of config sections (dataclasses or scalars)."""
-    plain = {
-        k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for k, v in sections.items()
-    }
-    blob = json.dumps(plain, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """``canonical_hash`` of the config sections a window depends on (dataclasses or scalars)."""
+    return canonical_hash(sections)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,16 +281,7 @@ def _json_safe(v: Any) -> Any:
     return v
 
 
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__}
-    out["pandas"], out["pyarrow"] = pd.__version__, pa.__version__
-    try:
-        out["wfsim"] = md.version("wfsim")
-    except md.PackageNotFoundError:
-        out["wfsim"] = "unknown"
-    return out
+MODEL_VERSIONS = ("torch", "numpy", "pandas", "pyarrow", "wfsim")  # recorded in metadata.json
 
 
 def write_window(
@@ -335,7 +315,7 @@ def write_window(
         "data_hash": entry.data_hash,
         "features": ckpt["feature_names"],
         "vocab_size": len(ckpt["vocab"]),
-        "versions": _versions(),
+        "versions": library_versions(MODEL_VERSIONS),
         "training_time_s": round(elapsed_s, 3),
         "val": {k: v for k, v in metrics.items() if k != "oos"},
         "oos": metrics["oos"],

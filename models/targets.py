@@ -8,7 +8,7 @@ import numpy as np
 
 from episodes.panel import Panel
 from models.windows import Window
-from simulator.errors import LookaheadError
+from simulator.core.errors import LookaheadError
 
 if TYPE_CHECKING:
     from models.features import FeatureSet

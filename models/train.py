@@ -17,6 +17,7 @@ import numpy as np
 import structlog
 import torch
 
+from models.config import PretrainConfig
 from models.features import FeatureSet, Scaler, gather_sequences, split_train_val, train_samples
 from models.lstm import ModelBundle, TickerLSTMModel, build_vocab, remap_state, token_ids
 from models.windows import Window
@@ -177,7 +178,7 @@ class _Data:
     val: tuple[torch.Tensor, ...]  # validation tensors, gathered once
 
 
-def _prepare(split: WindowSplit, fs: FeatureSet, tickers, cfg: Any, rng) -> _Data:
+def _prepare(split: WindowSplit, fs: FeatureSet, tickers, cfg: PretrainConfig, rng) -> _Data:
     """Vocabulary, scaler and target scale from the training part only; sample sets."""
     tc = cfg.train
     vocab = build_vocab(tickers, split.train_k)
@@ -230,7 +231,11 @@ def _fit(model, data: _Data, tc: Any, lr: float, epochs: int, rng, window_id: st
 
 
 def _init_model(
-    n_features: int, vocab: tuple[str, ...], cfg: Any, seed: int, init: dict[str, Any] | None
+    n_features: int,
+    vocab: tuple[str, ...],
+    cfg: PretrainConfig,
+    seed: int,
+    init: dict[str, Any] | None,
 ) -> tuple[TickerLSTMModel, bool]:
     """Build the model; load the previous window's remapped state when warm-starting."""
     model = TickerLSTMModel(n_features, len(vocab), cfg.model, seed=seed)
@@ -245,7 +250,7 @@ def train_window(
     window: Window,
     fs: FeatureSet,
     tickers: Sequence[str],
-    cfg: Any,
+    cfg: PretrainConfig,
     seed: int,
     init: dict[str, Any] | None = None,
 ) -> TrainResult:
@@ -259,7 +264,7 @@ def train_window(
         Features of the whole store (only the window's purged samples are read).
     tickers : sequence of str
         Ticker names of the K axis (the vocabulary is built from them).
-    cfg : RunConfig
+    cfg : PretrainConfig
         Reads ``cfg.features.seq_len``, ``cfg.model`` and ``cfg.train``.
     seed : int
         Seeds torch and numpy once, here; same inputs and seed give identical weights.

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from models.config import WindowConfig
-from simulator.errors import ConfigError
+from simulator.core.errors import ConfigError
 
 __all__ = ["Window", "ExpandingWindows", "SlidingWindows", "from_config"]
 

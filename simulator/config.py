@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
-import json
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,8 +14,9 @@ import yaml
 
 from agents.config import DecisionConfig
 from episodes.config import SynthConfig
-from models.config import FeatureConfig, ModelConfig, TrainConfig, WindowConfig
-from simulator.errors import ConfigError
+from models.config import FeatureConfig, ModelConfig, PretrainConfig, TrainConfig, WindowConfig
+from simulator.core.errors import ConfigError
+from simulator.core.hashing import canonical_hash, plain
 
 __all__ = ["ReplayConfig", "RunConfig", "load_config", "config_hash", "config_to_dict"]
 
@@ -68,20 +67,20 @@ class RunConfig:
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
 
+    def pretrain_config(self) -> PretrainConfig:
+        """The part of this run that pretraining and model serving depend on."""
+        return PretrainConfig(seed=self.seed, features=self.features, windows=self.windows,
+                              model=self.model, train=self.train)  # fmt: skip
+
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     """Plain nested dict of a config dataclass (field order kept)."""
-    return {f.name: _plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
-
-
-def _plain(v: Any) -> Any:
-    return config_to_dict(v) if dataclasses.is_dataclass(v) else v
+    return plain(cfg)
 
 
 def config_hash(cfg: Any) -> str:
     """sha256 of the canonical JSON of a config (sorted keys), first 16 hex digits."""
-    blob = json.dumps(config_to_dict(cfg), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return canonical_hash(cfg)
 
 
 def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -97,7 +96,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     >>> load_config(overrides={"model.hiden": 3})
     Traceback (most recent call last):
     ...
-    simulator.errors.ConfigError: model.hiden: unknown key (did you mean model.hidden?)
+    simulator.core.errors.ConfigError: model.hiden: unknown key (did you mean model.hidden?)
     """
     data: dict[str, Any] = {}
     if path is not None:

@@ -16,9 +16,9 @@ from models.targets import prediction_points
 from models.windows import from_config
 from simulator.books import Books
 from simulator.config import RunConfig
-from simulator.errors import ConfigError, RegistryError
-from simulator.export import Marks
+from simulator.core.errors import ConfigError, RegistryError
 from simulator.kernels.records import BUY, SHORT, Orders, fill_dt
+from simulator.runs import Marks
 from simulator.sync import SyncStats, baseline_bond_weights, bond_orders, plan_sync, sync_stats
 
 __all__ = [
@@ -62,7 +62,7 @@ class RunResult:
     dates: np.ndarray  # [n] datetime64[D]
     fills: np.ndarray  # fill_dt rows of every day, in execution sequence
     orders: np.ndarray  # order_dt rows: what was decided (sync, strategy, bond sleeve)
-    marks: Marks  # [n] daily marks at the close (simulator.export.Marks)
+    marks: Marks  # [n] daily marks at the close (simulator.runs.Marks)
     initial_nav: float
     n_long: np.ndarray  # [n] open long stock positions after the close
     n_short: np.ndarray  # [n] open short stock positions after the close

@@ -15,9 +15,9 @@ import structlog
 from agents.llm import RecordedDecisions
 from episodes.panel import Panel
 from simulator.books import Books
-from simulator.export import Marks
 from simulator.kernels.books import executed_trades_nb
 from simulator.kernels.records import R_REPLACEMENT, fill_dt
+from simulator.runs import Marks
 
 __all__ = ["Mismatch", "DailyBooks", "ReplayResult", "replay_recorded", "reconcile", "TOLERANCES"]
 

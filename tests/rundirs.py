@@ -1,4 +1,4 @@
-"""Test-only: small synthetic run directories in the simulator/export.py format."""
+"""Test-only: small synthetic run directories in the simulator/results/export.py format."""
 
 from __future__ import annotations
 

@@ -63,11 +63,11 @@ def with_mode(cfg, mode: str):
 def lstm_once(panel, models: Path, cfg, mode: str) -> tuple[dict[str, float], object]:
     """One LSTM replay from a loaded panel (fresh predictor: features, models, loop)."""
     from simulator.loop import run_replay
-    from simulator.strategies import ModelPredictor, make_strategy
+    from simulator.strategies import make_strategy, model_predictor
 
     cfg = with_mode(cfg, mode)
     t0 = time.perf_counter()
-    pred = ModelPredictor(panel, models, cfg)
+    pred = model_predictor(panel, models, cfg)
     t1 = time.perf_counter()
     timed = Timed(pred)
     res = run_replay(panel, make_strategy("lstm", cfg), cfg, predictor=timed)
@@ -147,7 +147,7 @@ def main() -> None:
         check_help="verify reruns agree before timing",
     )
     a = ap.parse_args()
-    from simulator.logs import configure_logging
+    from simulator.core.logs import configure_logging
 
     configure_logging("warning")
     with tempfile.TemporaryDirectory() as tmp:

@@ -173,7 +173,7 @@ def main() -> None:
 
     from models.registry import Registry
     from simulator.config import load_config
-    from simulator.logs import configure_logging
+    from simulator.core.logs import configure_logging
 
     configure_logging("warning")  # stdout carries only the result table
     torch.set_num_threads(1)

@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 def replay_once(store: Path, out: Path) -> dict[str, float]:
     """One full replay; returns the seconds of each stage."""
     from episodes.store import load_panel
-    from simulator.export import RunOutput, export_run
     from simulator.reconcile import replay_recorded
+    from simulator.results.export import export_run
+    from simulator.runs import RunOutput
 
     t0 = time.perf_counter()
     panel = load_panel(store)

@@ -3,8 +3,8 @@
 These are *pins*, not goldens: the expected hashes in ``pins/behaviour.json`` were copied from the
 code's own output at commit d9f7cb6 (before the structure issue's restructuring) on this project's
 CI machine, so that moving code around provably changes no byte of what a user gets. A deliberate
-behaviour change must update the file (``WFSIM_WRITE_PINS=1 pytest tests/e2e/test_behaviour_pins.py``)
-and say why in its commit. Torch's float order can differ on another CPU family; the pins are
+behaviour change must update the file (``WFSIM_WRITE_PINS=1 pytest`` on this file) and say why
+in its commit. Torch's float order can differ on another CPU family; the pins are
 checked on the machine kind that CI uses.
 """
 
@@ -56,7 +56,9 @@ def digests(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("pins")
     eps, store, models, cfg = root / "eps", root / "store", root / "models", root / "c.yaml"
     cfg.write_text(CONFIG)
-    _invoke("episodes", "synth", "--days", "80", "--tickers", "24", "--seed", "11", "--out", str(eps))
+    _invoke(
+        "episodes", "synth", "--days", "80", "--tickers", "24", "--seed", "11", "--out", str(eps)
+    )
     _invoke("episodes", "ingest", str(eps), "--store", str(store), "--workers", "1")
     _invoke("pretrain", "--store", str(store), "--models", str(models), "--config", str(cfg),
             "--seed", "7")  # fmt: skip

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from simulator.compare import compare_runs, load_run
-from simulator.report import write_report
+from simulator.results.compare import compare_runs, load_run
+from simulator.results.report import write_report
 from tests.rundirs import make_run_dir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from simulator.benchdata import load_return_csv
 from simulator.cli import main
-from simulator.compare import compare_runs, load_run, series_run
+from simulator.results.benchmarks import load_return_csv
+from simulator.results.compare import compare_runs, load_run, series_run
 from tests.conftest import BENCHMARKS
 
 pytestmark = pytest.mark.golden

@@ -18,7 +18,7 @@ from episodes.store import load_panel
 from simulator.cli import main
 from simulator.config import load_config
 from simulator.loop import run_replay
-from simulator.strategies import ModelPredictor, make_strategy
+from simulator.strategies import make_strategy, model_predictor
 from tests.unit.simulator.test_loop import EPISODE_FIELDS, check_fills, orders_upto, perturb
 
 pytestmark = pytest.mark.golden
@@ -73,7 +73,7 @@ def test_replay_cli_reruns_are_byte_identical_and_respect_the_cap(tiny, tmp_path
 def test_every_fill_within_the_risk_limit_and_cash(tiny):
     _, models, _, cfg, panel = tiny
     res = run_replay(panel, make_strategy("lstm", cfg), cfg,
-                     predictor=ModelPredictor(panel, models, cfg))  # fmt: skip
+                     predictor=model_predictor(panel, models, cfg))  # fmt: skip
     assert (res.n_long + res.n_short).max() <= 30
     check_fills(panel, res, cfg)
     assert np.isfinite(res.marks.nav).all() and res.days[0] == 250
@@ -86,7 +86,7 @@ def test_perturbing_the_open_and_episode_t_cannot_change_day_t(tiny, t):
 
     def replay(p):
         return run_replay(p, make_strategy("lstm", cfg), cfg,
-                          predictor=ModelPredictor(p, models, cfg))  # fmt: skip
+                          predictor=model_predictor(p, models, cfg))  # fmt: skip
 
     base = replay(panel)
     moved = replay(perturb(panel, t, EPISODE_FIELDS + ("open", "close")))
@@ -105,8 +105,8 @@ def _mode(cfg, mode):
 def test_saved_and_live_predictions_agree_and_so_do_the_decisions(tiny):
     _, models, _, cfg, panel = tiny
     saved, live = (
-        ModelPredictor(panel, models, cfg),
-        ModelPredictor(panel, models, _mode(cfg, "live")),
+        model_predictor(panel, models, cfg),
+        model_predictor(panel, models, _mode(cfg, "live")),
     )
     got = {t: (saved(t), live(t)) for t in range(250, 691)}
     assert None not in saved._saved.values() and saved.manager.loads == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.benchdata import (
+from simulator.results.benchmarks import (
     RECORDED_RUN_FILE,
     RF_FILE,
     SPY_FILE,
@@ -13,7 +13,7 @@ from simulator.benchdata import (
     load_risk_free,
     load_spy,
 )
-from simulator.metrics import compute_metrics
+from simulator.results.metrics import compute_metrics
 from tests.conftest import BENCHMARKS
 
 pytestmark = [

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from episodes.store import ingest
 from episodes.validate import validate_episodes
 from simulator.cli import main
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 
 pytestmark = pytest.mark.golden
 

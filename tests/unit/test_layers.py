@@ -12,61 +12,37 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STDLIB = set(sys.stdlib_module_names)
 
-# package (or module prefix) -> allowed top-level imports besides the stdlib
+# package (or module prefix) -> allowed top-level imports besides the stdlib; first match wins.
+# The arrows run one way: episodes/models/agents see only simulator.core and simulator.kernels;
+# models never import agents; agents never import torch; only simulator/cli imports the CLI; the
+# engine (simulator/*.py but pipeline.py) never imports results.
+CORE = {"simulator.core"}
+DATA = {"numpy", "pandas", "pyarrow", "orjson", "structlog"}
+ENGINE = DATA | CORE | {"simulator", "episodes", "models", "agents", "yaml"}
 RULES: list[tuple[str, set[str]]] = [
+    ("simulator/core/logs.py", {"structlog"}),
+    ("simulator/core/", CORE),
     ("simulator/kernels/", {"numpy", "numba", "simulator.kernels"}),
-    ("simulator/errors.py", set()),
-    ("simulator/atomic.py", set()),
     ("episodes/config.py", set()),
-    ("models/config.py", set()),
+    ("models/config.py", {"models.config"}),
     ("agents/config.py", set()),
-    (
-        "episodes/",
-        {
-            "numpy",
-            "pandas",
-            "pyarrow",
-            "orjson",
-            "simulator.errors",
-            "simulator.atomic",
-            "simulator.kernels",
-            "episodes",
-            "structlog",
-        },
-    ),
-    (
-        "models/",
-        {
-            "numpy",
-            "pandas",
-            "pyarrow",
-            "torch",
-            "orjson",
-            "episodes",
-            "models",
-            "simulator.errors",
-            "simulator.atomic",
-            "structlog",
-            "ray",
-        },
-    ),
-    (
-        "agents/",
-        {
-            "numpy",
-            "pandas",
-            "episodes",
-            "agents",
-            "simulator.kernels",
-            "simulator.errors",
-            "structlog",
-        },
-    ),
+    ("episodes/", DATA | CORE | {"simulator.kernels", "episodes"}),
+    ("models/", DATA | CORE | {"torch", "episodes", "models", "ray", "lightgbm"}),
+    ("agents/", DATA | CORE | {"simulator.kernels", "episodes", "agents"}),
+    ("simulator/cli/", ENGINE | {"click", "simulator.cli", "torch", "matplotlib"}),
+    ("simulator/results/", DATA | CORE | {"simulator", "episodes", "matplotlib"}),
+    ("simulator/pipeline.py", ENGINE),
+    ("simulator/", ENGINE),
+]
+FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [  # (prefix, never imported) on top of RULES
+    ("simulator/results/", ("simulator.cli",)),
+    ("simulator/pipeline.py", ("simulator.cli",)),
+    ("simulator/", ("simulator.cli", "simulator.results")),
 ]
 
 
-def _imports(path: Path):
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+def _imports(source: str, filename: str = "<planted>"):
+    tree = ast.parse(source, filename=filename)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -89,18 +65,60 @@ def _rule_for(rel: str) -> set[str] | None:
     return None
 
 
+def _forbidden(rel: str, name: str) -> bool:
+    if rel.startswith("simulator/cli/"):
+        return False
+    for prefix, names in FORBIDDEN:
+        if rel == prefix or (prefix.endswith("/") and rel.startswith(prefix)):
+            return any(name == n or name.startswith(n + ".") for n in names)
+    return False
+
+
+def violations(rel: str, source: str) -> list[str]:
+    """``rel:line: imports name`` for every import of ``source`` (at ``rel``) that breaks a rule."""
+    allowed = _rule_for(rel)
+    if allowed is None:
+        return []
+    return [
+        f"{rel}:{lineno}: imports {name}"
+        for lineno, name in _imports(source, rel)
+        if not _allowed(name, allowed) or _forbidden(rel, name)
+    ]
+
+
 def test_imports_follow_the_layering_rules():
     bad = []
     for pkg in ("simulator", "episodes", "models", "agents"):
         for path in sorted((ROOT / pkg).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            allowed = _rule_for(rel)
-            if allowed is None:
-                continue
-            for lineno, name in _imports(path):
-                if not _allowed(name, allowed):
-                    bad.append(f"{rel}:{lineno}: imports {name}")
+            bad += violations(rel, path.read_text(encoding="utf-8"))
     assert not bad, "layering violations:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize(
+    ("rel", "planted"),
+    [
+        ("models/features.py", "from simulator.loop import run_replay"),
+        ("models/serve.py", "from simulator.config import RunConfig"),
+        ("models/train.py", "from agents.lstm import LSTMDecisionMaker"),
+        ("agents/lstm.py", "import torch"),
+        ("agents/base.py", "from models.lstm import TickerLSTMModel"),
+        ("episodes/store.py", "from simulator.results.export import write_json"),
+        ("episodes/panel.py", "from models.features import build_features"),
+        ("simulator/core/errors.py", "import numpy"),
+        ("simulator/core/atomic.py", "from simulator.config import RunConfig"),
+        ("simulator/kernels/books.py", "from simulator.core.errors import WfsimError"),
+        ("simulator/loop.py", "from simulator.results.export import export_run"),
+        ("simulator/loop.py", "from simulator.cli.options import store_option"),
+        ("simulator/results/compare.py", "from simulator.cli import main"),
+        ("simulator/pipeline.py", "    from simulator.cli.replay import replay"),
+        ("models/config.py", "import numpy"),
+    ],
+)
+def test_a_planted_upward_import_is_caught(rel, planted):
+    source = planted.strip() if not planted.startswith(" ") else f"def f():\n{planted}\n"
+    assert violations(rel, source) == [f"{rel}:{1 + planted.startswith(' ')}: imports "
+                                       f"{planted.split()[1]}"]  # fmt: skip
 
 
 @pytest.mark.parametrize("rel", ["models/features.py", "agents/lstm.py"])
@@ -110,7 +128,7 @@ def test_rule_table_covers_core_modules(rel):
 
 def test_quiet_packages_do_not_import_torch():
     code = (
-        "import sys, episodes, agents, simulator.kernels, simulator.errors;"
+        "import sys, episodes, agents, simulator.kernels, simulator.core.errors;"
         "import episodes.panel, simulator.kernels.records;"
         "print('torch' in sys.modules)"
     )
@@ -120,13 +138,19 @@ def test_quiet_packages_do_not_import_torch():
 
 
 def test_init_files_are_docstring_only():
-    for pkg in ("simulator", "simulator/kernels", "episodes", "models", "agents"):
+    pkgs = ("simulator", "simulator/core", "simulator/kernels", "simulator/results")
+    for pkg in (*pkgs, "episodes", "models", "agents"):
         tree = ast.parse((ROOT / pkg / "__init__.py").read_text())
         body = [n for n in tree.body if not isinstance(n, (ast.Expr, ast.ImportFrom))]
         assert not body, f"{pkg}/__init__.py has side effects: {ast.dump(body[0])[:80]}"
 
 
-DOCTESTED = ["simulator.errors", "simulator.config", "models.windows", "simulator.kernels.records"]
+DOCTESTED = [
+    "simulator.core.errors",
+    "simulator.config",
+    "models.windows",
+    "simulator.kernels.records",
+]
 
 
 @pytest.mark.parametrize("module", DOCTESTED)

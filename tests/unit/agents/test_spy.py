@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from agents.spy import load_spy_returns, spy_equity
-from simulator.errors import WfsimError
+from simulator.core.errors import WfsimError
 from tests.conftest import BENCHMARKS
 
 D = np.array(["2024-01-02", "2024-01-03", "2024-01-04"], dtype="datetime64[D]")

@@ -8,7 +8,7 @@ import pytest
 
 from episodes.reader import episode_files, parse_episode, read_days, read_episode, read_episodes
 from episodes.schema import NAN
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 from tests.episode_factory import DATES, episode, episode_json, write_day, write_days
 
 

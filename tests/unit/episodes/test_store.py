@@ -11,7 +11,7 @@ import episodes.store as store_mod
 from episodes.schema import NAN
 from episodes.store import ingest, load_episode, load_episodes, load_panel, open_store
 from episodes.tables import TABLES
-from simulator.errors import EpisodeError, StoreError
+from simulator.core.errors import EpisodeError, StoreError
 from tests.episode_factory import DATES, episode, episode_json, write_day, write_days
 
 

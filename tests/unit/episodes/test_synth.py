@@ -15,7 +15,7 @@ from episodes.panel import ANALYSTS, BONDS
 from episodes.synth import dumps_episode, generate_episodes, write_episodes
 from episodes.synth_market import generate_market
 from episodes.validate import validate_episodes
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 from tests.synth_replay import EPISODES_TAR, first_real_episodes, replay_episodes
 
 SMALL = SynthConfig(days=30, tickers=12)

@@ -19,7 +19,7 @@ from models.features import (
     train_samples,
 )
 from models.windows import ExpandingWindows, Window
-from simulator.errors import LookaheadError
+from simulator.core.errors import LookaheadError
 from tests.unit.models.panel_factory import make_panel, replace
 
 STRICT = FeatureConfig(info_set="strict")

@@ -12,7 +12,7 @@ import torch
 from models.manager import WalkForwardModelManager
 from models.pretrain import pretrain
 from models.registry import Registry
-from simulator.errors import LookaheadError, RegistryError
+from simulator.core.errors import LookaheadError, RegistryError
 from tests.unit.models.planted import planted
 from tests.unit.models.test_pretrain import tiny
 

@@ -12,7 +12,7 @@ from models.evaluate import report_frame
 from models.pretrain import plan_windows, pretrain
 from models.registry import REGISTRY_FILE, Registry
 from simulator.config import load_config
-from simulator.errors import ConfigError, RegistryError
+from simulator.core.errors import ConfigError, RegistryError
 from tests.unit.models.planted import planted
 
 TINY = {

@@ -16,7 +16,7 @@ from models.registry import (
     sections_hash,
     window_seed,
 )
-from simulator.errors import RegistryError
+from simulator.core.errors import RegistryError
 
 
 def _entry(i=0, **kw):

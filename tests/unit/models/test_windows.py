@@ -9,7 +9,7 @@ import pytest
 import models.windows
 from models.config import WindowConfig
 from models.windows import ExpandingWindows, SlidingWindows, Window, from_config
-from simulator.errors import ConfigError
+from simulator.core.errors import ConfigError
 
 E, S = ExpandingWindows, SlidingWindows
 

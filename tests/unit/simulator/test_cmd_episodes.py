@@ -7,7 +7,7 @@ import tarfile
 from click.testing import CliRunner
 
 from simulator.cli import main
-from simulator.cmd_episodes import COMMANDS, episodes_group
+from simulator.cli.episodes import COMMANDS, episodes_group
 from tests.episode_factory import DATES, episode_json, write_day, write_days
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.compare import (
+from simulator.core.errors import WfsimError
+from simulator.results.compare import (
     common_dates,
     compare_runs,
     comparison_csv,
@@ -20,8 +21,7 @@ from simulator.compare import (
     load_run,
     series_run,
 )
-from simulator.errors import WfsimError
-from simulator.metrics import compute_metrics
+from simulator.results.metrics import compute_metrics
 from tests.rundirs import make_run_dir
 
 
@@ -168,6 +168,6 @@ def test_csv_and_json_outputs(tmp_path):
 def test_lstm_runs_are_named_by_information_set(summary, expected):
     from pathlib import Path
 
-    from simulator.compare import _strategy_name
+    from simulator.results.compare import _strategy_name
 
     assert _strategy_name(summary, Path("x/dirname")) == expected

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from simulator.config import DEFAULT_YAML, RunConfig, config_hash, config_to_dict, load_config
-from simulator.errors import ConfigError
+from simulator.core.errors import ConfigError
 
 
 def test_default_yaml_equals_defaults():

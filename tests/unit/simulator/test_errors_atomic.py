@@ -4,8 +4,8 @@ import pickle
 
 import pytest
 
-from simulator.atomic import atomic_dir, atomic_path, write_atomic
-from simulator.errors import EpisodeError, ReconcileError, WfsimError
+from simulator.core.atomic import atomic_dir, atomic_path, write_atomic
+from simulator.core.errors import EpisodeError, ReconcileError, WfsimError
 
 
 def test_error_renders_one_line_and_pickles():

@@ -9,15 +9,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from simulator.export import (
-    Marks,
-    RunOutput,
-    equity_table,
-    export_run,
-    trades_table,
-    write_csv,
-    write_json,
-)
 from simulator.kernels.records import (
     BUY,
     COVER,
@@ -28,6 +19,15 @@ from simulator.kernels.records import (
     SELL,
     SHORT,
     fill_dt,
+)
+from simulator.results.export import (
+    Marks,
+    RunOutput,
+    equity_table,
+    export_run,
+    trades_table,
+    write_csv,
+    write_json,
 )
 
 TICKERS = np.array(["AAA", "BBB", "CCC"], dtype=object)

@@ -13,7 +13,7 @@ from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
 from models.features import build_features
 from simulator.config import load_config
-from simulator.errors import ConfigError, RegistryError
+from simulator.core.errors import ConfigError, RegistryError
 from simulator.kernels.records import BUY, R_CASH_LIMITED, R_DECISION, SHORT
 from simulator.loop import daily_rank_ic, risk_fractions, run_replay
 from tests.stub_panel import make_panel

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.errors import WfsimError
-from simulator.metrics import (
+from simulator.core.errors import WfsimError
+from simulator.results.metrics import (
     METRIC_KEYS,
     compute_metrics,
     drawdown_series,

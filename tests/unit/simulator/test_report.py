@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.compare import compare_runs, load_run
-from simulator.report import render_report, write_report
+from simulator.results.compare import compare_runs, load_run
+from simulator.results.report import render_report, write_report
 from tests.rundirs import make_run_dir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -16,10 +16,11 @@ from models.features import build_features
 from models.lstm import ModelBundle, load_checkpoint
 from models.pretrain import PretrainData, pretrain, serve_predictions, window_data_hash
 from models.registry import Registry, sha256_file
+from models.serve import PREDICTIONS
 from simulator.config import ReplayConfig, load_config
-from simulator.errors import RegistryError
+from simulator.core.errors import RegistryError
 from simulator.loop import run_replay
-from simulator.strategies import PREDICTIONS, ModelPredictor, make_strategy
+from simulator.strategies import make_strategy, model_predictor
 from tests.stub_panel import make_panel
 from tests.unit.simulator.test_loop import orders_upto, perturb
 
@@ -51,7 +52,7 @@ def copy(models, tmp_path):
 
 
 def lstm(panel, models, cfg=CFG):
-    pred = ModelPredictor(panel, models, cfg)
+    pred = model_predictor(panel, models, cfg)
     return run_replay(panel, make_strategy("lstm", cfg), cfg, predictor=pred), pred
 
 
@@ -95,7 +96,7 @@ def test_config_key():
 
 
 def test_saved_agrees_with_live_on_the_same_points(models, monkeypatch):
-    saved, live = ModelPredictor(PANEL, models, CFG), ModelPredictor(PANEL, models, LIVE)
+    saved, live = model_predictor(PANEL, models, CFG), model_predictor(PANEL, models, LIVE)
     want = {t: live(t) for t in DAYS}
     monkeypatch.setattr(saved.manager, "predict", lambda *a: pytest.fail("live inference"))
     for t in DAYS:
@@ -111,7 +112,7 @@ def test_saved_agrees_with_live_on_the_same_points(models, monkeypatch):
 def test_day_t_is_a_row_later_days_of_the_batch_cannot_move(models, t):
     """Pretrain's window batch recomputed with inputs at or after open(t) perturbed (same shape):
     the rows of days <= t are bit for bit those of the saved file, the later ones moved."""
-    pred = ModelPredictor(PANEL, models, CFG)
+    pred = model_predictor(PANEL, models, CFG)
     fs2 = build_features(perturb(PANEL, t, MOVED), CFG.features)
     fs = pred.fs
     np.testing.assert_array_equal(fs2.sample, fs.sample)  # the batch keeps its shape
@@ -143,12 +144,12 @@ def test_saved_decisions_up_to_t_ignore_inputs_at_or_after_the_open(models, copy
 def test_tampered_file_fails_the_registry_sha256(copy):
     drop_first_row(copy, "w000", record_sha=False)
     with pytest.raises(RegistryError, match="predictions file differs from the registry"):
-        ModelPredictor(PANEL, copy, CFG)(40)
+        model_predictor(PANEL, copy, CFG)(40)
 
 
 def test_missing_row_raises_naming_window_date_and_fix(copy):
     row = drop_first_row(copy, "w000", record_sha=True)
-    pred = ModelPredictor(PANEL, copy, CFG)
+    pred = model_predictor(PANEL, copy, CFG)
     n = int(pred.fs.sample[int(row["t"])].sum())
     with pytest.raises(RegistryError) as err:
         pred(int(row["t"]))
@@ -163,7 +164,7 @@ def test_missing_row_raises_naming_window_date_and_fix(copy):
 
 def test_missing_file_serves_that_window_live_and_says_so_once(models, copy):
     (copy / "w001" / PREDICTIONS).unlink()
-    pred, live = ModelPredictor(PANEL, copy, CFG), ModelPredictor(PANEL, models, LIVE)
+    pred, live = model_predictor(PANEL, copy, CFG), model_predictor(PANEL, models, LIVE)
     with capture_logs() as logs:
         got = {t: pred(t) for t in DAYS}
     events = [x for x in logs if x["event"] == "predictions_missing"]
@@ -177,7 +178,7 @@ def test_missing_file_serves_that_window_live_and_says_so_once(models, copy):
 
 def test_stale_window_is_served_live(models):
     moved = perturb(PANEL, 50, MOVED)  # w000's and w001's data hashes no longer match
-    pred, live = ModelPredictor(moved, models, CFG), ModelPredictor(moved, models, LIVE)
+    pred, live = model_predictor(moved, models, CFG), model_predictor(moved, models, LIVE)
     with capture_logs() as logs:
         got = {t: pred(t) for t in (45, 60)}
     assert sorted(x["window"] for x in logs if x["event"] == "predictions_stale") == [
@@ -187,6 +188,6 @@ def test_stale_window_is_served_live(models):
     for t, (k, p) in got.items():
         np.testing.assert_array_equal(k, live(t)[0])
         np.testing.assert_array_equal(p, live(t)[1])
-    fresh = ModelPredictor(perturb(PANEL, 60, MOVED), models, CFG)
+    fresh = model_predictor(perturb(PANEL, 60, MOVED), models, CFG)
     fresh(45), fresh(60)
     assert fresh._saved["w000"] is not None and fresh._saved["w001"] is None

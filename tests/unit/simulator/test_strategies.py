@@ -9,12 +9,12 @@ import pytest
 
 from models.pretrain import pretrain
 from simulator.config import load_config
-from simulator.errors import ConfigError, RegistryError
+from simulator.core.errors import ConfigError, RegistryError
 from simulator.loop import run_replay
 from simulator.strategies import (
     STRATEGY_NAMES,
-    ModelPredictor,
     make_strategy,
+    model_predictor,
     replay_strategy,
     run_extra,
     run_output,
@@ -41,7 +41,7 @@ def models(tmp_path_factory):
 
 
 def test_predictor_serves_the_managers_per_day_predictions(models):
-    pred = ModelPredictor(PANEL, models, LIVE)
+    pred = model_predictor(PANEL, models, LIVE)
     k, p = pred(45)
     k2, p2 = pred.manager.predict(45, pred.fs, list(PANEL.tickers))
     assert k.dtype == np.int32 and p.dtype == np.float64
@@ -54,8 +54,8 @@ def test_predictor_serves_the_managers_per_day_predictions(models):
 def test_predictor_refuses_models_pretrained_with_other_settings(models):
     other = load_config(overrides=TINY | {"model.hidden": 5})
     with pytest.raises(RegistryError, match="pretrained with other settings"):
-        ModelPredictor(PANEL, models, other)
-    ModelPredictor(PANEL, models, dataclasses.replace(CFG, seed=7))  # the replay seed may differ
+        model_predictor(PANEL, models, other)
+    model_predictor(PANEL, models, dataclasses.replace(CFG, seed=7))  # the replay seed may differ
 
 
 def test_lstm_replay_with_models(models):
@@ -80,14 +80,14 @@ def test_live_models_see_nothing_at_or_after_the_open(models):
 
     def replay(p):
         return run_replay(p, make_strategy("lstm", LIVE), LIVE,
-                          predictor=ModelPredictor(p, models, LIVE))  # fmt: skip
+                          predictor=model_predictor(p, models, LIVE))  # fmt: skip
 
     moved = perturb(PANEL, t, ("open", "close", "signal", "confidence", "on_risk", "risk_limit"))
     assert orders_upto(replay(PANEL), t) == orders_upto(replay(moved), t)
 
 
 def test_days_no_model_serves_are_skipped_and_counted(models):
-    pred = ModelPredictor(PANEL, models, CFG)
+    pred = model_predictor(PANEL, models, CFG)
     res = run_replay(PANEL, make_strategy("lstm", CFG), CFG, predictor=pred, first_day=35)
     assert res.skipped == {"no_model": 5} and res.days[0] == 35
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.atomic import write_atomic
-from simulator.compare import COLUMNS, LEGEND, Comparison, Run, format_cell
-from simulator.metrics import drawdown_series, monthly_returns
+from simulator.core.atomic import write_atomic
+from simulator.results.compare import COLUMNS, LEGEND, Comparison, Run, format_cell
+from simulator.results.metrics import drawdown_series, monthly_returns
 
 __all__ = ["CHARTS", "render_report", "write_report"]
 

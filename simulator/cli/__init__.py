@@ -1,11 +1,11 @@
-"""The `wfsim` command: the one composition root. Commands live in simulator/cmd_*.py."""
+"""The `wfsim` command: the one composition root. One module per command group in this package."""
 
 from __future__ import annotations
 
 import click
 
-from simulator.errors import WfsimError
-from simulator.logs import configure_logging
+from simulator.core.errors import WfsimError
+from simulator.core.logs import configure_logging
 
 __all__ = ["main"]
 
@@ -51,23 +51,12 @@ def main(log_level: str, log_json: bool | None) -> None:
 
 
 def _register() -> None:
-    from simulator import (
-        cmd_audit,
-        cmd_demo,
-        cmd_episodes,
-        cmd_models,
-        cmd_replay,
-        cmd_report,
-        cmd_seeds,
-    )
+    from simulator.cli import audit, demo, episodes, models, replay, report, seeds
 
-    mods = (cmd_demo, cmd_episodes, cmd_models, cmd_replay, cmd_report, cmd_seeds, cmd_audit)
+    mods = (demo, episodes, models, replay, report, seeds, audit)
     for mod in mods:
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
 
 
 _register()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -13,8 +13,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from simulator.errors import WfsimError
-from simulator.metrics import METRIC_KEYS, compute_metrics
+from simulator.core.errors import WfsimError
+from simulator.results.metrics import METRIC_KEYS, compute_metrics
 
 __all__ = [
     "COLUMNS",
@@ -94,7 +94,7 @@ class Comparison:
 
 
 def load_run(path: Path) -> Run:
-    """Read a run directory written by simulator/export.py.
+    """Read a run directory written by simulator/results/export.py.
 
     ``equity.csv`` and ``summary.json`` are required; ``trades.csv``, ``positions.csv`` and
     ``windows.csv`` are optional and their absence is recorded in ``Run.notes``.

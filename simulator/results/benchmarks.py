@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.errors import WfsimError
+from simulator.core.errors import WfsimError
 
 __all__ = [
     "SPY_FILE",

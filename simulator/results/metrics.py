@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from simulator.errors import WfsimError
+from simulator.core.errors import WfsimError
 
 __all__ = [
     "TRADING_DAYS",

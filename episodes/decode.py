@@ -27,7 +27,7 @@ from episodes.schema import (
     RiskEntries,
     Signals,
 )
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 
 __all__ = ["episode_from_dict", "where"]
 

@@ -12,11 +12,12 @@ import pyarrow as pa
 import structlog
 
 from episodes.panel import Panel
+from simulator.cli.options import config_option, seed_option, store_option
 from simulator.config import RunConfig, config_hash, config_to_dict, load_config
-from simulator.errors import ReconcileError, WfsimError
-from simulator.export import RunOutput, export_run, write_csv
-from simulator.options import config_option, seed_option, store_option
+from simulator.core.errors import ReconcileError, WfsimError
 from simulator.reconcile import Mismatch, replay_recorded
+from simulator.results.export import export_run, write_csv
+from simulator.runs import RunOutput
 from simulator.strategies import (
     STRATEGY_NAMES,
     replay_strategy,

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 import structlog
 
-from simulator.atomic import write_atomic
-from simulator.options import config_option
+from simulator.cli.options import config_option
+from simulator.core.atomic import write_atomic
 
 __all__ = ["COMMANDS", "audit"]
 

@@ -9,8 +9,8 @@ import click
 import pandas as pd
 import structlog
 
-from simulator.atomic import write_atomic
-from simulator.benchdata import (
+from simulator.core.atomic import write_atomic
+from simulator.results.benchmarks import (
     RF_FILE,
     SPY_FILE,
     load_lstm_original,
@@ -18,7 +18,7 @@ from simulator.benchdata import (
     load_risk_free,
     load_spy,
 )
-from simulator.compare import (
+from simulator.results.compare import (
     Run,
     compare_runs,
     comparison_csv,
@@ -163,7 +163,7 @@ def report(
     out: Path,
 ) -> None:
     """Write a self-contained HTML report (charts, monthly returns, windows, comparison table)."""
-    from simulator.report import write_report  # matplotlib is imported only here
+    from simulator.results.report import write_report  # matplotlib is imported only here
 
     if out.suffix not in (".html", ".htm"):
         raise click.BadParameter(f"{out}: expected an .html file", param_hint="--out")

@@ -10,10 +10,8 @@ from __future__ import annotations
 import io
 import json
 import math
-import platform
-from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,12 +20,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from simulator.atomic import atomic_path, write_atomic
+from simulator.core.atomic import atomic_path, write_atomic
+from simulator.core.versions import library_versions
 from simulator.kernels.records import ACTION_NAMES, HOLD, REASON_NAMES
+from simulator.runs import Marks, RunOutput
 
 __all__ = [
-    "Marks",
-    "RunOutput",
     "export_run",
     "positions_table",
     "run_metrics",
@@ -37,34 +35,7 @@ __all__ = [
     "write_parquet",
     "write_json",
     "run_summary",
-    "versions",
 ]
-
-
-class Marks(NamedTuple):
-    """Daily close marks of a run, [T] float64 each; ``daily_return`` against the previous NAV."""
-
-    nav: np.ndarray
-    cash: np.ndarray
-    long_exposure: np.ndarray
-    short_exposure: np.ndarray
-    gross_exposure: np.ndarray
-    net_exposure: np.ndarray
-    daily_return: np.ndarray
-
-
-class RunOutput(NamedTuple):
-    """One strategy's run over ``dates``, as every strategy hands it to ``export_run``."""
-
-    strategy: str
-    days: np.ndarray  # [n] int panel day indices (increasing), the ``day`` field of the fills
-    dates: np.ndarray  # [n] datetime64[D] of those days
-    tickers: np.ndarray  # [K] str, the ticker axis of ``fills["k"]``
-    fills: np.ndarray  # fill_dt rows of every day, in execution sequence
-    marks: Marks  # [n] daily close marks
-    initial_nav: float  # NAV before the first day
-    n_long: np.ndarray  # [n] open long stock positions after the close
-    n_short: np.ndarray  # [n] open short stock positions after the close
 
 
 def trades_table(
@@ -190,20 +161,12 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
     return write_atomic(path, text + "\n")
 
 
-def versions() -> dict[str, str]:
-    """Versions of the interpreter and the numeric stack (never imports torch)."""
-    out = {"python": platform.python_version()}
-    for pkg in ("wfsim", "numpy", "numba", "pandas", "pyarrow"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
+RUN_VERSIONS = ("wfsim", "numpy", "numba", "pandas", "pyarrow")  # recorded in summary.json
 
 
 def run_metrics(run: RunOutput, trades: pa.Table) -> dict[str, Any]:
-    """``simulator.metrics.compute_metrics`` of a run (no rf or benchmark: see `wfsim report`)."""
-    from simulator.metrics import compute_metrics
+    """``compute_metrics`` of a run (no rf or benchmark: see `wfsim report`)."""
+    from simulator.results.metrics import compute_metrics
 
     idx = pd.DatetimeIndex(np.asarray(run.dates, "datetime64[ns]"), name="date")
     m = run.marks
@@ -233,7 +196,7 @@ def run_summary(run: RunOutput, metrics: dict[str, Any]) -> dict[str, Any]:
         "notional_traded": float((filled["qty"] * filled["price"]).sum()),
         "fills": len(filled),
         "metrics": dict(metrics),
-        "versions": versions(),
+        "versions": library_versions(RUN_VERSIONS),
     }
 
 

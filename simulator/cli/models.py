@@ -11,8 +11,8 @@ import click
 import pandas as pd
 import structlog
 
+from simulator.cli.options import config_option, seed_option, store_option
 from simulator.config import config_hash, load_config
-from simulator.options import config_option, seed_option, store_option
 
 __all__ = ["COMMANDS", "pretrain_cmd", "models_group"]
 
@@ -73,7 +73,13 @@ def pretrain_cmd(
     cfg = load_config(config_path, {"seed": seed} if seed is not None else None)
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
     res = pretrain(
-        store, models_dir, cfg, backend=backend, workers=workers, address=address, force=force
+        store,
+        models_dir,
+        cfg.pretrain_config(),
+        backend=backend,
+        workers=workers,
+        address=address,
+        force=force,
     )
     click.echo(
         f"{res.registry_path}: {len(res.entries)} windows "

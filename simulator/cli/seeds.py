@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 import yaml
 
-from simulator.atomic import write_atomic
-from simulator.cmd_demo import invoke_step
+from simulator.cli.demo import invoke_step
+from simulator.cli.options import config_option, store_option
 from simulator.config import load_config
-from simulator.options import config_option, store_option
+from simulator.core.atomic import write_atomic
 
 __all__ = ["COMMANDS", "seeds"]
 
@@ -54,9 +54,9 @@ def seeds(
 
     TAG is empty for strict and "recorded-" for recorded; the random null runs with strict only.
     """
-    from simulator.cmd_models import pretrain_cmd
-    from simulator.cmd_replay import replay
-    from simulator.cmd_report import compare, report
+    from simulator.cli.models import pretrain_cmd
+    from simulator.cli.replay import replay
+    from simulator.cli.report import compare, report
 
     overrides = {"features.info_set": info_set} if info_set else {}
     cfg = load_config(config, overrides)

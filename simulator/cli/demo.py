@@ -10,9 +10,9 @@ import click
 import structlog
 import yaml
 
-from simulator.atomic import write_atomic
+from simulator.cli.options import config_option, seed_option
 from simulator.config import config_hash, config_to_dict, load_config
-from simulator.options import config_option, seed_option
+from simulator.core.atomic import write_atomic
 
 __all__ = ["COMMANDS", "DEMO_OVERRIDES", "demo", "invoke_step"]
 
@@ -54,10 +54,10 @@ def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -
     Preset on top of the defaults: 400 days x 100 tickers, first window 150 days, a new model
     every 25 days. Rerunning resumes: finished windows are not retrained.
     """
-    from simulator.cmd_episodes import ingest_cmd, synth_cmd
-    from simulator.cmd_models import pretrain_cmd
-    from simulator.cmd_replay import replay
-    from simulator.cmd_report import compare, report
+    from simulator.cli.episodes import ingest_cmd, synth_cmd
+    from simulator.cli.models import pretrain_cmd
+    from simulator.cli.replay import replay
+    from simulator.cli.report import compare, report
 
     t0 = time.perf_counter()
     cfg = load_config(config, _preset(config) | ({"seed": seed} if seed is not None else {}))

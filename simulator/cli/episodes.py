@@ -15,7 +15,7 @@ from episodes.reader import is_archive, read_days
 from episodes.schema import ACTIONS
 from episodes.store import MANIFEST, ingest, load_panel, open_store
 from episodes.validate import validate_days
-from simulator.errors import EpisodeError
+from simulator.core.errors import EpisodeError
 
 __all__ = ["COMMANDS", "episodes_group"]
 

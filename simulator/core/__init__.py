@@ -1,0 +1,1 @@
+"""Leaves every layer may import: errors, atomic writes, hashing, versions, logging setup."""

@@ -1,0 +1,44 @@
+"""Content hashes: one canonical-JSON hash for configs and config sections, one file digest."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["canonical_hash", "plain", "sha256_file"]
+
+
+def plain(value: Any) -> Any:
+    """A dataclass as a nested dict (field order kept); mappings recursed; anything else as is."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def canonical_hash(value: Any) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces) of ``plain(value)``, 16 hex digits.
+
+    Examples
+    --------
+    >>> canonical_hash({"b": 1, "a": [1, 2]}) == canonical_hash({"a": [1, 2], "b": 1})
+    True
+    >>> len(canonical_hash({}))
+    16
+    """
+    blob = json.dumps(plain(value), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def sha256_file(path: Path) -> str:
+    """Full sha256 hex digest of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,1 @@
+"""Results of runs: metrics, exports, comparison tables and the HTML report."""
