@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from simulator.core.choices import check_choices
 
 __all__ = ["DecisionConfig"]
 
@@ -15,13 +18,19 @@ class DecisionConfig:
         0.0  # open a long above +threshold, a short below -threshold (predicted return)
     )
     allow_short: bool = True
-    max_positions: int = 30  # stock positions; SHY/TLT are outside the cap
-    sizing: str = "equal"  # "equal" (NAV / max_positions) or "proportional" (to |predicted return|)
+    # target stock positions (SHY/TLT outside); None: the books' cap, replay.max_positions
+    max_positions: int | None = None
+    sizing: Literal["equal", "proportional"] = "equal"  # NAV / max_positions, or ∝ |prediction|
 
     def __post_init__(self) -> None:
         if self.threshold < 0:
             raise ValueError(f"threshold={self.threshold}, expected >= 0")
-        if not 1 <= self.max_positions <= 30:
+        if self.max_positions is not None and not 1 <= self.max_positions <= 30:
             raise ValueError(f"max_positions={self.max_positions}, expected in [1, 30]")
-        if self.sizing not in ("equal", "proportional"):
-            raise ValueError(f"sizing={self.sizing!r}, expected 'equal' or 'proportional'")
+        check_choices(self)
+
+    def resolved_cap(self) -> int:
+        """``max_positions``, resolved (see ``RunConfig.decision_config``); ValueError if unset."""
+        if self.max_positions is None:
+            raise ValueError("max_positions is unset: resolve it with RunConfig.decision_config()")
+        return self.max_positions

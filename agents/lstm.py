@@ -50,6 +50,7 @@ class LSTMDecisionMaker:
     def __init__(
         self, cfg: DecisionConfig, *, fee_rate: float = 0.0005, margin_rate: float = 0.0
     ) -> None:
+        cfg.resolved_cap()  # refuses an unresolved cap before any day
         self.cfg = cfg
         self.fee_rate = float(fee_rate)
         self.margin_rate = float(margin_rate)

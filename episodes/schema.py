@@ -7,7 +7,6 @@ episodes are equal when their NaNs sit in the same places (tuple equality tests 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
 from episodes.panel import ANALYSTS, BONDS
@@ -61,7 +60,6 @@ RISK_REASONING = (
 )
 SIGNALS = {"bullish": 1, "bearish": -1, "neutral": 0}
 ACTIONS = ("hold", "buy", "sell", "short", "cover")  # = simulator.kernels.records.ACTION_NAMES
-MACRO_TOPICS = ("inflation", "interest_rates", "economic_growth")
 
 
 def canon_nan(x: float) -> float:
@@ -237,8 +235,3 @@ class Episode:
     def order(self) -> tuple[str, ...]:
         """Execution order: the eligible tickers as recorded, then SHY, TLT (§5.1)."""
         return self.eligible + BONDS
-
-
-def is_finite_number(x: object) -> bool:
-    """True for an int or float (not bool) that is finite."""
-    return type(x) in (int, float) and math.isfinite(x)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from simulator.core.choices import check_choices
 
 __all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig", "PretrainConfig"]
 
@@ -11,14 +14,14 @@ __all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig", "Pretr
 class FeatureConfig:
     """Which information the features may use, and the target."""
 
-    info_set: str = "strict"  # "strict": agent outputs lagged one episode; "recorded": as recorded
+    # "strict": agent outputs lagged one episode; "recorded": as recorded (leaky)
+    info_set: Literal["strict", "recorded"] = "strict"
     seq_len: int = 20  # episodes per input sequence
     horizon: int = 1  # target = open(t) -> open(t+horizon) return
     ranks: bool = True  # add cross-sectional ranks of the price features
 
     def __post_init__(self) -> None:
-        if self.info_set not in ("strict", "recorded"):
-            raise ValueError(f"info_set={self.info_set!r}, expected 'strict' or 'recorded'")
+        check_choices(self)
         if self.seq_len < 1:
             raise ValueError(f"seq_len={self.seq_len}, expected >= 1")
         if self.horizon < 1:
@@ -29,13 +32,12 @@ class FeatureConfig:
 class WindowConfig:
     """Walk-forward windows: expanding or sliding training ranges, each serving `step` episodes."""
 
-    kind: str = "expanding"  # "expanding" or "sliding"
+    kind: Literal["expanding", "sliding"] = "expanding"
     initial: int = 250  # episodes in the first training range
     step: int = 21  # episodes each model serves; a new model every `step`
 
     def __post_init__(self) -> None:
-        if self.kind not in ("expanding", "sliding"):
-            raise ValueError(f"kind={self.kind!r}, expected 'expanding' or 'sliding'")
+        check_choices(self)
         if self.initial < 2:
             raise ValueError(f"initial={self.initial}, expected >= 2")
         if self.step < 1:
@@ -80,7 +82,7 @@ class TrainConfig:
     ticker_dropout: float = 0.05  # share of training samples shown as the "unseen" ticker
     max_val_samples: int = 2048  # validation rows scored per epoch (0 = all): a fixed seeded draw
     torch_threads: int = 1  # set explicitly: 2 cores, and two processes using all threads thrash
-    device: str = "cpu"  # "cpu" or "cuda"
+    device: Literal["cpu", "cuda"] = "cpu"
 
     def __post_init__(self) -> None:
         if self.lr <= 0:
@@ -95,8 +97,7 @@ class TrainConfig:
             raise ValueError(f"ticker_dropout={self.ticker_dropout}, expected in [0, 1)")
         if self.torch_threads < 1:
             raise ValueError(f"torch_threads={self.torch_threads}, expected >= 1")
-        if self.device not in ("cpu", "cuda"):
-            raise ValueError(f"device={self.device!r}, expected 'cpu' or 'cuda'")
+        check_choices(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from agents.config import DecisionConfig
 from episodes.config import SynthConfig
 from models.config import FeatureConfig, ModelConfig, PretrainConfig, TrainConfig, WindowConfig
+from simulator.core.choices import check_choices
 from simulator.core.errors import ConfigError
 from simulator.core.hashing import canonical_hash, plain
 
-__all__ = ["ReplayConfig", "RunConfig", "load_config", "config_hash", "config_to_dict"]
+__all__ = [
+    "ReplayConfig",
+    "RunConfig",
+    "load_config",
+    "load_preset",
+    "config_hash",
+    "config_to_dict",
+    "DEMO_PRESET",
+]
 
-DEFAULT_YAML = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_YAML = CONFIG_DIR / "default.yaml"
+DEMO_PRESET = "demo"  # configs/demo.yaml: the demo's preset on top of the defaults
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -31,11 +43,12 @@ class ReplayConfig:
     fee_rate: float = 0.0005  # transaction cost on notional, both sides (5 bp)
     margin_rate: float = 0.0  # short margin requirement (0 in the recordings)
     max_positions: int = 30  # stock positions; SHY/TLT outside the cap
-    bond_sleeve: str = "mirror"  # "mirror": hold the baseline's SHY/TLT weight of NAV; "none"
+    # "mirror": hold the baseline's SHY/TLT weight of NAV; "none"
+    bond_sleeve: Literal["mirror", "none"] = "mirror"
     # "eligible": close tickers that left the universe; "mirror": also follow baseline closes
-    sync: str = "eligible"
+    sync: Literal["eligible", "mirror"] = "eligible"
     # "saved": serve each window's pretrain predictions.parquet; "live": per-day inference
-    predictions: str = "saved"
+    predictions: Literal["saved", "live"] = "saved"
 
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:
@@ -46,12 +59,7 @@ class ReplayConfig:
             raise ValueError(f"margin_rate={self.margin_rate}, expected in [0, 1]")
         if not 1 <= self.max_positions <= 1000:
             raise ValueError(f"max_positions={self.max_positions}, expected in [1, 1000]")
-        if self.bond_sleeve not in ("mirror", "none"):
-            raise ValueError(f"bond_sleeve={self.bond_sleeve!r}, expected 'mirror' or 'none'")
-        if self.sync not in ("eligible", "mirror"):
-            raise ValueError(f"sync={self.sync!r}, expected 'eligible' or 'mirror'")
-        if self.predictions not in ("saved", "live"):
-            raise ValueError(f"predictions={self.predictions!r}, expected 'saved' or 'live'")
+        check_choices(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,6 +74,20 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
+
+    def __post_init__(self) -> None:
+        """Cross-section checks, once, before any work (``load_config`` and ``replace`` alike)."""
+        cap, want = self.replay.max_positions, self.decision.max_positions
+        if want is not None and want > cap:
+            raise ConfigError("decision.max_positions", "exceeds the books' cap", value=want,
+                              expected=f"<= replay.max_positions={cap}",
+                              fix="lower it, or leave it unset to follow the cap")  # fmt: skip
+
+    def decision_config(self) -> DecisionConfig:
+        """``decision`` with ``max_positions`` resolved (unset: the books' cap)."""
+        if self.decision.max_positions is not None:
+            return self.decision
+        return dataclasses.replace(self.decision, max_positions=self.replay.max_positions)
 
     def pretrain_config(self) -> PretrainConfig:
         """The part of this run that pretraining and model serving depend on."""
@@ -83,8 +105,19 @@ def config_hash(cfg: Any) -> str:
     return canonical_hash(cfg)
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Load a YAML config on top of the defaults, then apply dotted ``overrides``.
+def load_preset(name: str) -> dict[str, Any]:
+    """The nested mapping of ``configs/<name>.yaml`` (a named preset, validated by its use)."""
+    return _read_yaml(CONFIG_DIR / f"{name}.yaml")
+
+
+def load_config(
+    path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    preset: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Load a YAML config on top of a ``preset`` (if any) on top of the defaults, then apply
+    dotted ``overrides``: each layer wins over the one below it, key by key.
 
     Unknown keys raise ``ConfigError`` naming the dotted key and the closest valid one; range
     checks in each section's ``__post_init__`` are re-raised with the dotted path.
@@ -98,20 +131,7 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     ...
     simulator.core.errors.ConfigError: model.hiden: unknown key (did you mean model.hidden?)
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(str(path), "config file not found") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(str(path), "top level must be a mapping", got=type(loaded).__name__)
-        data = loaded
+    data = copy.deepcopy(_merge(preset or {}, _read_yaml(Path(path)) if path is not None else {}))
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")
@@ -121,6 +141,29 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
                 raise ConfigError(dotted, "parent is not a section")
         node[leaf] = value
     return _build(RunConfig, data, "")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(str(path), "top level must be a mapping", got=type(loaded).__name__)
+    return loaded
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, section by section (a key ``top`` sets wins)."""
+    out = dict(base)
+    for key, value in top.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if both else value
+    return out
 
 
 def _build(cls: type, data: Any, prefix: str) -> Any:

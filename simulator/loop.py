@@ -131,7 +131,7 @@ def run_replay(
     Raises
     ------
     ConfigError
-        ``decision.max_positions > replay.max_positions``, a bad ``first_day``, or a strategy
+        A bad ``first_day``, or a strategy
         that needs predictions without a predictor.
     """
     t0 = time.perf_counter()
@@ -180,13 +180,6 @@ def run_replay(
 
 
 def _check(panel, strategy, cfg, predictor, first_day) -> int:
-    if cfg.decision.max_positions > cfg.replay.max_positions:
-        raise ConfigError(
-            "decision.max_positions",
-            "exceeds the books' cap",
-            value=cfg.decision.max_positions,
-            expected=f"<= replay.max_positions={cfg.replay.max_positions}",
-        )
     if strategy.needs_predictions and predictor is None:
         raise ConfigError("replay", f"strategy {strategy.name!r} needs a predictor (--models)")
     first = min(cfg.windows.initial, panel.n_days - 1) if first_day is None else int(first_day)

@@ -1,10 +1,12 @@
-"""The strategies `wfsim replay` runs on the event loop, the model wiring, and their exports."""
+"""The strategies `wfsim replay` runs (recorded LLM, event-loop strategies), the model wiring,
+and what each hands to the exports."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -15,12 +17,15 @@ from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
 from episodes.panel import Panel
 from simulator.config import RunConfig
-from simulator.core.errors import ConfigError
+from simulator.core.errors import ConfigError, ReconcileError, WfsimError
 from simulator.loop import RunResult, run_replay
+from simulator.reconcile import Mismatch, replay_recorded
 from simulator.runs import RunOutput
 
 __all__ = [
+    "STRATEGIES",
     "STRATEGY_NAMES",
+    "StrategyRun",
     "model_predictor",
     "make_strategy",
     "replay_strategy",
@@ -46,9 +51,9 @@ def make_strategy(name: str, cfg: RunConfig) -> DecisionMaker:
     """The decision maker called ``name`` with the run's decision and cost settings."""
     costs = {"fee_rate": cfg.replay.fee_rate, "margin_rate": cfg.replay.margin_rate}
     if name == "lstm":
-        return LSTMDecisionMaker(cfg.decision, **costs)
+        return LSTMDecisionMaker(cfg.decision_config(), **costs)
     if name == "random":
-        return RandomDecisionMaker(cfg.decision, cfg.seed, **costs)
+        return RandomDecisionMaker(cfg.decision_config(), cfg.seed, **costs)
     if name == "flat":
         return FlatDecisionMaker()
     raise ConfigError("--strategy", "unknown strategy", got=name, expected=str(STRATEGY_NAMES))
@@ -119,3 +124,62 @@ def windows_table(res: RunResult) -> pa.Table:
     rows["serve_start"] = np.array(rows["serve_start"], "datetime64[D]")
     rows["serve_end"] = np.array(rows["serve_end"], "datetime64[D]")
     return pa.table({n: pa.array(v) for n, v in rows.items()})
+
+
+class StrategyRun(NamedTuple):
+    """What a strategy runner hands back: its run, extras, and an error raised after export."""
+
+    run: RunOutput
+    extra: dict[str, Any]  # added to summary.json
+    tables: dict[str, pa.Table]  # extra CSV files written beside the exports (name -> table)
+    error: WfsimError | None  # raised once everything is written (exit 1)
+    line: str  # the one-line result printed on stdout
+
+
+def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
+    """The recorded LLM baseline, replayed exactly and reconciled day by day (shared README §5)."""
+    r = cfg.replay
+    res = replay_recorded(
+        panel, fee_rate=r.fee_rate, margin_rate=r.margin_rate, max_positions=r.max_positions
+    )
+    run = RunOutput("llm", np.arange(panel.n_days), panel.dates, panel.tickers, res.fills,
+                    res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
+    T, mm = panel.n_days, res.mismatches
+    n_ok = T - int(res.bad_days.sum())
+    table = pa.table({f: pa.array([m[i] for m in mm], pa.string())
+                      for i, f in enumerate(Mismatch._fields)})  # fmt: skip
+    error = None
+    if mm:
+        error = ReconcileError(
+            f"replay {mm[0].date}",
+            f"books differ from the recording on {T - n_ok} of {T} days",
+            first=f"{mm[0].ticker or '-'} {mm[0].field}",
+            recorded=mm[0].expected,
+            replayed=mm[0].actual,
+            mismatches=len(mm),
+            fix="see reconcile.csv",
+        )
+    extra = {"reconcile": {"days": T, "days_ok": n_ok, "mismatches": len(mm)}}
+    line = f"llm: reconciled {n_ok}/{T} days, {len(mm)} mismatches"
+    return StrategyRun(run, extra, {"reconcile.csv": table}, error, line)
+
+
+def _replay_runner(name: str) -> Callable[..., StrategyRun]:
+    """Runner of a simulated strategy (lstm, random, flat) on the event loop (simulator.loop)."""
+
+    def run(panel: Panel, cfg: RunConfig, models: Path | None = None) -> StrategyRun:
+        res = replay_strategy(name, panel, cfg, models)
+        n_fills = int((res.fills["qty"] > 0).sum())
+        line = f"{name}: {len(res.days)} days, {n_fills} fills, {res.sync.n_closes} sync closes"
+        tables = {"windows.csv": windows_table(res)}
+        return StrategyRun(run_output(res, panel), run_extra(res, panel), tables, None, line)
+
+    return run
+
+
+STRATEGIES: dict[str, Callable[..., StrategyRun]] = {
+    "llm": _run_llm,
+    **{name: _replay_runner(name) for name in STRATEGY_NAMES},
+}
+"""Strategy name -> runner(panel, cfg[, models]). Every runner's output goes through the same
+exports. lstm, random and flat start at the first serving day (``windows.initial``)."""

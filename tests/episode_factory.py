@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from episodes.encode import episode_to_dict
 from episodes.schema import (
     ANALYSTS,
     NAN,
@@ -23,6 +22,7 @@ from episodes.schema import (
     RiskEntries,
     Signals,
 )
+from tests.episode_encode import episode_to_dict
 
 STOCKS = ("AAA", "BBB", "CCC")
 KEYS = (*STOCKS, "SHY", "TLT")  # portfolio keys: stocks sorted, then the bonds

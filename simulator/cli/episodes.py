@@ -13,7 +13,7 @@ import click
 
 from episodes.reader import is_archive, read_days
 from episodes.schema import ACTIONS
-from episodes.store import MANIFEST, ingest, load_panel, open_store
+from episodes.store import MANIFEST, load_panel, open_store
 from episodes.validate import validate_days
 from simulator.core.errors import EpisodeError
 
@@ -61,16 +61,15 @@ def ingest_cmd(src: Path, store: Path, replace: bool, with_reasoning: bool, work
     Nothing is written if any episode has a problem (all problems are listed on stderr). A re-run
     on a superset appends only the new days.
     """
+    from simulator import pipeline
+
+    opts = {"replace": replace, "with_reasoning": with_reasoning, "workers": workers}
     try:
-        rep = ingest(src, store, replace=replace, with_reasoning=with_reasoning, workers=workers)
+        pipeline.ingest(src, store, click.echo, **opts)
     except EpisodeError as exc:
         for err in getattr(exc, "problems", ()):
             click.echo(str(err), err=True)
         raise
-    click.echo(
-        f"{rep.path}: {rep.n_days} days ({rep.n_new} new, {rep.n_replaced} replaced, "
-        f"{rep.n_unchanged} unchanged), {rep.size_bytes / 1e6:.2f} MB, {rep.elapsed_s:.2f} s"
-    )
 
 
 @episodes_group.command("info")
@@ -159,11 +158,9 @@ def synth_cmd(
 ) -> None:
     """Write synthetic episodes in the recorded schema: a seeded market with a planted,
     learnable pre-open signal and an LLM-like baseline whose books reconcile exactly."""
-    from episodes.synth import write_episodes
+    from simulator import pipeline
     from simulator.config import load_config
 
     flags = {"synth.days": days, "synth.tickers": tickers, "seed": seed}
     cfg = load_config(config, {k: v for k, v in flags.items() if v is not None})
-    paths = write_episodes(out, cfg.synth, cfg.seed)
-    span = f"{paths[0].name} .. {paths[-1].name}"
-    click.echo(f"{out}: {len(paths)} episodes ({span}), seed {cfg.seed}")
+    pipeline.synth(out, cfg, click.echo)

@@ -68,23 +68,12 @@ def pretrain_cmd(
     MODELS/<window>/{model.pt, metadata.json, predictions.parquet}. Killing it is safe: a rerun
     resumes. Prints the registry path and one row per window (OOS IC and direction accuracy).
     """
-    from models.pretrain import pretrain
+    from simulator import pipeline
 
     cfg = load_config(config_path, {"seed": seed} if seed is not None else None)
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
-    res = pretrain(
-        store,
-        models_dir,
-        cfg.pretrain_config(),
-        backend=backend,
-        workers=workers,
-        address=address,
-        force=force,
-    )
-    click.echo(
-        f"{res.registry_path}: {len(res.entries)} windows "
-        f"({len(res.trained)} trained, {len(res.skipped)} skipped) in {res.elapsed_s:.1f} s"
-    )
+    opts = {"backend": backend, "workers": workers, "address": address, "force": force}
+    res = pipeline.pretrain(store, models_dir, cfg, click.echo, **opts)
     rows = [
         {
             "window": e.id,

@@ -6,27 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-import pandas as pd
 import structlog
 
-from simulator.core.atomic import write_atomic
-from simulator.results.benchmarks import (
-    RF_FILE,
-    SPY_FILE,
-    load_lstm_original,
-    load_mas_runs,
-    load_risk_free,
-    load_spy,
-)
-from simulator.results.compare import (
-    Run,
-    compare_runs,
-    comparison_csv,
-    comparison_json,
-    format_table,
-    load_run,
-    series_run,
-)
+from simulator import pipeline
+from simulator.results.benchmarks import RF_FILE, SPY_FILE
 
 __all__ = ["COMMANDS", "DEFAULT_BENCHMARKS", "compare", "report"]
 
@@ -81,36 +64,9 @@ def _inputs_options(func: Callable) -> Callable:
     return func
 
 
-def _load_inputs(
-    run_dirs: tuple[Path, ...],
-    benchmark: str,
-    benchmark_csv: Path | None,
-    benchmarks_dir: Path,
-    reference: tuple[str, ...],
-) -> tuple[list[Run], pd.Series | None, pd.Series | None, list[str]]:
-    """Runs, rf, SPY and the notes on what is missing (also logged as warnings)."""
-    runs = [load_run(p) for p in run_dirs]
-    if "mas-runs" in reference:
-        mas = load_mas_runs(benchmarks_dir)
-        for i, (label, returns) in enumerate(mas.items()):
-            runs.append(series_run(label, returns, strategy="llm-recorded", seed=i))
-    if "lstm-original" in reference:
-        runs += [series_run(k, s) for k, s in load_lstm_original(benchmarks_dir).items()]
-    notes = []
-    spy = None
-    spy_path = benchmark_csv or benchmarks_dir / SPY_FILE
-    if benchmark == "spy" and spy_path.is_file():
-        spy = load_spy(spy_path)
-    elif benchmark == "spy":
-        notes.append(f"SPY benchmark omitted: {spy_path} not found (pass --benchmark-csv PATH)")
-        log.warning("benchmark_missing", path=str(spy_path))
-    rf = None
-    if (benchmarks_dir / RF_FILE).is_file():
-        rf = load_risk_free(benchmarks_dir / RF_FILE)
-    else:
-        notes.append(f"risk-free rate omitted: {benchmarks_dir / RF_FILE} not found")
-        log.warning("risk_free_missing", path=str(benchmarks_dir / RF_FILE))
-    return runs, rf, spy, notes
+def _inputs(benchmark, benchmark_csv, benchmarks_dir, reference) -> dict[str, object]:
+    return {"benchmark": benchmark, "benchmark_csv": benchmark_csv,
+            "benchmarks_dir": benchmarks_dir, "reference": reference}  # fmt: skip
 
 
 @click.command("compare")
@@ -133,16 +89,15 @@ def compare(
 
     Every row is computed over the dates all runs share. The table goes to stdout.
     """
+    from simulator.results.compare import format_table
+
     if out is not None and out.suffix not in (".csv", ".json"):
         raise click.BadParameter(f"{out}: expected a .csv or .json file", param_hint="--out")
-    inputs = (run_dirs, benchmark, benchmark_csv, benchmarks_dir, reference)
-    runs, rf, spy, notes = _load_inputs(*inputs)
-    comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
+    inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
+    comp = pipeline.compare(run_dirs, out, **inputs)
     click.echo(format_table(comp), nl=False)
     if out is not None:
-        write_atomic(out, comparison_csv(comp) if out.suffix == ".csv" else comparison_json(comp))
         click.echo(f"wrote {out}")
-    log.info("runs_compared", runs=len(runs), days=len(comp.dates))
 
 
 @click.command("report")
@@ -163,17 +118,11 @@ def report(
     out: Path,
 ) -> None:
     """Write a self-contained HTML report (charts, monthly returns, windows, comparison table)."""
-    from simulator.results.report import write_report  # matplotlib is imported only here
-
     if out.suffix not in (".html", ".htm"):
         raise click.BadParameter(f"{out}: expected an .html file", param_hint="--out")
-    inputs = (run_dirs, benchmark, benchmark_csv, benchmarks_dir, reference)
-    runs, rf, spy, notes = _load_inputs(*inputs)
-    comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
-    paths = write_report(out, runs, comp, benchmark=spy)
-    for path in paths:
+    inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
+    for path in pipeline.report(run_dirs, out, **inputs):
         click.echo(str(path))
-    log.info("report_written", path=str(out), runs=len(runs), days=len(comp.dates))
 
 
 COMMANDS: list[click.Command] = [compare, report]

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
-from simulator.cli.demo import invoke_step
 from simulator.cli.options import config_option, store_option
+from simulator.cli.report import DEFAULT_BENCHMARKS
 from simulator.config import load_config
-from simulator.core.atomic import write_atomic
 
 __all__ = ["COMMANDS", "seeds"]
 
@@ -33,15 +31,22 @@ __all__ = ["COMMANDS", "seeds"]
     "as the LLM saw them (leaky); runs are named lstm-recorded-<seed>.",
 )
 @config_option()
-@click.pass_context
+@click.option(
+    "--benchmarks",
+    "benchmarks_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_BENCHMARKS,
+    show_default=True,
+    help="Folder of the benchmark CSVs (SPY, risk-free rate) for the comparison.",
+)
 def seeds(
-    ctx: click.Context,
     store: Path,
     out: Path,
     n_seeds: int,
     first_seed: int,
     info_set: str | None,
     config: Path | None,
+    benchmarks_dir: Path,
 ) -> None:
     """Pretrain and replay the LSTM (and the random null) once per seed, then compare.
 
@@ -49,43 +54,22 @@ def seeds(
     OUT/runs/llm             the recorded baseline, replayed and reconciled (no seed)
     OUT/models-[TAG]<seed>   walk-forward models of each seed (resumable)
     OUT/runs/lstm-[TAG]<seed>, OUT/runs/random-<seed>
+    OUT/config-<info-set>.yaml  the effective config
     OUT/comparison-<info-set>.csv and the table on stdout: mean ± std over seeds
     OUT/report.html          every run under OUT/runs (strict and recorded side by side)
 
     TAG is empty for strict and "recorded-" for recorded; the random null runs with strict only.
+
+    \b
+    Example:
+      wfsim seeds --store real-store --out real-runs --seeds 3 --info-set recorded
     """
-    from simulator.cli.models import pretrain_cmd
-    from simulator.cli.replay import replay
-    from simulator.cli.report import compare, report
+    from simulator import pipeline
 
     overrides = {"features.info_set": info_set} if info_set else {}
     cfg = load_config(config, overrides)
-    out.mkdir(parents=True, exist_ok=True)
-    raw = (yaml.safe_load(config.read_text(encoding="utf-8")) if config else None) or {}
-    raw["features"] = (raw.get("features") or {}) | {"info_set": cfg.features.info_set}
-    cfg_path = write_atomic(out / f"config-{cfg.features.info_set}.yaml", yaml.safe_dump(raw))
-    tag = "" if cfg.features.info_set == "strict" else f"{cfg.features.info_set}-"
-    runs = out / "runs"
-
-    def run(name: str, **kw: object) -> None:
-        invoke_step(ctx, name, replay, store=store, config=cfg_path, **kw)
-
-    run("replay llm", strategy="llm", out=runs / "llm")
-    dirs = [runs / "llm"]
-    for s in range(first_seed, first_seed + n_seeds):
-        models = out / f"models-{tag}{s}"
-        invoke_step(ctx, f"pretrain seed {s}", pretrain_cmd, store=store, models_dir=models,
-                    config_path=cfg_path, seed=s)  # fmt: skip
-        run(f"replay lstm seed {s}", strategy="lstm", models=models, seed=s,
-            out=runs / f"lstm-{tag}{s}")  # fmt: skip
-        dirs.append(runs / f"lstm-{tag}{s}")
-        if not tag:
-            run(f"replay random seed {s}", strategy="random", seed=s, out=runs / f"random-{s}")
-            dirs.append(runs / f"random-{s}")
-    table = out / f"comparison-{cfg.features.info_set}.csv"
-    invoke_step(ctx, "compare", compare, run_dirs=tuple(dirs), out=table)
-    every = tuple(sorted(p for p in runs.iterdir() if (p / "summary.json").is_file()))
-    invoke_step(ctx, "report", report, run_dirs=every, out=out / "report.html")
+    seed_list = range(first_seed, first_seed + n_seeds)
+    pipeline.seeds(store, out, cfg, seed_list, click.echo, benchmarks_dir=benchmarks_dir)
 
 
 COMMANDS: list[click.Command] = [seeds]

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from simulator.cli import main
@@ -73,6 +74,7 @@ def digests(tmp_path_factory) -> dict[str, str]:
                 "--seed", "3", "--out", str(run), *extra)  # fmt: skip
         for f in RUN_FILES:
             out[f"{strategy}/{f}"] = _sha(run / f)
+    structlog.reset_defaults()  # --log-level warning must not leak into later tests' capture_logs
     return out
 
 

@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 
 from episodes.decode import episode_from_dict
-from episodes.encode import episode_to_dict
 from episodes.schema import ANALYSTS, NAN, canon_nan
 from simulator.core.errors import EpisodeError
+from tests.episode_encode import episode_to_dict
 from tests.episode_factory import episode, episode_json
 
 

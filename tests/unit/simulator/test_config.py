@@ -29,7 +29,7 @@ def test_default_yaml_lists_every_key_with_a_comment():
         ({"trian.lr": 1.0}, r"^trian: unknown key \(did you mean train\?\)$"),
         ({"train.lr": -1.0}, r"^train: lr=-1\.0, expected > 0$"),
         ({"train.lr": "fast"}, r"^train\.lr: wrong type \(value='fast', expected float\)$"),
-        ({"replay.bond_sleeve": "x"}, r"bond_sleeve='x', expected 'mirror' or 'none'"),
+        ({"replay.bond_sleeve": "x"}, r"^replay: bond_sleeve='x', expected one of 'mirror', 'no"),
         ({"features.info_set": "future"}, r"^features: info_set='future'"),
     ],
 )
@@ -57,3 +57,42 @@ def test_int_is_accepted_for_float_and_hash_changes_with_values():
 def test_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         RunConfig().seed = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"decision.max_positions": 25, "replay.max_positions": 20},
+         r"^decision\.max_positions: exceeds the books' cap \(value=25, expected <= "
+         r"replay\.max_positions=20\); lower it"),
+        ({"windows.kind": "rolling"}, r"^windows: kind='rolling', expected one of 'expanding'"),
+        ({"train.device": "tpu"}, r"^train: device='tpu', expected one of 'cpu', 'cuda'$"),
+        ({"decision.sizing": "kelly"}, r"^decision: sizing='kelly', expected one of"),
+    ],
+)  # fmt: skip
+def test_cross_section_and_choice_errors_at_load(overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(overrides=overrides)
+
+
+def test_the_decision_cap_follows_the_books_cap_unless_set():
+    cfg = load_config(overrides={"replay.max_positions": 20})
+    assert cfg.decision.max_positions is None and cfg.decision_config().max_positions == 20
+    cfg = load_config(overrides={"replay.max_positions": 20, "decision.max_positions": 12})
+    assert cfg.decision_config().max_positions == 12
+    assert RunConfig().decision_config().max_positions == 30
+
+
+def test_the_demo_preset_sits_between_the_defaults_and_the_users_file(tmp_path):
+    from simulator.config import DEMO_PRESET, load_preset
+
+    preset = load_preset(DEMO_PRESET)
+    cfg = load_config(preset=preset)
+    assert (cfg.synth.days, cfg.synth.tickers, cfg.windows.initial, cfg.windows.step) == (
+        400, 100, 150, 25)  # fmt: skip
+    user = tmp_path / "u.yaml"
+    user.write_text("windows: {step: 10}\nsynth: {days: 90}\n")
+    cfg = load_config(user, {"seed": 3}, preset=preset)
+    assert (cfg.synth.days, cfg.synth.tickers, cfg.windows.initial, cfg.windows.step) == (
+        90, 100, 150, 10)  # fmt: skip
+    assert cfg.seed == 3 and load_preset(DEMO_PRESET) == preset  # the preset is not mutated

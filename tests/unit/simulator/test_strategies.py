@@ -62,7 +62,7 @@ def test_lstm_replay_with_models(models):
     res = replay_strategy("lstm", PANEL, CFG, models)
     assert res.days[0] == 40 and len(res.days) == 30 and res.model_swaps == 1
     assert (res.n_pred > 0).all() and res.skipped == {}
-    assert (res.n_long + res.n_short).max() <= CFG.decision.max_positions
+    assert (res.n_long + res.n_short).max() <= CFG.decision_config().max_positions
     table = windows_table(res)
     assert table.column("window").to_pylist() == ["w000", "w001"]
     assert table.column("days").to_pylist() == [15, 15]

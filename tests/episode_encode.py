@@ -1,4 +1,4 @@
-"""Episode -> JSON dict in the recorded layout (inverse of ``decode.episode_from_dict``)."""
+"""Test-only: Episode -> JSON dict in the recorded layout (inverse of ``episode_from_dict``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,271 @@
+"""The chain as library functions: synth → ingest → pretrain → replay → compare → report.
+
+`wfsim demo`, `wfsim seeds` and the commands call these; the CLI only parses options and prints.
+Each step reports its one-line result through ``echo`` (a callable; silent by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+import structlog
+import yaml
+
+from simulator.config import RunConfig, config_hash, config_to_dict
+from simulator.core.atomic import write_atomic
+from simulator.core.errors import WfsimError
+
+__all__ = [
+    "Echo",
+    "ReplayOutput",
+    "Inputs",
+    "synth",
+    "ingest",
+    "pretrain",
+    "replay",
+    "load_inputs",
+    "compare",
+    "report",
+    "demo",
+    "seeds",
+    "DEMO_STRATEGIES",
+]
+
+log = structlog.get_logger(__name__)
+
+Echo = Callable[[str], None]
+DEMO_STRATEGIES = ("llm", "lstm", "random")
+
+
+def _silent(_: str) -> None:
+    """The default ``echo``: library calls print nothing."""
+
+
+def synth(out: Path, cfg: RunConfig, echo: Echo = _silent) -> list[Path]:
+    """Synthetic episodes of ``cfg.synth`` with ``cfg.seed`` into ``out`` (atomic, replaces)."""
+    from episodes.synth import write_episodes
+
+    paths = write_episodes(out, cfg.synth, cfg.seed)
+    echo(f"{out}: {len(paths)} episodes ({paths[0].name} .. {paths[-1].name}), seed {cfg.seed}")
+    return paths
+
+
+def ingest(src: Path, store: Path, echo: Echo = _silent, **options: Any):
+    """``episodes.store.ingest`` (options: replace, with_reasoning, workers); its report."""
+    from episodes.store import ingest as ingest_days
+
+    rep = ingest_days(src, store, **options)
+    echo(
+        f"{rep.path}: {rep.n_days} days ({rep.n_new} new, {rep.n_replaced} replaced, "
+        f"{rep.n_unchanged} unchanged), {rep.size_bytes / 1e6:.2f} MB, {rep.elapsed_s:.2f} s"
+    )
+    return rep
+
+
+def pretrain(store: Path, models: Path, cfg: RunConfig, echo: Echo = _silent, **options: Any):
+    """``models.pretrain.pretrain`` of the run's ``PretrainConfig`` (options: backend, workers,
+    address, force); its result."""
+    from models.pretrain import pretrain as pretrain_windows
+
+    res = pretrain_windows(store, models, cfg.pretrain_config(), **options)
+    echo(
+        f"{res.registry_path}: {len(res.entries)} windows "
+        f"({len(res.trained)} trained, {len(res.skipped)} skipped) in {res.elapsed_s:.1f} s"
+    )
+    return res
+
+
+class ReplayOutput(NamedTuple):
+    """A replay's exports: the result line, written paths, final NAV, and the error (if any)
+    that must surface once everything is written (e.g. the llm books differ from the recording)."""
+
+    line: str
+    paths: dict[str, Path]
+    final_nav: float
+    error: WfsimError | None
+
+
+def replay(
+    strategy: str, store: Path, out: Path, cfg: RunConfig, models: Path | None = None
+) -> ReplayOutput:
+    """Run ``strategy`` over the store's days and export it into ``out`` (see `wfsim replay`)."""
+    from episodes.store import load_panel
+    from simulator.results.export import export_run, write_csv
+    from simulator.strategies import STRATEGIES, STRATEGY_NAMES
+
+    chash = config_hash(cfg)
+    with structlog.contextvars.bound_contextvars(
+        config_hash=chash, seed=cfg.seed, strategy=strategy
+    ):
+        panel = load_panel(store)
+        opts = {"models": models} if strategy in STRATEGY_NAMES else {}
+        res = STRATEGIES[strategy](panel, cfg, **opts)
+        extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
+        paths = export_run(out, res.run, extra)
+        for name, table in res.tables.items():
+            paths[name] = write_csv(Path(out) / name, table)
+        nav = res.run.marks.nav
+        final = float(nav[-1]) if len(nav) else res.run.initial_nav
+        log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))
+    return ReplayOutput(f"{res.line}; final NAV {final:.2f}", paths, final, res.error)
+
+
+class Inputs(NamedTuple):
+    """What compare and report read: runs, rf, SPY, and notes on what is missing."""
+
+    runs: list
+    rf: pd.Series | None
+    spy: pd.Series | None
+    notes: list[str]
+
+
+def load_inputs(
+    run_dirs: Sequence[Path],
+    *,
+    benchmark: str = "spy",
+    benchmark_csv: Path | None = None,
+    benchmarks_dir: Path | None = None,
+    reference: Sequence[str] = (),
+) -> Inputs:
+    """Run directories (+ recorded references), the risk-free rate and SPY from ``benchmarks_dir``
+    (each missing one is a note and a warning, not an error)."""
+    from simulator.results import benchmarks as bench
+    from simulator.results.compare import load_run, series_run
+
+    runs = [load_run(p) for p in run_dirs]
+    folder = Path(benchmarks_dir) if benchmarks_dir is not None else None
+    if "mas-runs" in reference:
+        for i, (label, returns) in enumerate(bench.load_mas_runs(folder).items()):
+            runs.append(series_run(label, returns, strategy="llm-recorded", seed=i))
+    if "lstm-original" in reference:
+        runs += [series_run(k, s) for k, s in bench.load_lstm_original(folder).items()]
+    notes: list[str] = []
+    spy = rf = None
+    spy_path = benchmark_csv or (folder / bench.SPY_FILE if folder else None)
+    if benchmark == "spy" and spy_path is not None and spy_path.is_file():
+        spy = bench.load_spy(spy_path)
+    elif benchmark == "spy":
+        notes.append(f"SPY benchmark omitted: {spy_path} not found (pass --benchmark-csv PATH)")
+        log.warning("benchmark_missing", path=str(spy_path))
+    rf_path = folder / bench.RF_FILE if folder else None
+    if rf_path is not None and rf_path.is_file():
+        rf = bench.load_risk_free(rf_path)
+    else:
+        notes.append(f"risk-free rate omitted: {rf_path} not found")
+        log.warning("risk_free_missing", path=str(rf_path))
+    return Inputs(runs, rf, spy, notes)
+
+
+def compare(run_dirs: Sequence[Path], out: Path | None = None, **inputs: Any):
+    """The comparison of ``run_dirs`` (``load_inputs`` options); also written to ``out`` (.csv or
+    .json) when given."""
+    from simulator.results.compare import compare_runs, comparison_csv, comparison_json
+
+    runs, rf, spy, notes = load_inputs(run_dirs, **inputs)
+    comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
+    if out is not None:
+        write_atomic(out, comparison_csv(comp) if out.suffix == ".csv" else comparison_json(comp))
+    log.info("runs_compared", runs=len(runs), days=len(comp.dates))
+    return comp
+
+
+def report(run_dirs: Sequence[Path], out: Path, **inputs: Any) -> list[Path]:
+    """The self-contained HTML report of ``run_dirs`` at ``out`` (+ PNGs beside it)."""
+    from simulator.results.compare import compare_runs
+    from simulator.results.report import write_report  # matplotlib is imported only here
+
+    runs, rf, spy, notes = load_inputs(run_dirs, **inputs)
+    comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
+    paths = write_report(out, runs, comp, benchmark=spy)
+    log.info("report_written", path=str(out), runs=len(runs), days=len(comp.dates))
+    return list(paths)
+
+
+def _step(echo: Echo, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """One step of a job: its header, its result, its duration (logged)."""
+    t = time.perf_counter()
+    echo(f"== {name}")
+    res = fn(*args, **kwargs)
+    if isinstance(res, ReplayOutput):
+        echo(res.line)
+        for p in res.paths.values():
+            echo(str(p))
+        if res.error is not None:
+            raise res.error
+    log.info("step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
+    return res
+
+
+def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list[Path]:
+    """The whole chain on synthetic episodes into ``out``; returns the paths it made.
+
+    ``out/config.yaml`` records ``cfg``; a rerun resumes (finished windows are not retrained).
+    ``inputs``: ``load_inputs`` options of the comparison (the benchmark row is always off).
+    """
+    from simulator.results.compare import format_table
+
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_path = write_atomic(
+        out / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    )
+    eps, store, models, runs = out / "episodes", out / "store", out / "models", out / "runs"
+    _step(echo, "synth", synth, eps, cfg, echo)
+    _step(echo, "ingest", ingest, eps, store, echo)
+    _step(echo, "pretrain", pretrain, store, models, cfg, echo)
+    for name in DEMO_STRATEGIES:
+        extra = models if name == "lstm" else None
+        _step(echo, f"replay {name}", replay, name, store, runs / name, cfg, extra)
+    run_dirs = [runs / name for name in DEMO_STRATEGIES]
+    inputs = inputs | {"benchmark": "none"}
+    comp = _step(echo, "compare", compare, run_dirs, **inputs)
+    echo(format_table(comp).rstrip("\n"))
+    written = _step(echo, "report", report, run_dirs, out / "report.html", **inputs)
+    for p in written:
+        echo(str(p))
+    return [cfg_path, eps, store, models, *run_dirs, out / "report.html"]
+
+
+def seeds(
+    store: Path,
+    out: Path,
+    cfg: RunConfig,
+    seed_list: Sequence[int],
+    echo: Echo = _silent,
+    **inputs: Any,
+):
+    """Pretrain and replay the LSTM (and, for ``strict``, the random null) once per seed, the
+    recorded baseline once, then the comparison (returned) and the report of every run in
+    ``out/runs``. See `wfsim seeds` for the layout."""
+    from simulator.results.compare import format_table
+
+    info = cfg.features.info_set
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / f"config-{info}.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    tag = "" if info == "strict" else f"{info}-"
+    runs = out / "runs"
+    _step(echo, "replay llm", replay, "llm", store, runs / "llm", cfg)
+    dirs = [runs / "llm"]
+    for s in seed_list:
+        seeded = dataclasses.replace(cfg, seed=s)
+        models = out / f"models-{tag}{s}"
+        _step(echo, f"pretrain seed {s}", pretrain, store, models, seeded, echo)
+        lstm_dir = runs / f"lstm-{tag}{s}"
+        _step(echo, f"replay lstm seed {s}", replay, "lstm", store, lstm_dir, seeded, models)
+        dirs.append(lstm_dir)
+        if not tag:
+            rnd = runs / f"random-{s}"
+            _step(echo, f"replay random seed {s}", replay, "random", store, rnd, seeded)
+            dirs.append(rnd)
+    table = out / f"comparison-{info}.csv"
+    comp = _step(echo, "compare", compare, dirs, table, **inputs)
+    echo(format_table(comp).rstrip("\n"))
+    echo(f"wrote {table}")
+    every = sorted(p for p in runs.iterdir() if (p / "summary.json").is_file())
+    for p in _step(echo, "report", report, every, out / "report.html", **inputs):
+        echo(str(p))
+    return comp
