@@ -1,9 +1,9 @@
 """The store's directory swap, crash-safe: a killed ingest leaves the old store or the new one.
 
-A new store is built in ``.STORE.<rand>.tmp`` beside it. The swap is two renames, old → ``.STORE.old``
-then new → ``STORE``; a kill between them leaves no ``STORE`` but a complete ``.STORE.old``, which
-``recover`` renames back on the next open. Both run under the store's writer lock
-(``.STORE.lock``, beside the store because the store directory itself is replaced).
+A new store is built in ``.STORE.<rand>.tmp`` beside it. The swap is two renames, old →
+``.STORE.old`` then new → ``STORE``; a kill between them leaves no ``STORE`` but a complete
+``.STORE.old``, which ``recover`` renames back on the next open. Both run under the store's
+writer lock (``.STORE.lock``, beside the store because the store directory is replaced).
 """
 
 from __future__ import annotations
