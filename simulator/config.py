@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -68,6 +69,10 @@ class RunConfig:
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed < 2**31:
+            raise ValueError(f"seed={self.seed}, expected in [0, 2**31)")
+
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
     """Plain nested dict of a config dataclass (field order kept)."""
@@ -106,6 +111,10 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(str(path), "config file not found") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(path), "not UTF-8 text", at=f"byte {exc.start}") from None
+        except OSError as exc:
+            raise ConfigError(str(path), "cannot read", error=exc.strerror) from None
         except yaml.YAMLError as exc:
             raise ConfigError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from None
         if loaded is None:
@@ -160,4 +169,12 @@ def _coerce(typ: Any, value: Any, dotted: str) -> Any:
         isinstance(value, typ) and not (typ is int and isinstance(value, bool))
     ):
         raise ConfigError(dotted, "wrong type", value=repr(value), expected=typ.__name__)
+    return _finite(value, dotted)
+
+
+def _finite(value: Any, dotted: str) -> Any:
+    """Every numeric key must be a finite number: YAML's ``.inf``/``.nan`` are refused here, once,
+    because a NaN passes every ``x < bound`` range check in ``__post_init__``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(dotted, "not a finite number", value=value, expected="a finite number")
     return value
