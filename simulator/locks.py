@@ -37,15 +37,20 @@ def os_error_message(exc: OSError) -> str:
 
 
 @contextlib.contextmanager
-def os_errors(where: str | Path, cls: type[WfsimError]) -> Iterator[None]:
+def os_errors(
+    where: str | Path, cls: type[WfsimError], *, known_only: bool = False
+) -> Iterator[None]:
     """Re-raise an ``OSError`` of the block as ``cls`` (``where: read-only file system``).
 
     The path of the failing call (``exc.filename``) is kept as ``path=``; the CLI then shows one
-    line and exit 1 instead of an Errno traceback.
+    line and exit 1 instead of an Errno traceback. ``known_only``: translate only the file-system
+    conditions a user can fix (read-only, full, quota, permission); others keep their traceback.
     """
     try:
         yield
     except OSError as exc:
+        if known_only and exc.errno not in _OS_WHAT:
+            raise
         values = {"path": exc.filename} if exc.filename else {}
         raise cls(str(where), os_error_message(exc), errno=exc.errno, **values) from None
 
