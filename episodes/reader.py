@@ -9,6 +9,7 @@ confidence can only be a rewritten NaN. Anything orjson rejects goes through the
 
 from __future__ import annotations
 
+import errno
 import glob as globmod
 import hashlib
 import json
@@ -144,7 +145,8 @@ def _read_file(path: Path) -> bytes | EpisodeError:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        what = "dangling symlink" if path.is_symlink() and not path.exists() else exc.strerror
+        dangling = exc.errno == errno.ENOENT and path.is_symlink()
+        what = "dangling symlink" if dangling else exc.strerror
         return EpisodeError(
             where(path.name, _file_date(path.name), "file"), "cannot open", error=what
         )
