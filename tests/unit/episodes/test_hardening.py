@@ -122,8 +122,9 @@ def _day_errors(src) -> list[str]:
 
 def test_json_nested_200000_deep_is_a_day_error(tmp_path):
     (tmp_path / "episode_2022-04-01.json").write_text("[" * 200_000 + "]" * 200_000)
-    (err,) = _day_errors(tmp_path)
-    assert err.startswith("episode_2022-04-01.json: 2022-04-01: json: nested too deep")
+    assert _day_errors(tmp_path) == [
+        "episode_2022-04-01.json: 2022-04-01: json: nested too deep (expected an episode object)"
+    ]
 
 
 def _fifo_read(path):
