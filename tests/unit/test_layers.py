@@ -17,6 +17,7 @@ RULES: list[tuple[str, set[str]]] = [
     ("simulator/kernels/", {"numpy", "numba", "simulator.kernels"}),
     ("simulator/errors.py", set()),
     ("simulator/atomic.py", set()),
+    ("simulator/locks.py", {"simulator.errors"}),  # a core leaf (writer locks, OS errors)
     ("episodes/config.py", set()),
     ("models/config.py", set()),
     ("agents/config.py", set()),
@@ -29,6 +30,7 @@ RULES: list[tuple[str, set[str]]] = [
             "orjson",
             "simulator.errors",
             "simulator.atomic",
+            "simulator.locks",
             "simulator.kernels",
             "episodes",
             "structlog",
@@ -46,6 +48,7 @@ RULES: list[tuple[str, set[str]]] = [
             "models",
             "simulator.errors",
             "simulator.atomic",
+            "simulator.locks",
             "structlog",
             "ray",
         },
