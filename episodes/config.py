@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 __all__ = ["SynthConfig"]
@@ -21,5 +22,9 @@ class SynthConfig:
             raise ValueError(f"days={self.days}, expected >= 2")
         if self.tickers < 5:
             raise ValueError(f"tickers={self.tickers}, expected >= 5")
+        try:
+            datetime.date.fromisoformat(self.start)
+        except (TypeError, ValueError):
+            raise ValueError(f"start={self.start!r}, expected a date YYYY-MM-DD") from None
         if not 0.0 <= self.signal_ic < 1.0:
             raise ValueError(f"signal_ic={self.signal_ic}, expected in [0, 1)")

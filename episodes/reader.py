@@ -9,12 +9,16 @@ confidence can only be a rewritten NaN. Anything orjson rejects goes through the
 
 from __future__ import annotations
 
+import errno
 import glob as globmod
 import hashlib
 import json
+import lzma
 import os
 import re
+import stat
 import tarfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -86,21 +90,81 @@ def episode_files(src: Source) -> list[Path]:
     return files
 
 
-def _iter_raw(src: Source) -> Iterator[tuple[str, bytes | Path]]:
-    """(name, bytes or path) per file: tar members are read here, plain files by the worker."""
+_ARCHIVE_ERRORS = (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError)
+Raw = bytes | Path | EpisodeError  # file bytes, a path the worker reads, or why it cannot be read
+
+
+def _iter_raw(src: Source) -> Iterator[tuple[str, Raw]]:
+    """(name, bytes or path) per file: tar members are read here, plain files by the worker.
+
+    An episode-named member that is not a regular file (symlink, directory, device) is an error
+    of that day, never skipped; an unreadable archive (truncated, garbage, empty) is an
+    ``EpisodeError`` naming it.
+    """
     if isinstance(src, (str, os.PathLike)) and is_archive(Path(src)):
-        with tarfile.open(src, "r:*") as tar:
-            members = [m for m in tar if m.isfile() and FILE_RE.fullmatch(Path(m.name).name)]
-            members.sort(key=lambda m: Path(m.name).name)
-            if not members:
-                raise EpisodeError(str(src), "no episode files in archive")
-            for m in members:
-                fh = tar.extractfile(m)
-                assert fh is not None  # a regular file member
-                yield Path(m.name).name, fh.read()
+        try:
+            yield from _iter_tar(Path(src))
+        except _ARCHIVE_ERRORS as exc:
+            raise EpisodeError(
+                str(src), "unreadable archive", error=f"{type(exc).__name__}: {exc}"
+            ) from None
         return
     for f in episode_files(src):
         yield f.name, f
+
+
+def _iter_tar(src: Path) -> Iterator[tuple[str, Raw]]:
+    with tarfile.open(src, "r:*") as tar:
+        members = [m for m in tar if FILE_RE.fullmatch(Path(m.name).name)]
+        members.sort(key=lambda m: Path(m.name).name)
+        if not members:
+            raise EpisodeError(str(src), "no episode files in archive")
+        for m in members:
+            name = Path(m.name).name
+            if not m.isfile():
+                kind = "symlink" if m.issym() or m.islnk() else "not a regular file"
+                yield name, _not_regular(name, kind, member=m.name)
+                continue
+            fh = tar.extractfile(m)
+            assert fh is not None  # a regular file member
+            yield name, fh.read()
+
+
+def _not_regular(name: str, kind: str, **values: object) -> EpisodeError:
+    return EpisodeError(
+        where(name, _file_date(name), "file"),
+        f"not a regular file ({kind})",
+        **values,
+        expected="a regular episode_YYYY-MM-DD.json file",
+    )
+
+
+def _read_file(path: Path) -> bytes | EpisodeError:
+    """The bytes of a regular file; anything else (FIFO, directory, broken or looping symlink,
+    unreadable) is the day's error. O_NONBLOCK: opening a FIFO must not wait for a writer."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        dangling = exc.errno == errno.ENOENT and path.is_symlink()
+        what = "dangling symlink" if dangling else exc.strerror
+        return EpisodeError(
+            where(path.name, _file_date(path.name), "file"), "cannot open", error=what
+        )
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = (
+                "directory" if stat.S_ISDIR(mode) else "FIFO" if stat.S_ISFIFO(mode) else "special"
+            )
+            return _not_regular(path.name, kind)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    except OSError as exc:
+        return EpisodeError(
+            where(path.name, _file_date(path.name), "file"), "cannot read", error=exc.strerror
+        )
+    finally:
+        os.close(fd)
 
 
 def _file_date(name: str) -> str:
@@ -116,6 +180,10 @@ def _loads(name: str, date: str, data: bytes) -> object:
             pass
     try:
         return json.loads(data, parse_constant=_constant)
+    except RecursionError:
+        raise EpisodeError(
+            where(name, date, "json"), "nested too deep", expected="an episode object"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         pos = f"line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
@@ -148,7 +216,7 @@ def parse_episode(name: str, data: bytes) -> Episode:
     return ep
 
 
-def read_day(item: tuple[str, bytes | Path, str | None]) -> DayFile:
+def read_day(item: tuple[str, Raw, str | None]) -> DayFile:
     """Read, parse and check one file; problems are returned in the ``DayFile``, never raised.
 
     ``item`` is (name, bytes or path, known sha256 or None); a file whose hash equals the known one
@@ -156,7 +224,9 @@ def read_day(item: tuple[str, bytes | Path, str | None]) -> DayFile:
     """
     name, data, known = item
     if isinstance(data, Path):
-        data = data.read_bytes()
+        data = _read_file(data)
+    if isinstance(data, EpisodeError):
+        return DayFile(name, "", None, data)
     digest = hashlib.sha256(data).hexdigest()
     if digest == known:
         return DayFile(name, digest, None, None)
@@ -164,6 +234,9 @@ def read_day(item: tuple[str, bytes | Path, str | None]) -> DayFile:
         ep = parse_episode(name, data)
     except EpisodeError as exc:
         return DayFile(name, digest, None, exc)
+    except RecursionError:  # a deep value that parsed but cannot be shown in a message
+        err = EpisodeError(where(name, _file_date(name), "json"), "nested too deep")
+        return DayFile(name, digest, None, err)
     return DayFile(name, digest, ep, None, tuple(check_episode(ep)))
 
 
@@ -178,7 +251,7 @@ def read_days(
     ``read_episodes`` for the raising variant.
     """
     known = known or {}
-    items: Iterable[tuple[str, bytes | Path, str | None]] = (
+    items: Iterable[tuple[str, Raw, str | None]] = (
         (name, data, known.get(_file_date(name))) for name, data in _iter_raw(src)
     )
     if workers <= 1:
@@ -200,4 +273,7 @@ def read_episodes(src: Source, *, workers: int = 1) -> list[Episode]:
 def read_episode(path: str | os.PathLike) -> Episode:
     """One episode file."""
     p = Path(path)
-    return parse_episode(p.name, p.read_bytes())
+    data = _read_file(p)
+    if isinstance(data, EpisodeError):
+        raise data
+    return parse_episode(p.name, data)

@@ -16,7 +16,7 @@ from episodes.decode import where
 from episodes.schema import ACTIONS, ANALYSTS, BONDS, RISK, SIGNALS, Episode, Portfolio
 from simulator.core.errors import EpisodeError
 
-__all__ = ["DayRef", "check_episode", "check_sequence"]
+__all__ = ["DayRef", "check_episode", "check_sequence", "check_values"]
 
 _PORT_FIELDS = (
     ("long", "positions.{}.long"),
@@ -73,6 +73,70 @@ def check_episode(ep: Episode) -> list[EpisodeError]:
                 )
     out += _check_decisions(ep, set(order))
     out += _check_signals(ep)
+    out += check_values(ep)
+    return out
+
+
+_MONEY_COLS = ("long_cost_basis", "short_cost_basis", "short_margin_used", "rg_long", "rg_short")
+_PATHS = dict(_PORT_FIELDS)
+
+
+def check_values(ep: Episode) -> list[EpisodeError]:
+    """Numbers a replay reads must be sane: money finite (cash, margin, cost bases, realized
+    gains, ``portfolio_return``, exposures), shares >= 0, order quantities >= 0 (the recorded
+    ``buy -1`` no-op of README §3 excepted), and ``remaining_position_limit`` finite and >= 0, or
+    equal to a negative ``portfolio_before.cash`` (it is ``min(limit, cash)``, README §2.2)."""
+    out = []
+    for name in ("portfolio_return", "long_exposure", "short_exposure", "gross_exposure"):
+        x = getattr(ep, name)
+        if not math.isfinite(x):
+            out.append(_err(ep, name, "not a finite number", value=x))
+    for side, port in (("portfolio_before", ep.before), ("portfolio_after", ep.after)):
+        for name in ("cash", "margin_requirement"):
+            x = getattr(port, name)
+            if not math.isfinite(x):
+                out.append(_err(ep, f"{side}.{name}", "not a finite number", value=x))
+        for name in _MONEY_COLS:
+            col = getattr(port, name)
+            if not math.isfinite(sum(col)):
+                out += [
+                    _err(ep, f"{side}.{_PATHS[name].format(tk)}", "not a finite number", value=x)
+                    for tk, x in zip(port.tickers, col, strict=False)
+                    if not math.isfinite(x)
+                ]
+        for name in ("long", "short"):
+            if min(getattr(port, name), default=0) < 0:
+                out += [
+                    _err(ep, f"{side}.positions.{tk}.{name}", "negative shares", shares=q)
+                    for tk, q in zip(port.tickers, getattr(port, name), strict=False)
+                    if q < 0
+                ]
+    d = ep.decisions
+    for tk, act, q in zip(d.tickers, d.action, d.quantity, strict=False):
+        if q < 0 and not (act == "buy" and q == -1):
+            out.append(
+                _err(
+                    ep,
+                    f"llm_decisions.{tk}.quantity",
+                    "negative order quantity",
+                    action=act,
+                    quantity=q,
+                    expected=">= 0",
+                )
+            )
+    cash = ep.before.cash
+    for tk, lim in zip(ep.risk.tickers, ep.risk.remaining_position_limit, strict=False):
+        if not (math.isfinite(lim) and (lim >= 0 or lim == cash)):
+            out.append(
+                _err(
+                    ep,
+                    f"agent_signals.{RISK}.{tk}.remaining_position_limit",
+                    "not a finite number >= 0",
+                    value=lim,
+                    cash=cash,
+                    expected=">= 0, or == portfolio_before.cash when that is negative",
+                )
+            )
     return out
 
 

@@ -25,10 +25,11 @@ from episodes.panel import Panel
 from episodes.panel_io import PANEL_COLUMNS, panel_from_tables
 from episodes.reader import DayFile, Source, read_days
 from episodes.schema import Episode
+from episodes.store_fs import hidden_old, store_lock, swap_dir
 from episodes.tables import TABLES, episodes_to_tables, tables_to_episodes, ticker_universe
 from episodes.validate import check_sequence, validate_days
-from simulator.core.atomic import atomic_dir
 from simulator.core.errors import EpisodeError, StoreError
+from simulator.core.locks import os_errors
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -70,7 +71,28 @@ class EpisodeStore:
 
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         """One table as a pyarrow Table (all columns by default)."""
-        return pq.read_table(self.path / f"{name}.parquet", columns=columns)
+        path = self.path / f"{name}.parquet"
+        try:
+            return pq.read_table(path, columns=columns)
+        except (OSError, pa.ArrowException) as exc:
+            raise _damaged(path, exc) from None
+
+    def verify(self) -> None:
+        """Check that every table's Parquet footer reads and has the manifest's row count.
+
+        Raises
+        ------
+        StoreError
+            A table is missing, unreadable (garbage, truncated) or has another row count.
+        """
+        for name, rows in self.manifest["tables"].items():
+            path = self.path / f"{name}.parquet"
+            try:
+                n = pq.read_metadata(path).num_rows
+            except (OSError, pa.ArrowException) as exc:
+                raise _damaged(path, exc) from None
+            if n != rows:
+                raise _damaged(path, None, rows=n, expected=f"{rows} rows (manifest)")
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Every table as a pandas frame."""
@@ -85,8 +107,19 @@ class EpisodeStore:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
 
 
+def _damaged(path: Path, exc: Exception | None, **values: object) -> StoreError:
+    err = {"error": f"{type(exc).__name__}: {str(exc)[:80]}"} if exc is not None else {}
+    return StoreError(
+        str(path),
+        "store table is damaged",
+        **err,
+        **values,
+        fix="delete the store and ingest every day again",
+    )
+
+
 def open_store(path: Path | EpisodeStore) -> EpisodeStore:
-    """Open an existing store.
+    """Open an existing store (putting back one whose swap was interrupted, see ``store_fs``).
 
     Raises
     ------
@@ -96,6 +129,9 @@ def open_store(path: Path | EpisodeStore) -> EpisodeStore:
     if isinstance(path, EpisodeStore):
         return path
     path = Path(path)
+    if not path.exists() and (hidden_old(path) / MANIFEST).is_file():
+        with store_lock(path, wait=True):  # recovers the parked store
+            pass
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -171,6 +207,7 @@ def ingest(
     replace: bool = False,
     with_reasoning: bool = False,
     workers: int = 1,
+    wait: bool = False,
 ) -> IngestReport:
     """Validate the episodes of ``src`` and add them to the store at ``store`` (created if absent).
 
@@ -182,16 +219,26 @@ def ingest(
     with_reasoning : keep the ``llm_decisions`` reasoning text (larger store).
     workers : processes that parse JSON. 1 (in-process) is the fastest on a busy 2-core machine:
         the pickling of episodes back to the parent costs about 30 % extra CPU.
+    wait : when another writer holds the store's lock, wait for it instead of raising.
 
     Raises
     ------
     EpisodeError
         On any validation problem (its ``problems`` attribute lists them all); nothing is written.
     StoreError
-        On a changed day without ``replace``, or a store built with another ``with_reasoning``.
+        On a changed day without ``replace``, a store built with another ``with_reasoning``, a
+        damaged store table, a store locked by another writer, or a write that the file system
+        refuses (read-only, no space left).
     """
-    t0 = time.perf_counter()
     store = Path(store)
+    with store_lock(store, wait=wait):
+        return _ingest(src, store, replace, with_reasoning, workers)
+
+
+def _ingest(
+    src: Source, store: Path, replace: bool, with_reasoning: bool, workers: int
+) -> IngestReport:
+    t0 = time.perf_counter()
     old = _existing(store, with_reasoning)
     known = old.day_hashes() if old else {}
     days = read_days(src, workers=workers, known=known)
@@ -238,6 +285,7 @@ def _existing(store: Path, with_reasoning: bool) -> EpisodeStore | None:
             str(store), "exists and is not an episode store", fix="choose another --store path"
         )
     old = open_store(store)
+    old.verify()
     if old.with_reasoning != with_reasoning:
         raise StoreError(
             str(store),
@@ -325,10 +373,14 @@ def _write(store: Path, eps: list[Episode], sha: list[str], with_reasoning: bool
         "portfolio_tickers": list(keys),
         "dates": dates,
     }
-    with atomic_dir(store) as tmp:
+
+    def build(tmp: Path) -> None:
         for name, df in tables.items():
             write_table(df, tmp / f"{name}.parquet")
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+    with os_errors(store, StoreError):
+        swap_dir(store, build)
 
 
 def write_table(df: pd.DataFrame, path: Path) -> None:

@@ -97,6 +97,12 @@ class TrainConfig:
             raise ValueError(f"ticker_dropout={self.ticker_dropout}, expected in [0, 1)")
         if self.torch_threads < 1:
             raise ValueError(f"torch_threads={self.torch_threads}, expected >= 1")
+        if not self.grad_clip > 0:
+            raise ValueError(f"grad_clip={self.grad_clip}, expected > 0")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay={self.weight_decay}, expected >= 0")
+        if not self.warm_lr_factor > 0:
+            raise ValueError(f"warm_lr_factor={self.warm_lr_factor}, expected > 0")
         check_choices(self)
 
 

@@ -34,6 +34,7 @@ from models.registry import (
 from models.train import split_window, train_window
 from models.windows import Window, from_config
 from simulator.core.errors import ConfigError, RegistryError
+from simulator.core.locks import os_errors, writer_lock
 
 __all__ = [
     "PretrainData",
@@ -50,6 +51,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 BACKENDS = ("local", "ray")
+LOCK_FILE = ".lock"  # the models directory's writer lock (simulator.core.locks)
 
 
 class PretrainData(NamedTuple):
@@ -203,6 +205,7 @@ def pretrain(
     workers: int = 1,
     address: str | None = None,
     force: bool = False,
+    wait: bool = False,
 ) -> PretrainResult:
     """Train every walk-forward window of a store that the registry in ``models_dir`` lacks.
 
@@ -228,6 +231,9 @@ def pretrain(
         Address of a running Ray cluster.
     force : bool
         Retrain stale windows instead of raising.
+    wait : bool
+        When another pretrain holds ``models_dir``'s lock (``MODELS/.lock``), wait for it
+        instead of raising RegistryError.
 
     Raises
     ------
@@ -240,6 +246,13 @@ def pretrain(
         raise ConfigError("--backend", "unknown backend", got=backend, expected="local or ray")
     if workers < 1:
         raise ConfigError("--workers", "must be >= 1", got=workers)
+    models_dir = Path(models_dir)
+    lock = writer_lock(models_dir / LOCK_FILE, owner=str(models_dir), cls=RegistryError, wait=wait)
+    with lock, os_errors(models_dir, RegistryError, known_only=True):
+        return _pretrain(source, models_dir, cfg, backend, workers, address, force)
+
+
+def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, force):
     t0 = time.perf_counter()
     data = prepare(source, cfg)
     plan = plan_windows(data, cfg)

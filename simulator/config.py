@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -76,7 +77,9 @@ class RunConfig:
     replay: ReplayConfig = field(default_factory=ReplayConfig)
 
     def __post_init__(self) -> None:
-        """Cross-section checks, once, before any work (``load_config`` and ``replace`` alike)."""
+        """Run-level and cross-section checks, once, before any work (load and replace alike)."""
+        if not 0 <= self.seed < 2**31:
+            raise ValueError(f"seed={self.seed}, expected in [0, 2**31)")
         cap, want = self.replay.max_positions, self.decision.max_positions
         if want is not None and want > cap:
             raise ConfigError("decision.max_positions", "exceeds the books' cap", value=want,
@@ -148,6 +151,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(str(path), "config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "not UTF-8 text", at=f"byte {exc.start}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "cannot read", error=exc.strerror) from None
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from None
     if loaded is None:
@@ -202,4 +209,12 @@ def _coerce(typ: Any, value: Any, dotted: str) -> Any:
         isinstance(value, typ) and not (typ is int and isinstance(value, bool))
     ):
         raise ConfigError(dotted, "wrong type", value=repr(value), expected=typ.__name__)
+    return _finite(value, dotted)
+
+
+def _finite(value: Any, dotted: str) -> Any:
+    """Every numeric key must be a finite number: YAML's ``.inf``/``.nan`` are refused here, once,
+    because a NaN passes every ``x < bound`` range check in ``__post_init__``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(dotted, "not a finite number", value=value, expected="a finite number")
     return value

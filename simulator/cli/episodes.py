@@ -20,6 +20,10 @@ from simulator.core.errors import EpisodeError
 __all__ = ["COMMANDS", "episodes_group"]
 
 _SRC = click.Path(exists=True, path_type=Path)
+_SRC_OR_GLOB = click.Path(path_type=Path)  # a glob is expanded by the reader (README)
+_WAIT = click.option(
+    "--wait", is_flag=True, help="If another writer holds the store, wait for it (else exit 1).",
+)  # fmt: skip
 _WORKERS = click.option(
     "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
     help="Processes that parse the JSON files (more helps only with idle cores).",
@@ -32,7 +36,7 @@ def episodes_group() -> None:
 
 
 @episodes_group.command("validate")
-@click.argument("src", type=_SRC)
+@click.argument("src", type=_SRC_OR_GLOB)
 @_WORKERS
 @click.pass_context
 def validate_cmd(ctx: click.Context, src: Path, workers: int) -> None:
@@ -50,12 +54,15 @@ def validate_cmd(ctx: click.Context, src: Path, workers: int) -> None:
 
 
 @episodes_group.command("ingest")
-@click.argument("src", type=_SRC)
+@click.argument("src", type=_SRC_OR_GLOB)
 @click.option("--store", type=click.Path(path_type=Path), required=True, help="Store directory.")
 @click.option("--replace", is_flag=True, help="Overwrite stored days whose file changed.")
 @click.option("--with-reasoning", is_flag=True, help="Keep the llm_decisions reasoning text.")
 @_WORKERS
-def ingest_cmd(src: Path, store: Path, replace: bool, with_reasoning: bool, workers: int) -> None:
+@_WAIT
+def ingest_cmd(
+    src: Path, store: Path, replace: bool, with_reasoning: bool, workers: int, wait: bool
+) -> None:
     """Validate SRC (directory or .tar.xz) and add its days to the Parquet store.
 
     Nothing is written if any episode has a problem (all problems are listed on stderr). A re-run
@@ -63,7 +70,7 @@ def ingest_cmd(src: Path, store: Path, replace: bool, with_reasoning: bool, work
     """
     from simulator import pipeline
 
-    opts = {"replace": replace, "with_reasoning": with_reasoning, "workers": workers}
+    opts = {"replace": replace, "with_reasoning": with_reasoning, "workers": workers, "wait": wait}
     try:
         pipeline.ingest(src, store, click.echo, **opts)
     except EpisodeError as exc:

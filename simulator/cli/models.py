@@ -52,6 +52,7 @@ def _table(frame: pd.DataFrame) -> str:
 )
 @click.option("--address", default=None, help="Address of a running Ray cluster (ray backend).")
 @click.option("--force", is_flag=True, help="Retrain windows whose store or config changed.")
+@click.option("--wait", is_flag=True, help="If another pretrain holds MODELS, wait (else exit 1).")
 def pretrain_cmd(
     store: Path,
     models_dir: Path,
@@ -61,6 +62,7 @@ def pretrain_cmd(
     workers: int,
     address: str | None,
     force: bool,
+    wait: bool = False,
 ) -> None:
     """Train one model per walk-forward window of the store; skip windows already done.
 
@@ -72,7 +74,13 @@ def pretrain_cmd(
 
     cfg = load_config(config_path, {"seed": seed} if seed is not None else None)
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
-    opts = {"backend": backend, "workers": workers, "address": address, "force": force}
+    opts = {
+        "backend": backend,
+        "workers": workers,
+        "address": address,
+        "force": force,
+        "wait": wait,
+    }
     res = pipeline.pretrain(store, models_dir, cfg, click.echo, **opts)
     rows = [
         {

@@ -133,10 +133,11 @@ def test_failure_mid_ingest_leaves_the_old_store_intact(tmp_path, monkeypatch):
 
     real = store_mod.write_table
     monkeypatch.setattr(store_mod, "write_table", failing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StoreError, match="disk full"):
         ingest(src, tmp_path / "store", workers=1)
     assert _snapshot(tmp_path / "store") == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".store")]  # no temp dir left
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".store")]
+    assert left == [".store.lock"]  # no temp dir left (the lock file stays)
 
 
 def test_failure_on_a_fresh_store_leaves_no_store(tmp_path, monkeypatch):
@@ -144,7 +145,7 @@ def test_failure_on_a_fresh_store_leaves_no_store(tmp_path, monkeypatch):
     monkeypatch.setattr(
         store_mod, "write_table", lambda df, path: (_ for _ in ()).throw(OSError("x"))
     )
-    with pytest.raises(OSError):
+    with pytest.raises(StoreError):
         ingest(tmp_path / "src", tmp_path / "store", workers=1)
     assert not (tmp_path / "store").exists()
 
