@@ -14,7 +14,7 @@ import structlog
 from episodes.panel import Panel
 from simulator.config import RunConfig, config_hash, config_to_dict, load_config
 from simulator.errors import ReconcileError, WfsimError
-from simulator.export import RunOutput, export_run, write_csv
+from simulator.export import RunOutput, export_run
 from simulator.options import config_option, seed_option, store_option
 from simulator.reconcile import Mismatch, replay_recorded
 from simulator.strategies import (
@@ -138,9 +138,7 @@ def replay(
         opts = {"models": models} if strategy in STRATEGY_NAMES else {}
         res = STRATEGIES[strategy](panel, cfg, **opts)
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
-        paths = export_run(out, res.run, extra)
-        for name, table in res.tables.items():
-            paths[name] = write_csv(Path(out) / name, table)
+        paths = export_run(out, res.run, extra, res.tables)
         nav = res.run.marks.nav
         final = float(nav[-1]) if len(nav) else res.run.initial_nav
         log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))

@@ -155,7 +155,7 @@ def test_replay_command_writes_stable_exports(real_store, tmp_path):
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == sorted(
         ["trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "positions.csv",
-         "positions.parquet", "summary.json", "reconcile.csv"]
+         "positions.parquet", "summary.json", "reconcile.csv", "manifest.json"]
     )  # fmt: skip
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
