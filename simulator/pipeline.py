@@ -95,7 +95,7 @@ def replay(
 ) -> ReplayOutput:
     """Run ``strategy`` over the store's days and export it into ``out`` (see `wfsim replay`)."""
     from episodes.store import load_panel
-    from simulator.results.export import export_run, write_csv
+    from simulator.results.export import export_run
     from simulator.strategies import STRATEGIES, STRATEGY_NAMES
 
     chash = config_hash(cfg)
@@ -106,9 +106,7 @@ def replay(
         opts = {"models": models} if strategy in STRATEGY_NAMES else {}
         res = STRATEGIES[strategy](panel, cfg, **opts)
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
-        paths = export_run(out, res.run, extra)
-        for name, table in res.tables.items():
-            paths[name] = write_csv(Path(out) / name, table)
+        paths = export_run(out, res.run, extra, res.tables)
         nav = res.run.marks.nav
         final = float(nav[-1]) if len(nav) else res.run.initial_nav
         log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))

@@ -49,7 +49,7 @@ class SyncStats:
     n_closes: int  # every R_SYNC fill with shares
     n_universe: int  # the ticker left the universe (or had no open price) on t
     n_stale: int  # of which closed at the last recorded close (no price at all on t)
-    n_mirror: int  # closed because the baseline fully closed its side that day
+    n_mirror: int  # closed because the baseline fully closed its side the day before
     pnl: float  # realized gains of the sync closes, net of fees
 
 
@@ -66,9 +66,10 @@ def plan_sync(
     Rules: (1) a stock position in a ticker outside ``panel.eligible[t]`` (or without an open
     price on t) is closed in full, both sides, at open(t) when that price exists, else at
     ``last_close`` [K] (the last recorded close before t) and flagged ``stale``; (2) with
-    ``mode="mirror"`` a side is also closed at open(t) when the baseline held that side before t
-    and holds none after the day's fills (``long_before > 0 == long_after``). Mirror reads the
-    baseline's fills of t, known right after the open: it is an option, not the default.
+    ``mode="mirror"`` a side is also closed at open(t) when the baseline closed that whole side on
+    day t−1 (``long_before[t−1] > 0 == long_after[t−1]``). Lagged one day on purpose: the
+    baseline's book after day t holds the LLM's decisions of t, taken having seen close(t) (shared
+    README §6), so following them at open(t) would be look-ahead in every information set.
     """
     if mode not in SYNC_MODES:
         raise ValueError(f"mode={mode!r}, expected one of {SYNC_MODES}")
@@ -79,12 +80,13 @@ def plan_sync(
     cover = exit_ & (short > 0)
     msell = np.zeros_like(sell)
     mcover = np.zeros_like(cover)
-    if mode == "mirror":
+    if mode == "mirror" and t > 0:
+        s = t - 1  # the baseline's last finished day: known before the open of t
         msell = (
-            stock & ~exit_ & (long > 0) & (panel.long_before[t] > 0) & (panel.long_after[t] == 0)
+            stock & ~exit_ & (long > 0) & (panel.long_before[s] > 0) & (panel.long_after[s] == 0)
         )
         mcover = (
-            stock & ~exit_ & (short > 0) & (panel.short_before[t] > 0) & (panel.short_after[t] == 0)
+            stock & ~exit_ & (short > 0) & (panel.short_before[s] > 0) & (panel.short_after[s] == 0)
         )
     ks_l = np.flatnonzero(sell | msell)
     ks_s = np.flatnonzero(cover | mcover)

@@ -7,16 +7,31 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci_guard import in_ci, skip_is_failure
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data" / "mas-hedge-fund"
 EPISODES_TAR = SHARED_DATA / "episodes-2022-2024.tar.xz"
 BENCHMARKS = SHARED_DATA / "benchmarks"
+IN_CI = in_ci()
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "golden" in item.keywords and not EPISODES_TAR.exists():
             item.add_marker(pytest.mark.skip(reason=f"real episodes not found at {EPISODES_TAR}"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI a skip that would hide a regression is a failure (``tests/ci_guard.py``)."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.skipped and not hasattr(rep, "wasxfail"):
+        why = skip_is_failure(item.nodeid, IN_CI, SHARED_DATA.is_dir())
+        if why is not None:
+            reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+            rep.outcome, rep.longrepr = "failed", f"{why}; it skipped: {reason}"
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ timestamps anywhere: the same run writes the same bytes.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -20,13 +21,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from simulator.core.atomic import atomic_path, write_atomic
+from simulator.core.atomic import atomic_dir, atomic_path, write_atomic
 from simulator.core.versions import library_versions
 from simulator.kernels.records import ACTION_NAMES, HOLD, REASON_NAMES
 from simulator.runs import Marks, RunOutput
 
 __all__ = [
+    "MANIFEST",
     "export_run",
+    "verify_run",
     "positions_table",
     "run_metrics",
     "trades_table",
@@ -200,24 +203,53 @@ def run_summary(run: RunOutput, metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def export_run(out: Path, run: RunOutput, extra: dict[str, Any]) -> dict[str, Path]:
-    """Write a run's exports into ``out`` and return their paths by file name.
+MANIFEST = "manifest.json"
 
-    Files: trades, equity and positions as .csv and .parquet, and summary.json (``run_summary``
-    with the metrics, updated with ``extra`` — the caller's config, config_hash, seed and
-    strategy-specific facts).
+
+def export_run(
+    out: Path, run: RunOutput, extra: dict[str, Any], tables: dict[str, pa.Table] | None = None
+) -> dict[str, Path]:
+    """Write a run's exports into ``out``, whole, and return their paths by file name.
+
+    Files: trades, equity and positions as .csv and .parquet, summary.json (``run_summary`` with
+    the metrics, updated with ``extra`` — the caller's config, config_hash, seed and
+    strategy-specific facts), the caller's extra CSV ``tables`` (name -> table) and
+    ``manifest.json`` (sha256 and size of every other file). Written like a model window
+    (``simulator.core.atomic.atomic_dir``): into a hidden temp directory renamed over ``out`` at the
+    end, so a kill or a full disk leaves the previous run or the new one, never a mix.
     """
     out = Path(out)
     trades = trades_table(run.fills, run.days, run.dates, run.tickers)
-    tables = {
+    frames = {
         "trades": trades,
         "equity": equity_table(run.dates, run.marks, run.initial_nav),
         "positions": positions_table(run.dates, run.n_long, run.n_short),
     }
-    paths: dict[str, Path] = {}
-    for name, table in tables.items():
-        paths[f"{name}.csv"] = write_csv(out / f"{name}.csv", table)
-        paths[f"{name}.parquet"] = write_parquet(out / f"{name}.parquet", table)
     summary = run_summary(run, run_metrics(run, trades) if len(run.dates) else {}) | extra
-    paths["summary.json"] = write_json(out / "summary.json", summary)
-    return paths
+    names: list[str] = []
+    with atomic_dir(out) as tmp:
+        for name, table in frames.items():
+            write_csv(tmp / f"{name}.csv", table)
+            write_parquet(tmp / f"{name}.parquet", table)
+            names += [f"{name}.csv", f"{name}.parquet"]
+        write_json(tmp / "summary.json", summary)
+        names.append("summary.json")
+        for name, table in (tables or {}).items():
+            write_csv(tmp / name, table)
+            names.append(name)
+        write_json(tmp / MANIFEST, {"files": {n: _file_entry(tmp / n) for n in names}})
+    return {n: out / n for n in [*names, MANIFEST]}
+
+
+def _file_entry(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def verify_run(out: Path) -> list[str]:
+    """Files of a run directory that differ from its manifest (missing, changed, unlisted)."""
+    out = Path(out)
+    listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    bad = [n for n, e in listed.items() if not (out / n).is_file() or _file_entry(out / n) != e]
+    extra = {p.name for p in out.iterdir()} - set(listed) - {MANIFEST}
+    return sorted(bad) + sorted(extra)

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.golden
 
 # Figures of the 691 recorded days (2022-04-01 .. 2024-12-31), computed by the kernels and
 # cross-checked by the reference below; the NAV extremes match the shared README §5.6.
+# Provenance: final_nav, days and the NAV extremes are goldens (the recording / the data README);
+# fees_paid, max_drawdown, replacements and cap_rejected are REGRESSION PINS: copied from wfsim's
+# own output (`wfsim replay --strategy llm` on the 691-day store, kernels and the plain-Python
+# reference agreeing), not from an independent source (the README gives fees only for the 813-day
+# run, "about 13.8 k", and 7,270 replacements over 813 days). A change there means the books moved.
 PINNED = {
     "days": 691,
     "final_nav": 104241.90661724101,
@@ -155,7 +160,7 @@ def test_replay_command_writes_stable_exports(real_store, tmp_path):
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == sorted(
         ["trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "positions.csv",
-         "positions.parquet", "summary.json", "reconcile.csv"]
+         "positions.parquet", "summary.json", "reconcile.csv", "manifest.json"]
     )  # fmt: skip
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

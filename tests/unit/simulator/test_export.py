@@ -108,7 +108,7 @@ def test_export_run_writes_every_file_and_reruns_byte_identical(tmp_path):
     b = export_run(tmp_path / "b", run, {"config_hash": "abc"})
     assert sorted(a) == sorted(
         ["trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "positions.csv",
-         "positions.parquet", "summary.json"]
+         "positions.parquet", "summary.json", "manifest.json"]
     )  # fmt: skip
     for name in a:
         assert a[name].read_bytes() == b[name].read_bytes(), name

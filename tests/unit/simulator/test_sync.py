@@ -75,8 +75,10 @@ def test_exit_without_any_price_closes_at_the_last_close_and_is_flagged():
     ],
 )
 def test_mirror_follows_a_full_baseline_close_of_the_same_side(before, after, ours, expect):
+    """Lagged: the baseline's close on day 2 is followed at the open of day 3."""
+
     def setter(v):
-        return lambda a: a.__setitem__((3, 2), v)
+        return lambda a: a.__setitem__((2, 2), v)
 
     p = panel_with(
         long_before=setter(before[0]),
