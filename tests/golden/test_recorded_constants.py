@@ -40,4 +40,4 @@ def test_default_replay_config_is_the_recorded_run(cfg):
                     "initial_cash": 100_000.0}  # fmt: skip
     got = {k: float(getattr(cfg.replay, k)) for k in want}
     assert got == want
-    assert cfg.decision.max_positions <= cfg.replay.max_positions
+    assert cfg.decision_config().max_positions <= cfg.replay.max_positions
