@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from agents.config import DecisionConfig
+from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.config import SynthConfig
 from models.config import FeatureConfig, ModelConfig, PretrainConfig, TrainConfig, WindowConfig
 from simulator.core.errors import ConfigError
@@ -28,9 +29,9 @@ class ReplayConfig:
     """Mechanics of a simulated account (the recorded run's values by default)."""
 
     initial_cash: float = 100_000.0
-    fee_rate: float = 0.0005  # transaction cost on notional, both sides (5 bp)
-    margin_rate: float = 0.0  # short margin requirement (0 in the recordings)
-    max_positions: int = 30  # stock positions; SHY/TLT outside the cap
+    fee_rate: float = RECORDED_ACCOUNT.fee_rate  # transaction cost on notional, both sides
+    margin_rate: float = RECORDED_ACCOUNT.margin_rate  # short margin requirement
+    max_positions: int = RECORDED_ACCOUNT.max_positions  # stock positions; SHY/TLT outside it
     bond_sleeve: str = "mirror"  # "mirror": hold the baseline's SHY/TLT weight of NAV; "none"
     # "eligible": close tickers that left the universe; "mirror": also follow baseline closes
     sync: str = "eligible"
@@ -52,6 +53,12 @@ class ReplayConfig:
             raise ValueError(f"sync={self.sync!r}, expected 'eligible' or 'mirror'")
         if self.predictions not in ("saved", "live"):
             raise ValueError(f"predictions={self.predictions!r}, expected 'saved' or 'live'")
+
+    @property
+    def account(self) -> AccountRules:
+        """This experiment's account rules (costs, margin, cap) for the books."""
+        return AccountRules(fee_rate=self.fee_rate, margin_rate=self.margin_rate,
+                            max_positions=self.max_positions)  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -120,7 +127,21 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             if not isinstance(node, dict):
                 raise ConfigError(dotted, "parent is not a section")
         node[leaf] = value
-    return _build(RunConfig, data, "")
+    cfg = _build(RunConfig, data, "")
+    _check_cross(cfg)
+    return cfg
+
+
+def _check_cross(cfg: RunConfig) -> None:
+    """Rules across sections, checked once at load so that no command starts work it cannot end."""
+    if cfg.decision.max_positions > cfg.replay.max_positions:
+        raise ConfigError(
+            "decision.max_positions",
+            "exceeds the books' cap",
+            value=cfg.decision.max_positions,
+            expected=f"<= replay.max_positions={cfg.replay.max_positions}",
+            fix="lower decision.max_positions too",
+        )
 
 
 def _build(cls: type, data: Any, prefix: str) -> Any:

@@ -11,11 +11,14 @@ import numpy as np
 import pyarrow as pa
 import structlog
 
+from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.panel import Panel
 from simulator.cli.options import config_option, seed_option, store_option
 from simulator.config import RunConfig, config_hash, config_to_dict, load_config
 from simulator.core.errors import ReconcileError, WfsimError
-from simulator.reconcile import Mismatch, replay_recorded
+from simulator.core.hashing import plain
+from simulator.kernels.records import HOLD, REASON_NAMES
+from simulator.reconcile import Mismatch, replay_decisions, replay_recorded
 from simulator.results.export import export_run, write_csv
 from simulator.runs import RunOutput
 from simulator.strategies import (
@@ -26,9 +29,12 @@ from simulator.strategies import (
     windows_table,
 )
 
-__all__ = ["COMMANDS", "STRATEGIES", "StrategyRun", "replay"]
+__all__ = ["COMMANDS", "COUNTERFACTUAL", "STRATEGIES", "StrategyRun", "replay"]
 
 log = structlog.get_logger(__name__)
+
+COUNTERFACTUAL = "llm[counterfactual]"
+"""Run name of the recorded decisions executed under the config's account (summary.json)."""
 
 
 class StrategyRun(NamedTuple):
@@ -42,11 +48,12 @@ class StrategyRun(NamedTuple):
 
 
 def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
-    """The recorded LLM baseline, replayed exactly and reconciled day by day (shared README §5)."""
-    r = cfg.replay
-    res = replay_recorded(
-        panel, fee_rate=r.fee_rate, margin_rate=r.margin_rate, max_positions=r.max_positions
-    )
+    """The recorded LLM baseline, replayed exactly and reconciled day by day (shared README §5).
+
+    Always under the recording's rules (``RECORDED_ACCOUNT``), whatever ``replay`` says: only
+    they can reconcile. When the config's account differs, summary.json says so.
+    """
+    res = replay_recorded(panel)
     run = RunOutput("llm", np.arange(panel.n_days), panel.dates, panel.tickers, res.fills,
                     res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
     T, mm = panel.n_days, res.mismatches
@@ -64,9 +71,45 @@ def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
             mismatches=len(mm),
             fix="see reconcile.csv",
         )
-    extra = {"reconcile": {"days": T, "days_ok": n_ok, "mismatches": len(mm)}}
+    extra: dict[str, Any] = {"reconcile": {"days": T, "days_ok": n_ok, "mismatches": len(mm)}}
     line = f"llm: reconciled {n_ok}/{T} days, {len(mm)} mismatches"
+    if cfg.replay.account != RECORDED_ACCOUNT:  # the default config's summary stays as it was
+        extra["account"] = plain(RECORDED_ACCOUNT)
+        extra["account_note"] = (
+            "replayed under the recording's rules, not the config's replay section; "
+            "see --strategy llm-counterfactual"
+        )
+        line += " (under the recording's account rules, not the config's)"
     return StrategyRun(run, extra, {"reconcile.csv": table}, error, line)
+
+
+def _run_llm_counterfactual(panel: Panel, cfg: RunConfig) -> StrategyRun:
+    """The recorded decisions executed under the config's account (``replay.fee_rate``,
+    ``margin_rate``, ``max_positions``) by the same books: a counterfactual, never reconciled.
+
+    It starts from the recorded first book (the decisions are share counts sized for it), so
+    ``replay.initial_cash``, ``bond_sleeve`` and ``sync`` do not apply. Orders the books clip or
+    reject (a lower cap, less cash) are in trades.csv with their reason; summary.json counts them.
+    """
+    rules = cfg.replay.account
+    res = replay_decisions(panel, rules)
+    run = RunOutput(COUNTERFACTUAL, np.arange(panel.n_days), panel.dates, panel.tickers,
+                    res.fills, res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
+    f = res.fills[res.fills["action"] != HOLD]
+    reasons = {REASON_NAMES[r]: int((f["reason"] == r).sum()) for r in np.unique(f["reason"])}
+    extra = {
+        "counterfactual": {
+            "account": plain(rules),
+            "recorded_account": plain(RECORDED_ACCOUNT),
+            "reconciled": False,
+            "orders_by_reason": reasons,
+            "note": "the recorded LLM decisions executed under this account; not the recording",
+        }
+    }
+    fees = float(res.fills["fee"].sum())
+    line = (f"{COUNTERFACTUAL}: {panel.n_days} days under {_rules_text(rules)} (not reconciled);"
+            f" fees {fees:.2f}, {reasons.get('cap-rejected', 0)} cap-rejected")  # fmt: skip
+    return StrategyRun(run, extra, {}, None, line)
 
 
 def _replay_runner(name: str) -> Callable[..., StrategyRun]:
@@ -82,8 +125,14 @@ def _replay_runner(name: str) -> Callable[..., StrategyRun]:
     return run
 
 
+def _rules_text(rules: AccountRules) -> str:
+    return (f"fee_rate={rules.fee_rate}, margin_rate={rules.margin_rate}, "
+            f"max_positions={rules.max_positions}")  # fmt: skip
+
+
 STRATEGIES: dict[str, Callable[..., StrategyRun]] = {
     "llm": _run_llm,
+    "llm-counterfactual": _run_llm_counterfactual,
     **{name: _replay_runner(name) for name in STRATEGY_NAMES},
 }
 """Strategy name -> runner(panel, cfg[, models]). Every runner's output goes through the same
@@ -96,9 +145,12 @@ exports. lstm, random and flat start at the first serving day (``windows.initial
     type=click.Choice(sorted(STRATEGIES)),
     default="llm",
     show_default=True,
-    help="llm: the recorded decisions, replayed exactly and reconciled with the recording. "
-    "lstm: the pretrained models' predictions (needs --models); random: the same rule on "
-    "seeded random predictions; flat: cash only.",
+    help="llm: the recorded decisions, replayed exactly under the recording's account rules "
+    f"({_rules_text(RECORDED_ACCOUNT)}) and reconciled with the recording. "
+    "llm-counterfactual: the same decisions under the config's "
+    "replay.fee_rate/margin_rate/max_positions, run name "
+    "llm[counterfactual], never reconciled. lstm: the pretrained models' predictions (needs "
+    "--models); random: the same rule on seeded random predictions; flat: cash only.",
 )
 @store_option()
 @click.option(
@@ -127,6 +179,14 @@ def replay(
 
     Exits 1 (ReconcileError) when the llm replay differs from the recording on any day; the
     exports and reconcile.csv are written first.
+
+    \b
+    Example: the recorded decisions at 10 bp with at most 20 stock positions; c.yaml holds
+      replay: {fee_rate: 0.001, max_positions: 20}
+      decision: {max_positions: 20}
+    wfsim replay --strategy llm --store S --out runs/llm --config c.yaml
+    wfsim replay --strategy llm-counterfactual --store S --out runs/llm-cf --config c.yaml
+    The first still reconciles (recording's rules); the second shows the higher fees.
     """
     from episodes.store import load_panel
 

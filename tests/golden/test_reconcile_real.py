@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from agents.llm import RecordedDecisions
+from episodes.account import RECORDED_ACCOUNT
 from episodes.store import load_panel
 from simulator.books import Books
 from simulator.cli import main
@@ -89,6 +90,7 @@ def test_reference_agrees_on_every_day(panel, replayed):
             {tk[k]: float(panel.open[t, k]) for k in keys},
             {tk[k]: float(s) for k, s in enumerate(panel.strength[t])},
             victims=victims,
+            **RECORDED_ACCOUNT.kwargs(),
         )
         fees += sum(x.fee for x in fills)
         nav[t] = ref_nav(book, {tk[k]: float(panel.close[t, k]) for k in keys})
@@ -99,7 +101,7 @@ def test_reference_agrees_on_every_day(panel, replayed):
 
 def test_fixed_tie_rule_diverges_on_2022_04_04(panel):
     """Without the recorded victims the lowest-index tie rule leaves the recorded book on day 2."""
-    books = Books.from_panel_before(panel, 0)
+    books = Books.from_panel_before(panel, 0, RECORDED_ACCOUNT)
     decisions = RecordedDecisions(panel)
     first_bad = None
     for t in range(5):
