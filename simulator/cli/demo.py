@@ -10,11 +10,12 @@ import click
 import structlog
 import yaml
 
+from episodes.account import RECORDED_ACCOUNT
 from simulator.cli.options import config_option, seed_option
-from simulator.config import config_hash, config_to_dict, load_config
+from simulator.config import RunConfig, config_hash, config_to_dict, load_config
 from simulator.core.atomic import write_atomic
 
-__all__ = ["COMMANDS", "DEMO_OVERRIDES", "demo", "invoke_step"]
+__all__ = ["COMMANDS", "DEMO_OVERRIDES", "demo", "invoke_step", "strategies_for_account"]
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +49,9 @@ def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -
     OUT/episodes/      synthetic episodes in the recorded JSON schema
     OUT/store/         the Parquet episode store
     OUT/models/        walk-forward models + registry.json
-    OUT/runs/<name>/   llm (recorded baseline, reconciled), lstm and random replays
+    OUT/runs/<name>/   llm (recorded baseline, reconciled), lstm and random replays; when the
+                       config's replay account differs from the recording's rules, also
+                       llm-counterfactual (the recorded decisions under that account)
     OUT/report.html    equity, drawdowns, monthly returns, positions, model quality
 
     Preset on top of the defaults: 400 days x 100 tickers, first window 150 days, a new model
@@ -74,11 +77,12 @@ def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -
     step("synth", synth_cmd, out=eps, config=cfg_path)
     step("ingest", ingest_cmd, src=eps, store=store)
     step("pretrain", pretrain_cmd, store=store, models_dir=models, config_path=cfg_path)
-    for name in STRATEGIES:
+    names = STRATEGIES + strategies_for_account(cfg)
+    for name in names:
         extra = {"models": models} if name == "lstm" else {}
         step(f"replay {name}", replay, strategy=name, store=store, out=runs / name,
              config=cfg_path, **extra)  # fmt: skip
-    run_dirs = tuple(runs / name for name in STRATEGIES)
+    run_dirs = tuple(runs / name for name in names)
     step("compare", compare, run_dirs=run_dirs, benchmark="none")
     step("report", report, run_dirs=run_dirs, benchmark="none", out=out / "report.html")
     elapsed = time.perf_counter() - t0
@@ -86,6 +90,12 @@ def demo(ctx: click.Context, out: Path, config: Path | None, seed: int | None) -
     click.echo(f"\ndemo finished in {elapsed:.0f} s; outputs in {out}/:")
     for p in (cfg_path, eps, store, models, *run_dirs, out / "report.html"):
         click.echo(f"  {p}")
+
+
+def strategies_for_account(cfg: RunConfig) -> tuple[str, ...]:
+    """``("llm-counterfactual",)`` when the config's account differs from the recording's rules
+    (the llm baseline always replays under the latter), else nothing."""
+    return () if cfg.replay.account == RECORDED_ACCOUNT else ("llm-counterfactual",)
 
 
 def _preset(config: Path | None) -> dict[str, object]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
-from simulator.cli.demo import invoke_step
+from simulator.cli.demo import invoke_step, strategies_for_account
 from simulator.cli.options import config_option, store_option
 from simulator.config import load_config
 from simulator.core.atomic import write_atomic
@@ -47,6 +47,7 @@ def seeds(
 
     \b
     OUT/runs/llm             the recorded baseline, replayed and reconciled (no seed)
+    OUT/runs/llm-counterfactual  its decisions under the config's account, when that differs
     OUT/models-[TAG]<seed>   walk-forward models of each seed (resumable)
     OUT/runs/lstm-[TAG]<seed>, OUT/runs/random-<seed>
     OUT/comparison-<info-set>.csv and the table on stdout: mean ± std over seeds
@@ -70,8 +71,10 @@ def seeds(
     def run(name: str, **kw: object) -> None:
         invoke_step(ctx, name, replay, store=store, config=cfg_path, **kw)
 
-    run("replay llm", strategy="llm", out=runs / "llm")
-    dirs = [runs / "llm"]
+    dirs = []
+    for name in ("llm", *strategies_for_account(cfg)):
+        run(f"replay {name}", strategy=name, out=runs / name)
+        dirs.append(runs / name)
     for s in range(first_seed, first_seed + n_seeds):
         models = out / f"models-{tag}{s}"
         invoke_step(ctx, f"pretrain seed {s}", pretrain_cmd, store=store, models_dir=models,
