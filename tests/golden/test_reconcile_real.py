@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -180,3 +181,45 @@ def test_replay_command_fails_on_a_mismatch(real_store, tmp_path, monkeypatch, p
     assert "first=- cash" in res.output and "see reconcile.csv" in res.output
     rows = (tmp_path / "reconcile.csv").read_text().splitlines()
     assert rows[1].startswith("2022-04-18,,cash,0.0,")
+
+
+def test_counterfactual_under_the_recorded_rules_is_the_llm_replay(real_store, tmp_path):
+    """The same mechanics: under the recording's rules the counterfactual writes the llm's bytes."""
+    for strategy in ("llm", "llm-counterfactual"):
+        args = [
+            "--strategy",
+            strategy,
+            "--store",
+            str(real_store),
+            "--out",
+            str(tmp_path / strategy),
+        ]
+        res = CliRunner().invoke(main, ["replay", *args])
+        assert res.exit_code == 0, res.output
+    for name in ("trades.csv", "equity.csv", "positions.csv"):
+        llm, cf = ((tmp_path / s / name).read_bytes() for s in ("llm", "llm-counterfactual"))
+        assert llm == cf, name
+
+
+def test_another_account_still_reconciles_and_its_counterfactual_pays_more(real_store, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("replay: {fee_rate: 0.001, max_positions: 20}\ndecision: {max_positions: 20}\n")
+    out = {}
+    for strategy in ("llm", "llm-counterfactual"):
+        args = [
+            "--strategy",
+            strategy,
+            "--store",
+            str(real_store),
+            "--out",
+            str(tmp_path / strategy),
+        ]
+        res = CliRunner().invoke(main, ["replay", *args, "--config", str(cfg)])
+        assert res.exit_code == 0, res.output
+        out[strategy] = json.loads((tmp_path / strategy / "summary.json").read_text())
+    assert out["llm"]["reconcile"] == {"days": 691, "days_ok": 691, "mismatches": 0}
+    assert out["llm"]["fees_paid"] == pytest.approx(PINNED["fees_paid"], rel=1e-12)
+    cf = out["llm-counterfactual"]
+    assert cf["strategy"] == "llm[counterfactual]"
+    assert cf["fees_paid"] > out["llm"]["fees_paid"]
+    assert cf["counterfactual"]["orders_by_reason"]["cap-rejected"] > PINNED["cap_rejected"]
