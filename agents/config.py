@@ -1,11 +1,16 @@
-"""Decision-maker config (stdlib only)."""
+"""Decision-maker config (stdlib and the recording's account rules only)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
+from episodes.account import RECORDED_ACCOUNT
 from simulator.core.choices import check_choices
+
+_CAP = (
+    RECORDED_ACCOUNT.max_positions
+)  # the decision cap defaults to, and stays within, the recorded one
 
 __all__ = ["DecisionConfig"]
 
@@ -25,8 +30,8 @@ class DecisionConfig:
     def __post_init__(self) -> None:
         if self.threshold < 0:
             raise ValueError(f"threshold={self.threshold}, expected >= 0")
-        if self.max_positions is not None and not 1 <= self.max_positions <= 30:
-            raise ValueError(f"max_positions={self.max_positions}, expected in [1, 30]")
+        if self.max_positions is not None and not 1 <= self.max_positions <= _CAP:
+            raise ValueError(f"max_positions={self.max_positions}, expected in [1, {_CAP}]")
         check_choices(self)
 
     def resolved_cap(self) -> int:

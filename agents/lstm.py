@@ -47,9 +47,7 @@ class LSTMDecisionMaker:
     needs_predictions = True
     trades_bonds = True
 
-    def __init__(
-        self, cfg: DecisionConfig, *, fee_rate: float = 0.0005, margin_rate: float = 0.0
-    ) -> None:
+    def __init__(self, cfg: DecisionConfig, *, fee_rate: float, margin_rate: float) -> None:
         cfg.resolved_cap()  # refuses an unresolved cap before any day
         self.cfg = cfg
         self.fee_rate = float(fee_rate)

@@ -34,8 +34,8 @@ class RandomDecisionMaker:
         cfg: DecisionConfig,
         seed: int,
         *,
-        fee_rate: float = 0.0005,
-        margin_rate: float = 0.0,
+        fee_rate: float,
+        margin_rate: float,
     ) -> None:
         self.seed = int(seed)
         self.rule = LSTMDecisionMaker(cfg, fee_rate=fee_rate, margin_rate=margin_rate)

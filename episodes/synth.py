@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import structlog
 
+from episodes.account import RECORDED_ACCOUNT
 from episodes.config import SynthConfig
 from episodes.panel import ANALYSTS, BONDS
 from episodes.synth_market import SynthMarket, forward_agent, generate_market, macro_agent
@@ -27,8 +28,6 @@ __all__ = ["generate_episodes", "write_episodes", "dumps_episode", "INITIAL_CASH
 log = structlog.get_logger(__name__)
 
 INITIAL_CASH = 100_000.0  # the recorded run's starting cash (NAV_0)
-FEE_RATE = 0.0005  # §5: 5 bp on notional, both sides
-MAX_POSITIONS = 30  # §5.4 stock-position cap (SHY/TLT outside it)
 METADATA = {
     "model_name": "wfsim-synthetic-baseline",
     "model_provider": "wfsim",
@@ -139,9 +138,8 @@ def _execute(book: RefBook, decisions: dict, opens: dict, strength: dict):
     for x in opens:  # eligible tickers in order, then SHY, TLT; a missing decision is hold 0
         d = decisions.get(x)
         orders.append((x, ACTION_CODES[d["action"]], d["quantity"]) if d else (x, HOLD, 0))
-    fills = ref_execute_day(
-        book, orders, opens, strength, fee_rate=FEE_RATE, max_positions=MAX_POSITIONS
-    )
+    # the synthetic baseline trades under the recording's rules, so that its books reconcile
+    fills = ref_execute_day(book, orders, opens, strength, **RECORDED_ACCOUNT.kwargs())
     trades: dict[str, int] = {}
     replacements: dict[str, str] = {}
     for f in fills:  # a victim's close is written when it happens, overwritten by its own order
@@ -212,7 +210,7 @@ def _risk_manager(mkt: SynthMarket, t: int, cash: float, alloc: float, keys: lis
                 "remaining_limit": limit,
                 "available_cash": cash,
                 "combined_stock_allocation": alloc,
-                "max_expected_positions": MAX_POSITIONS,
+                "max_expected_positions": RECORDED_ACCOUNT.max_positions,
                 "target_leverage": 3.0,
                 "base_individual_limit_pct": base_pct,
             },

@@ -10,6 +10,7 @@ from simulator.kernels.books import execute_orders_nb, mark_nb
 from simulator.kernels.records import Orders, fill_dt
 
 if TYPE_CHECKING:
+    from episodes.account import AccountRules
     from episodes.panel import Panel
 
 __all__ = ["Books", "BookState"]
@@ -41,7 +42,8 @@ class Books:
     cash : float
         Starting cash (no positions).
     fee_rate, margin_rate : float
-        Fee on notional for every fill; short margin requirement (the recording: 0.0005, 0).
+        Fee on notional for every fill; short margin requirement (the recording's:
+        ``episodes.account.RECORDED_ACCOUNT``; a simulated account's: ``replay.*``).
     max_positions : int
         Cap on open stock positions; a stronger newcomer at the cap replaces the weakest (§5.4).
         Ties among the weakest go to the order's ``victim`` hint when it is one of them, else to
@@ -50,7 +52,8 @@ class Books:
     Examples
     --------
     >>> from simulator.kernels.records import BUY, R_DECISION
-    >>> b = Books(2, np.array([False, True]), 1000.0)
+    >>> b = Books(2, np.array([False, True]), 1000.0, fee_rate=0.0005, margin_rate=0.0,
+    ...           max_positions=30)
     >>> o = Orders(np.array([0], np.int32), np.array([BUY], np.int8), np.array([3], np.int64),
     ...            np.array([R_DECISION], np.int8), np.array([-1], np.int32))
     >>> fills = b.execute(0, o, price=np.array([100.0, 80.0]), strength=np.zeros(2))
@@ -64,9 +67,9 @@ class Books:
         is_bond: np.ndarray,
         cash: float,
         *,
-        fee_rate: float = 0.0005,
-        margin_rate: float = 0.0,
-        max_positions: int = 30,
+        fee_rate: float,
+        margin_rate: float,
+        max_positions: int,
     ) -> None:
         self.is_bond = np.ascontiguousarray(is_bond, dtype=np.bool_)
         if self.is_bond.shape != (n_tickers,):
@@ -84,9 +87,9 @@ class Books:
         self.rg_short = np.zeros(n_tickers)
 
     @classmethod
-    def from_panel_before(cls, panel: Panel, t: int, **kwargs: float) -> Books:
-        """The recorded book before day ``t`` (``portfolio_before`` of episode t)."""
-        b = cls(panel.n_tickers, panel.is_bond, float(panel.cash_before[t]), **kwargs)
+    def from_panel_before(cls, panel: Panel, t: int, rules: AccountRules) -> Books:
+        """The recorded book before day ``t`` (episode t's ``portfolio_before``) under ``rules``."""
+        b = cls(panel.n_tickers, panel.is_bond, float(panel.cash_before[t]), **rules.kwargs())
         b.state_f8[1] = panel.margin_before[t]
         b.long[:] = panel.long_before[t]
         b.short[:] = panel.short_before[t]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from agents.config import DecisionConfig
+from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.config import SynthConfig
 from models.config import FeatureConfig, ModelConfig, PretrainConfig, TrainConfig, WindowConfig
 from simulator.core.choices import check_choices
@@ -41,9 +42,9 @@ class ReplayConfig:
     """Mechanics of a simulated account (the recorded run's values by default)."""
 
     initial_cash: float = 100_000.0
-    fee_rate: float = 0.0005  # transaction cost on notional, both sides (5 bp)
-    margin_rate: float = 0.0  # short margin requirement (0 in the recordings)
-    max_positions: int = 30  # stock positions; SHY/TLT outside the cap
+    fee_rate: float = RECORDED_ACCOUNT.fee_rate  # transaction cost on notional, both sides
+    margin_rate: float = RECORDED_ACCOUNT.margin_rate  # short margin requirement
+    max_positions: int = RECORDED_ACCOUNT.max_positions  # stock positions; SHY/TLT outside it
     # "mirror": hold the baseline's SHY/TLT weight of NAV; "none"
     bond_sleeve: Literal["mirror", "none"] = "mirror"
     # "eligible": close tickers that left the universe; "mirror": also follow baseline closes
@@ -61,6 +62,12 @@ class ReplayConfig:
         if not 1 <= self.max_positions <= 1000:
             raise ValueError(f"max_positions={self.max_positions}, expected in [1, 1000]")
         check_choices(self)
+
+    @property
+    def account(self) -> AccountRules:
+        """This experiment's account rules (costs, margin, cap) for the books."""
+        return AccountRules(fee_rate=self.fee_rate, margin_rate=self.margin_rate,
+                            max_positions=self.max_positions)  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -137,8 +137,7 @@ def run_replay(
     t0 = time.perf_counter()
     first = _check(panel, strategy, cfg, predictor, first_day)
     r, info_set = cfg.replay, cfg.features.info_set
-    books = Books(panel.n_tickers, panel.is_bond, r.initial_cash, fee_rate=r.fee_rate,
-                  margin_rate=r.margin_rate, max_positions=r.max_positions)  # fmt: skip
+    books = Books(panel.n_tickers, panel.is_bond, r.initial_cash, **r.account.kwargs())
     win_id = _window_ids(panel.n_days, cfg)
     cands = consensus_tickers(panel, info_set)
     bond_w = baseline_bond_weights(panel)

@@ -215,10 +215,13 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
     _step(echo, "synth", synth, eps, cfg, echo)
     _step(echo, "ingest", ingest, eps, store, echo)
     _step(echo, "pretrain", pretrain, store, models, cfg, echo)
-    for name in DEMO_STRATEGIES:
+    from simulator.strategies import strategies_for_account
+
+    names = DEMO_STRATEGIES + strategies_for_account(cfg)
+    for name in names:
         extra = models if name == "lstm" else None
         _step(echo, f"replay {name}", replay, name, store, runs / name, cfg, extra)
-    run_dirs = [runs / name for name in DEMO_STRATEGIES]
+    run_dirs = [runs / name for name in names]
     inputs = inputs | {"benchmark": "none"}
     comp = _step(echo, "compare", compare, run_dirs, **inputs)
     echo(format_table(comp).rstrip("\n"))
@@ -246,8 +249,12 @@ def seeds(
     write_atomic(out / f"config-{info}.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
     tag = "" if info == "strict" else f"{info}-"
     runs = out / "runs"
-    _step(echo, "replay llm", replay, "llm", store, runs / "llm", cfg)
-    dirs = [runs / "llm"]
+    from simulator.strategies import strategies_for_account
+
+    dirs = []
+    for name in ("llm", *strategies_for_account(cfg)):
+        _step(echo, f"replay {name}", replay, name, store, runs / name, cfg)
+        dirs.append(runs / name)
     for s in seed_list:
         seeded = dataclasses.replace(cfg, seed=s)
         models = out / f"models-{tag}{s}"

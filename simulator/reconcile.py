@@ -2,7 +2,8 @@
 
 The book starts from the first ``portfolio_before`` and is never reset to the recording: a rule
 error therefore shows up on the day it happens and on every later day. The day loop keeps each
-day's book; the comparison with the recording then runs over all days at once.
+day's book; the comparison with the recording then runs over all days at once. The same day loop
+under another account's rules is the counterfactual LLM run (``replay_decisions``), unreconciled.
 """
 
 from __future__ import annotations
@@ -13,13 +14,23 @@ import numpy as np
 import structlog
 
 from agents.llm import RecordedDecisions
+from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.panel import Panel
 from simulator.books import Books
 from simulator.kernels.books import executed_trades_nb
 from simulator.kernels.records import R_REPLACEMENT, fill_dt
 from simulator.runs import Marks
 
-__all__ = ["Mismatch", "DailyBooks", "ReplayResult", "replay_recorded", "reconcile", "TOLERANCES"]
+__all__ = [
+    "Mismatch",
+    "DailyBooks",
+    "BookReplay",
+    "ReplayResult",
+    "replay_recorded",
+    "replay_decisions",
+    "reconcile",
+    "TOLERANCES",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -67,8 +78,20 @@ class DailyBooks(NamedTuple):
     rg_short: np.ndarray
 
 
+class BookReplay(NamedTuple):
+    """The recorded decisions executed on one book: fills (``fill_dt``, in execution sequence),
+    daily marks and the book after each day."""
+
+    fills: np.ndarray
+    marks: Marks
+    initial_nav: float
+    n_long: np.ndarray  # [T] open long stock positions after the close
+    n_short: np.ndarray  # [T] open short stock positions after the close
+    after: DailyBooks
+
+
 class ReplayResult(NamedTuple):
-    """Fills of every day (``fill_dt``, in execution sequence), daily marks and mismatches."""
+    """A ``BookReplay`` under the recording's rules plus its reconciliation with the recording."""
 
     fills: np.ndarray
     marks: Marks
@@ -80,18 +103,27 @@ class ReplayResult(NamedTuple):
     bad_days: np.ndarray  # [T] bool: day t has at least one mismatch
 
 
-def replay_recorded(
-    panel: Panel, *, fee_rate: float = 0.0005, margin_rate: float = 0.0, max_positions: int = 30
-) -> ReplayResult:
-    """Replay the recorded decisions of every day with our books, then reconcile every day.
+def replay_recorded(panel: Panel) -> ReplayResult:
+    """Replay the recorded decisions under the recording's rules (``RECORDED_ACCOUNT``), then
+    reconcile every day with the recording."""
+    res = replay_decisions(panel, RECORDED_ACCOUNT)
+    mismatches = reconcile(panel, res.after, res.fills, res.marks)
+    bad = np.isin(panel.dates.astype(str), [m.date for m in mismatches])
+    T = panel.n_days
+    log.info("baseline_replayed", days=T, days_ok=int(T - bad.sum()), mismatches=len(mismatches))
+    return ReplayResult(*res, mismatches, bad)
 
-    The book starts as the first episode's ``portfolio_before``; the NAV before day 0 is its
-    cash plus margin (the recorded run starts flat at 100,000; a book starting with positions
-    takes the NAV implied by the first recorded return instead).
+
+def replay_decisions(panel: Panel, rules: AccountRules) -> BookReplay:
+    """Execute the recorded decisions of every day on one book under ``rules``.
+
+    The book starts as the first episode's ``portfolio_before`` (the decisions are share counts
+    sized for it); the NAV before day 0 is its cash plus margin (the recorded run starts flat at
+    100,000; a book starting with positions takes the NAV implied by the first recorded return
+    instead). Under other rules than the recording's this is a counterfactual: orders the books
+    clip or reject keep their reason codes in the fills, and nothing is reconciled.
     """
-    books = Books.from_panel_before(
-        panel, 0, fee_rate=fee_rate, margin_rate=margin_rate, max_positions=max_positions
-    )
+    books = Books.from_panel_before(panel, 0, rules)
     decisions = RecordedDecisions(panel)
     T, K = panel.n_days, panel.n_tickers
     after = DailyBooks(np.zeros(T), np.zeros(T), *(np.zeros((T, K), np.int64) for _ in range(2)),
@@ -99,7 +131,7 @@ def replay_recorded(
     cols = np.zeros((7, T))
     buf = np.zeros(2 * len(panel.order_idx), fill_dt)
     n = 0
-    prev_nav = initial_nav = _initial_nav(panel, books)
+    prev_nav = initial_nav = _initial_nav(panel, books, rules)
     for t in range(T):
         fills = books.execute(t, decisions.orders(t), panel.open[t], panel.strength[t])
         buf[n : n + len(fills)] = fills
@@ -113,18 +145,13 @@ def replay_recorded(
     stock = ~panel.is_bond
     n_long = np.count_nonzero(after.long[:, stock], axis=1)
     n_short = np.count_nonzero(after.short[:, stock], axis=1)
-    marks = Marks(*cols)
-    mismatches = reconcile(panel, after, buf[:n], marks)
-    bad = np.isin(panel.dates.astype(str), [m.date for m in mismatches])
-    log.info("baseline_replayed", days=T, days_ok=int(T - bad.sum()), mismatches=len(mismatches))
-    return ReplayResult(buf[:n].copy(), marks, initial_nav, n_long, n_short, after,
-                        mismatches, bad)  # fmt: skip
+    return BookReplay(buf[:n].copy(), Marks(*cols), initial_nav, n_long, n_short, after)
 
 
-def _initial_nav(panel: Panel, books: Books) -> float:
+def _initial_nav(panel: Panel, books: Books, rules: AccountRules) -> float:
     if not (books.long.any() or books.short.any()):
         return books.cash + books.margin_used
-    b = Books.from_panel_before(panel, 1) if panel.n_days > 1 else books
+    b = Books.from_panel_before(panel, 1, rules) if panel.n_days > 1 else books
     nav0 = b.mark(panel.close[0], panel.order(0))[0]
     return nav0 / (1.0 + panel.portfolio_return[0])
 

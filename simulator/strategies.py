@@ -15,15 +15,21 @@ import structlog
 from agents.base import DecisionMaker
 from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
+from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.panel import Panel
 from simulator.config import RunConfig
 from simulator.core.errors import ConfigError, ReconcileError, WfsimError
+from simulator.core.hashing import plain
+from simulator.kernels.records import HOLD, REASON_NAMES
 from simulator.loop import RunResult, run_replay
-from simulator.reconcile import Mismatch, replay_recorded
+from simulator.reconcile import Mismatch, replay_decisions, replay_recorded
 from simulator.runs import RunOutput
 
 __all__ = [
+    "COUNTERFACTUAL",
     "STRATEGIES",
+    "rules_text",
+    "strategies_for_account",
     "STRATEGY_NAMES",
     "StrategyRun",
     "model_predictor",
@@ -126,6 +132,16 @@ def windows_table(res: RunResult) -> pa.Table:
     return pa.table({n: pa.array(v) for n, v in rows.items()})
 
 
+COUNTERFACTUAL = "llm[counterfactual]"
+"""Run name of the recorded decisions executed under the config's account (summary.json)."""
+
+
+def strategies_for_account(cfg: RunConfig) -> tuple[str, ...]:
+    """``("llm-counterfactual",)`` when the config's account differs from the recording's rules
+    (the llm baseline always replays under the latter), else nothing."""
+    return () if cfg.replay.account == RECORDED_ACCOUNT else ("llm-counterfactual",)
+
+
 class StrategyRun(NamedTuple):
     """What a strategy runner hands back: its run, extras, and an error raised after export."""
 
@@ -137,11 +153,12 @@ class StrategyRun(NamedTuple):
 
 
 def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
-    """The recorded LLM baseline, replayed exactly and reconciled day by day (shared README §5)."""
-    r = cfg.replay
-    res = replay_recorded(
-        panel, fee_rate=r.fee_rate, margin_rate=r.margin_rate, max_positions=r.max_positions
-    )
+    """The recorded LLM baseline, replayed exactly and reconciled day by day (shared README §5).
+
+    Always under the recording's rules (``RECORDED_ACCOUNT``), whatever ``replay`` says: only
+    they can reconcile. When the config's account differs, summary.json says so.
+    """
+    res = replay_recorded(panel)
     run = RunOutput("llm", np.arange(panel.n_days), panel.dates, panel.tickers, res.fills,
                     res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
     T, mm = panel.n_days, res.mismatches
@@ -159,9 +176,45 @@ def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
             mismatches=len(mm),
             fix="see reconcile.csv",
         )
-    extra = {"reconcile": {"days": T, "days_ok": n_ok, "mismatches": len(mm)}}
+    extra: dict[str, Any] = {"reconcile": {"days": T, "days_ok": n_ok, "mismatches": len(mm)}}
     line = f"llm: reconciled {n_ok}/{T} days, {len(mm)} mismatches"
+    if cfg.replay.account != RECORDED_ACCOUNT:  # the default config's summary stays as it was
+        extra["account"] = plain(RECORDED_ACCOUNT)
+        extra["account_note"] = (
+            "replayed under the recording's rules, not the config's replay section; "
+            "see --strategy llm-counterfactual"
+        )
+        line += " (under the recording's account rules, not the config's)"
     return StrategyRun(run, extra, {"reconcile.csv": table}, error, line)
+
+
+def _run_llm_counterfactual(panel: Panel, cfg: RunConfig) -> StrategyRun:
+    """The recorded decisions executed under the config's account (``replay.fee_rate``,
+    ``margin_rate``, ``max_positions``) by the same books: a counterfactual, never reconciled.
+
+    It starts from the recorded first book (the decisions are share counts sized for it), so
+    ``replay.initial_cash``, ``bond_sleeve`` and ``sync`` do not apply. Orders the books clip or
+    reject (a lower cap, less cash) are in trades.csv with their reason; summary.json counts them.
+    """
+    rules = cfg.replay.account
+    res = replay_decisions(panel, rules)
+    run = RunOutput(COUNTERFACTUAL, np.arange(panel.n_days), panel.dates, panel.tickers,
+                    res.fills, res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
+    f = res.fills[res.fills["action"] != HOLD]
+    reasons = {REASON_NAMES[r]: int((f["reason"] == r).sum()) for r in np.unique(f["reason"])}
+    extra = {
+        "counterfactual": {
+            "account": plain(rules),
+            "recorded_account": plain(RECORDED_ACCOUNT),
+            "reconciled": False,
+            "orders_by_reason": reasons,
+            "note": "the recorded LLM decisions executed under this account; not the recording",
+        }
+    }
+    fees = float(res.fills["fee"].sum())
+    line = (f"{COUNTERFACTUAL}: {panel.n_days} days under {rules_text(rules)} (not reconciled);"
+            f" fees {fees:.2f}, {reasons.get('cap-rejected', 0)} cap-rejected")  # fmt: skip
+    return StrategyRun(run, extra, {}, None, line)
 
 
 def _replay_runner(name: str) -> Callable[..., StrategyRun]:
@@ -177,8 +230,14 @@ def _replay_runner(name: str) -> Callable[..., StrategyRun]:
     return run
 
 
+def rules_text(rules: AccountRules) -> str:
+    return (f"fee_rate={rules.fee_rate}, margin_rate={rules.margin_rate}, "
+            f"max_positions={rules.max_positions}")  # fmt: skip
+
+
 STRATEGIES: dict[str, Callable[..., StrategyRun]] = {
     "llm": _run_llm,
+    "llm-counterfactual": _run_llm_counterfactual,
     **{name: _replay_runner(name) for name in STRATEGY_NAMES},
 }
 """Strategy name -> runner(panel, cfg[, models]). Every runner's output goes through the same

@@ -10,6 +10,7 @@ import json
 import tarfile
 from pathlib import Path
 
+from episodes.account import RECORDED_ACCOUNT
 from simulator.kernels.records import ACTION_CODES, HOLD, R_REPLACEMENT
 from simulator.kernels.reference import RefBook, ref_execute_day, ref_nav, ref_strength
 
@@ -111,6 +112,7 @@ def replay_episodes(episodes: list[dict], nav0: float = 100_000.0) -> list[str]:
             ep["market_data"]["execution_prices"],
             strength,
             victims=md["position_replacements"],
+            **RECORDED_ACCOUNT.kwargs(),
         )
         trades, repl = {}, {}
         for f in fills:

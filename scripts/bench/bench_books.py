@@ -134,7 +134,7 @@ def run_wfsim(stream: dict, repeat: int, warmup: int) -> dict:
     keys = np.arange(K)
 
     def books():
-        b = Books(K, is_bond, INIT_CASH, fee_rate=FEE, max_positions=CAP)
+        b = Books(K, is_bond, INIT_CASH, fee_rate=FEE, margin_rate=0.0, max_positions=CAP)
         nav = np.empty(T)
         for t in range(T):
             b.execute(t, day_orders[t], stream["open"][t], strength[t])

@@ -47,6 +47,7 @@ def replay_once(store: Path, out: Path) -> dict[str, float]:
 def reference_once(panel) -> float:
     """The plain-Python books over every day (the spec), seconds."""
     from agents.llm import RecordedDecisions
+    from episodes.account import RECORDED_ACCOUNT
     from simulator.kernels.reference import RefBook, ref_execute_day, ref_nav
 
     t0 = time.perf_counter()
@@ -63,6 +64,7 @@ def reference_once(panel) -> float:
             {tk[k]: float(panel.open[t, k]) for k in keys},
             {tk[k]: float(s) for k, s in enumerate(panel.strength[t])},
             victims={tk[n]: tk[v] for n, v in pairs},
+            **RECORDED_ACCOUNT.kwargs(),
         )
         ref_nav(book, {tk[k]: float(panel.close[t, k]) for k in keys})
     return time.perf_counter() - t0

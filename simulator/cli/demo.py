@@ -36,7 +36,9 @@ def demo(out: Path, config: Path | None, seed: int | None) -> None:
     OUT/episodes/      synthetic episodes in the recorded JSON schema
     OUT/store/         the Parquet episode store
     OUT/models/        walk-forward models + registry.json
-    OUT/runs/<name>/   llm (recorded baseline, reconciled), lstm and random replays
+    OUT/runs/<name>/   llm (recorded baseline, reconciled), lstm and random replays; when the
+                       config's replay account differs from the recording's rules, also
+                       llm-counterfactual (the recorded decisions under that account)
     OUT/report.html    equity, drawdowns, monthly returns, positions, model quality
 
     The preset (configs/demo.yaml) on top of the defaults: 400 days x 100 tickers, first window

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 import structlog
 
+from episodes.account import RECORDED_ACCOUNT
 from simulator.cli.options import config_option, seed_option, store_option
 from simulator.config import load_config
-from simulator.strategies import STRATEGIES
+from simulator.strategies import STRATEGIES, rules_text
 
 __all__ = ["COMMANDS", "replay"]
 
@@ -22,9 +23,12 @@ log = structlog.get_logger(__name__)
     type=click.Choice(sorted(STRATEGIES)),
     default="llm",
     show_default=True,
-    help="llm: the recorded decisions, replayed exactly and reconciled with the recording. "
-    "lstm: the pretrained models' predictions (needs --models); random: the same rule on "
-    "seeded random predictions; flat: cash only.",
+    help="llm: the recorded decisions, replayed exactly under the recording's account rules "
+    f"({rules_text(RECORDED_ACCOUNT)}) and reconciled with the recording. "
+    "llm-counterfactual: the same decisions under the config's "
+    "replay.fee_rate/margin_rate/max_positions, run name "
+    "llm[counterfactual], never reconciled. lstm: the pretrained models' predictions (needs "
+    "--models); random: the same rule on seeded random predictions; flat: cash only.",
 )
 @store_option()
 @click.option(
@@ -53,6 +57,13 @@ def replay(
 
     Exits 1 (ReconcileError) when the llm replay differs from the recording on any day; the
     exports and reconcile.csv are written first.
+
+    \b
+    Example: the recorded decisions at 10 bp with at most 20 stock positions; c.yaml holds
+      replay: {fee_rate: 0.001, max_positions: 20}
+    wfsim replay --strategy llm --store S --out runs/llm --config c.yaml
+    wfsim replay --strategy llm-counterfactual --store S --out runs/llm-cf --config c.yaml
+    The first still reconciles (recording's rules); the second shows the higher fees.
     """
     from simulator import pipeline
 

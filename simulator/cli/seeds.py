@@ -52,6 +52,7 @@ def seeds(
 
     \b
     OUT/runs/llm             the recorded baseline, replayed and reconciled (no seed)
+    OUT/runs/llm-counterfactual  its decisions under the config's account, when that differs
     OUT/models-[TAG]<seed>   walk-forward models of each seed (resumable)
     OUT/runs/lstm-[TAG]<seed>, OUT/runs/random-<seed>
     OUT/config-<info-set>.yaml  the effective config

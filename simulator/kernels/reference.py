@@ -156,9 +156,9 @@ def ref_execute_day(
     strength: dict[str, float],
     bonds: frozenset[str] = frozenset({"SHY", "TLT"}),
     *,
-    fee_rate: float = 0.0005,
-    margin_rate: float = 0.0,
-    max_positions: int = 30,
+    fee_rate: float,
+    margin_rate: float,
+    max_positions: int,
     victims: dict[str, str] | None = None,
 ) -> list[RefFill]:
     """Execute one day's orders in sequence, mutating ``book``; return the fill log.

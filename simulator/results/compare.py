@@ -58,6 +58,10 @@ LEGEND = (
 )
 
 
+COUNTERFACTUAL_TAG = "[counterfactual]"
+"""Suffix of a counterfactual strategy name (``llm[counterfactual]``); rows always show it."""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Run:
     """One strategy's daily results: a run directory, or a bare return series (a reference)."""
@@ -124,6 +128,7 @@ def load_run(path: Path) -> Run:
         pos = optional["positions.csv"]
         pos = pos.set_index(pd.DatetimeIndex(pos.pop("date"), name="date"))
         book = book.join(pos[["n_long", "n_short"]], how="left")
+    notes += _counterfactual_notes(summary, path)
     seed = summary.get("seed")
     return Run(
         label=path.name,
@@ -136,6 +141,28 @@ def load_run(path: Path) -> Run:
         config_hash=summary.get("config_hash"),
         notes=tuple(notes),
     )
+
+
+def _counterfactual_notes(summary: dict, path: Path) -> list[str]:
+    """The label of a counterfactual run (`wfsim replay --strategy llm-counterfactual`) and of an
+    llm run whose config's account differs from the recording's rules it was replayed under."""
+    cf = summary.get("counterfactual")
+    if isinstance(cf, dict):
+        ours, recorded = _rules(cf.get("account")), _rules(cf.get("recorded_account"))
+        return [
+            f"{path.name}: counterfactual, the recorded LLM decisions executed under {ours} "
+            f"instead of the recording's {recorded}; not the recording, never reconciled"
+        ]
+    if summary.get("account_note"):
+        return [f"{path.name}: under the recording's rules {_rules(summary.get('account'))}, "
+                "not its config's replay section"]  # fmt: skip
+    return []
+
+
+def _rules(rules: object) -> str:
+    if not isinstance(rules, dict):
+        return "?"
+    return "(" + ", ".join(f"{k}={v}" for k, v in rules.items()) + ")"
 
 
 def _strategy_name(summary: dict, path: Path) -> str:
@@ -279,7 +306,10 @@ def _groups(runs: Sequence[Run]) -> list[list[Run]]:
 def _row(group: list[Run], per_run: dict[str, dict]) -> Row:
     first = group[0]
     if len(group) == 1:
-        return Row(first.label, first.strategy, (first.label,), per_run[first.label])
+        label = first.label
+        if first.strategy.endswith(COUNTERFACTUAL_TAG) and "counterfactual" not in label:
+            label = f"{label} {COUNTERFACTUAL_TAG}"
+        return Row(label, first.strategy, (first.label,), per_run[first.label])
     mean, std = {}, {}
     for key in METRIC_KEYS:
         values = [per_run[r.label][key] for r in group]

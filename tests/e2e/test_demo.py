@@ -64,3 +64,37 @@ def test_demo_rejects_a_bad_config_key(tmp_path):
     assert res.exit_code == 1
     assert "model.hiden: unknown key (did you mean model.hidden?)" in res.output
     assert not (tmp_path / "d").exists()
+
+
+# another account than the recording's: 10 bp, at most 20 positions (the LSTM's cap within it)
+ACCOUNT = {"replay": {"fee_rate": 0.001, "max_positions": 20}, "decision": {"max_positions": 20}}
+
+
+def test_demo_completes_under_another_account_and_adds_the_counterfactual(tmp_path):
+    cfg = tmp_path / "account.yaml"
+    cfg.write_text(yaml.safe_dump(TINY | ACCOUNT))
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "d"), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    runs = tmp_path / "d" / "runs"
+    assert "llm: reconciled 70/70 days, 0 mismatches (under the recording's account" in res.output
+    llm = json.loads((runs / "llm/summary.json").read_text())
+    cf = json.loads((runs / "llm-counterfactual/summary.json").read_text())
+    assert (
+        cf["strategy"] == "llm[counterfactual]"
+        and not (runs / "llm-counterfactual/reconcile.csv").exists()
+    )
+    assert cf["fees_paid"] > 1.9 * llm["fees_paid"]
+    lstm = json.loads((runs / "lstm/summary.json").read_text())
+    assert lstm["config"]["replay"]["fee_rate"] == 0.001
+    html = (tmp_path / "d" / "report.html").read_text()
+    assert "llm[counterfactual]" in html and "never reconciled" in html
+
+
+def test_demo_refuses_a_books_cap_below_the_decision_cap_before_any_work(tmp_path):
+    cfg = tmp_path / "cap.yaml"
+    cfg.write_text("replay:\n  max_positions: 20\ndecision:\n  max_positions: 30\n")
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "d"), "--config", str(cfg)])
+    assert res.exit_code == 1
+    assert "decision.max_positions: exceeds the books' cap (value=30, expected <= " \
+           "replay.max_positions=20); lower it, or leave it unset" in res.output  # fmt: skip
+    assert not (tmp_path / "d").exists()

@@ -39,3 +39,30 @@ def test_seeds_aggregates_each_strategy_over_seeds(tmp_path):
     assert (out / "runs" / "lstm-recorded-0" / "summary.json").is_file()
     html = (out / "report.html").read_text()
     assert "lstm[strict]" in html and "lstm[recorded]" in html
+
+
+def test_seeds_completes_under_another_account_with_the_counterfactual(tmp_path):
+    from tests.e2e.test_demo import ACCOUNT
+
+    cfg = tmp_path / "account.yaml"
+    cfg.write_text(yaml.safe_dump(TINY | ACCOUNT))
+    runner = CliRunner()
+    eps, store, out = tmp_path / "eps", tmp_path / "store", tmp_path / "out"
+    assert (
+        runner.invoke(
+            main, ["episodes", "synth", "--out", str(eps), "--config", str(cfg)]
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(main, ["episodes", "ingest", str(eps), "--store", str(store)]).exit_code == 0
+    )
+    args = ["seeds", "--store", str(store), "--out", str(out), "--seeds", "1", "--config", str(cfg)]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "comparison-strict.csv")
+    rows = dict(zip(table["label"], table["strategy"], strict=True))
+    assert rows["llm"] == "llm" and rows["llm-counterfactual"] == "llm[counterfactual]"
+    fees = dict(zip(table["label"], table["fees_paid"], strict=True))
+    assert fees["llm-counterfactual"] > fees["llm"]
+    assert "llm[counterfactual]" in (out / "report.html").read_text()

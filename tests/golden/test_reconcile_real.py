@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from agents.llm import RecordedDecisions
+from episodes.account import RECORDED_ACCOUNT
 from episodes.store import load_panel
 from simulator.books import Books
 from simulator.cli import main
@@ -94,6 +96,7 @@ def test_reference_agrees_on_every_day(panel, replayed):
             {tk[k]: float(panel.open[t, k]) for k in keys},
             {tk[k]: float(s) for k, s in enumerate(panel.strength[t])},
             victims=victims,
+            **RECORDED_ACCOUNT.kwargs(),
         )
         fees += sum(x.fee for x in fills)
         nav[t] = ref_nav(book, {tk[k]: float(panel.close[t, k]) for k in keys})
@@ -104,7 +107,7 @@ def test_reference_agrees_on_every_day(panel, replayed):
 
 def test_fixed_tie_rule_diverges_on_2022_04_04(panel):
     """Without the recorded victims the lowest-index tie rule leaves the recorded book on day 2."""
-    books = Books.from_panel_before(panel, 0)
+    books = Books.from_panel_before(panel, 0, RECORDED_ACCOUNT)
     decisions = RecordedDecisions(panel)
     first_bad = None
     for t in range(5):
@@ -183,3 +186,45 @@ def test_replay_command_fails_on_a_mismatch(real_store, tmp_path, monkeypatch, p
     assert "first=- cash" in res.output and "see reconcile.csv" in res.output
     rows = (tmp_path / "reconcile.csv").read_text().splitlines()
     assert rows[1].startswith("2022-04-18,,cash,0.0,")
+
+
+def test_counterfactual_under_the_recorded_rules_is_the_llm_replay(real_store, tmp_path):
+    """The same mechanics: under the recording's rules the counterfactual writes the llm's bytes."""
+    for strategy in ("llm", "llm-counterfactual"):
+        args = [
+            "--strategy",
+            strategy,
+            "--store",
+            str(real_store),
+            "--out",
+            str(tmp_path / strategy),
+        ]
+        res = CliRunner().invoke(main, ["replay", *args])
+        assert res.exit_code == 0, res.output
+    for name in ("trades.csv", "equity.csv", "positions.csv"):
+        llm, cf = ((tmp_path / s / name).read_bytes() for s in ("llm", "llm-counterfactual"))
+        assert llm == cf, name
+
+
+def test_another_account_still_reconciles_and_its_counterfactual_pays_more(real_store, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("replay: {fee_rate: 0.001, max_positions: 20}\ndecision: {max_positions: 20}\n")
+    out = {}
+    for strategy in ("llm", "llm-counterfactual"):
+        args = [
+            "--strategy",
+            strategy,
+            "--store",
+            str(real_store),
+            "--out",
+            str(tmp_path / strategy),
+        ]
+        res = CliRunner().invoke(main, ["replay", *args, "--config", str(cfg)])
+        assert res.exit_code == 0, res.output
+        out[strategy] = json.loads((tmp_path / strategy / "summary.json").read_text())
+    assert out["llm"]["reconcile"] == {"days": 691, "days_ok": 691, "mismatches": 0}
+    assert out["llm"]["fees_paid"] == pytest.approx(PINNED["fees_paid"], rel=1e-12)
+    cf = out["llm-counterfactual"]
+    assert cf["strategy"] == "llm[counterfactual]"
+    assert cf["fees_paid"] > out["llm"]["fees_paid"]
+    assert cf["counterfactual"]["orders_by_reason"]["cap-rejected"] > PINNED["cap_rejected"]

@@ -6,9 +6,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from episodes.account import RECORDED_ACCOUNT
 from simulator.books import Books
 from simulator.kernels.records import R_DECISION, R_REPLACEMENT, Orders
 from simulator.kernels.reference import RefBook, ref_execute_day, ref_nav
+
+FEE = RECORDED_ACCOUNT.fee_rate
 
 BONDS = ("SHY", "TLT")
 STRENGTHS = (0.0, 0.1, 0.2, 0.3)  # few values, so ties among the weakest are common
@@ -52,7 +55,7 @@ def scenarios(draw):
 def _books(sc) -> tuple[Books, RefBook]:
     names, s = sc["names"], sc["start"]
     is_bond = np.array([n in BONDS for n in names])
-    books = Books(len(names), is_bond, s["cash"], margin_rate=sc["margin_rate"],
+    books = Books(len(names), is_bond, s["cash"], fee_rate=FEE, margin_rate=sc["margin_rate"],
                   max_positions=sc["max_positions"])  # fmt: skip
     books.long[:] = s["long"]
     books.short[:] = s["short"]
@@ -95,7 +98,7 @@ def test_kernels_match_reference(sc):
             [(names[o[0]], o[1], o[2]) for o in day["orders"]],
             prices,
             strength,
-            fee_rate=0.0005,
+            fee_rate=FEE,
             margin_rate=sc["margin_rate"],
             max_positions=sc["max_positions"],
             victims=victims,

@@ -52,10 +52,11 @@ def test_replay_invariants(
             "features.info_set": info_set,
         }
     )
+    costs = {"fee_rate": cfg.replay.fee_rate, "margin_rate": cfg.replay.margin_rate}
     if use_random:
-        res = run_replay(PANEL, RandomDecisionMaker(cfg.decision, seed), cfg)
+        res = run_replay(PANEL, RandomDecisionMaker(cfg.decision, seed, **costs), cfg)
     else:
-        maker = LSTMDecisionMaker(cfg.decision, fee_rate=cfg.replay.fee_rate)
+        maker = LSTMDecisionMaker(cfg.decision, **costs)
         res = run_replay(PANEL, maker, cfg, predictor=RandomPredictor(seed, scale))
     f = res.fills
     # never more stock positions than the decision cap (<= 30), never negative shares

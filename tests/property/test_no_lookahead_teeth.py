@@ -104,9 +104,10 @@ def _cfg(info_set: str, sync: str = "eligible"):
 
 def _runs(panel, cfg):
     """The LSTM rule on a fixed feature model, and the random null, replayed on ``panel``."""
-    lstm = run_replay(panel, LSTMDecisionMaker(cfg.decision), cfg,
+    costs = {"fee_rate": cfg.replay.fee_rate, "margin_rate": cfg.replay.margin_rate}
+    lstm = run_replay(panel, LSTMDecisionMaker(cfg.decision_config(), **costs), cfg,
                       predictor=FeaturePredictor(panel, cfg))  # fmt: skip
-    rand = run_replay(panel, RandomDecisionMaker(cfg.decision, seed=1), cfg)
+    rand = run_replay(panel, RandomDecisionMaker(cfg.decision_config(), seed=1, **costs), cfg)
     return lstm, rand
 
 

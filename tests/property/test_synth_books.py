@@ -7,6 +7,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from episodes.account import RECORDED_ACCOUNT
 from episodes.config import SynthConfig
 from episodes.panel import BONDS
 from episodes.synth import INITIAL_CASH, generate_episodes
@@ -37,7 +38,8 @@ def _fills(ep: dict):
         d = ep["llm_decisions"].get(x)
         orders.append((x, ACTION_CODES[d["action"]], d["quantity"]) if d else (x, HOLD, 0))
     strength = strength_from_signals(ep["agent_signals"], md["eligible_tickers"])
-    return ref_execute_day(book, orders, ep["market_data"]["execution_prices"], strength)
+    prices = ep["market_data"]["execution_prices"]
+    return ref_execute_day(book, orders, prices, strength, **RECORDED_ACCOUNT.kwargs())
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

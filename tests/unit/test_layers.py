@@ -24,8 +24,9 @@ RULES: list[tuple[str, set[str]]] = [
     ("simulator/core/", CORE),
     ("simulator/kernels/", {"numpy", "numba", "simulator.kernels"}),
     ("episodes/config.py", CORE),  # config modules: stdlib + the stdlib-only core
+    ("episodes/account.py", set()),  # the recording's account rules: a stdlib-only leaf
     ("models/config.py", CORE | {"models.config"}),
-    ("agents/config.py", CORE),
+    ("agents/config.py", CORE | {"episodes.account"}),
     ("episodes/", DATA | CORE | {"simulator.kernels", "episodes"}),
     ("models/", DATA | CORE | {"torch", "episodes", "models", "ray", "lightgbm"}),
     ("agents/", DATA | CORE | {"simulator.kernels", "episodes", "agents"}),

@@ -10,7 +10,10 @@ import pytest
 from agents.base import DayView
 from agents.config import DecisionConfig
 from agents.lstm import LSTMDecisionMaker
+from episodes.account import RECORDED_ACCOUNT
 from simulator.kernels.records import BUY, COVER, R_DECISION, SELL, SHORT
+
+COSTS = {"fee_rate": RECORDED_ACCOUNT.fee_rate, "margin_rate": RECORDED_ACCOUNT.margin_rate}
 
 K = 12  # 10 stocks, then SHY, TLT
 
@@ -52,7 +55,7 @@ def rows(o):
 
 
 def maker(**kw) -> LSTMDecisionMaker:
-    return LSTMDecisionMaker(DecisionConfig(**({"max_positions": 3} | kw)))
+    return LSTMDecisionMaker(DecisionConfig(**({"max_positions": 3} | kw)), **COSTS)
 
 
 def test_ranks_by_abs_prediction_and_fills_free_slots():
@@ -138,14 +141,16 @@ def test_proportional_sizing_splits_the_budget_by_abs_prediction():
 
 def test_cash_caps_longs_but_closes_fund_them():
     v = view({0: 0.05, 1: 0.04, 2: -0.01}, cash=12_000.0, **held({2: 500}))
-    o = LSTMDecisionMaker(DecisionConfig(max_positions=3, allow_short=False), fee_rate=0).decide(v)
+    o = LSTMDecisionMaker(
+        DecisionConfig(max_positions=3, allow_short=False), fee_rate=0, margin_rate=0.0
+    ).decide(v)
     # 12_000 + 500*10 from the sell = 17_000: 1000 shares of 0, then 700 of 1
     assert rows(o) == [(2, SELL, 500), (0, BUY, 1000), (1, BUY, 700)]
 
 
 def test_short_proceeds_are_not_buying_power():
     v = view({0: -0.05, 1: 0.04}, cash=5_000.0)
-    o = LSTMDecisionMaker(DecisionConfig(max_positions=3), fee_rate=0.0).decide(v)
+    o = LSTMDecisionMaker(DecisionConfig(max_positions=3), fee_rate=0.0, margin_rate=0.0).decide(v)
     assert rows(o) == [(0, SHORT, 1000), (1, BUY, 500)]
 
 

@@ -234,7 +234,7 @@ def test_snapshot_is_a_copy():
 
 def test_is_bond_must_match_the_ticker_axis():
     with pytest.raises(ValueError, match=r"is_bond.shape=\(2,\), expected \(3,\)"):
-        Books(3, np.array([False, True]), 1.0)
+        Books(3, np.array([False, True]), 1.0, fee_rate=FEE, margin_rate=0.0, max_positions=30)
 
 
 def test_orders_outside_the_ticker_axis_are_refused():

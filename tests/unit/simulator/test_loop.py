@@ -21,6 +21,7 @@ from tests.stub_panel import make_panel
 CFG = load_config(
     overrides={"windows.initial": 15, "windows.step": 10, "decision.max_positions": 8}
 )
+COSTS = {"fee_rate": CFG.replay.fee_rate, "margin_rate": CFG.replay.margin_rate}
 PANEL = make_panel(n_days=50, n_stocks=30, seed=3)
 
 # agent outputs and post-open fields of an episode (strict: none of episode t may matter for t)
@@ -47,7 +48,7 @@ class FeaturePredictor:
 
 
 def lstm_run(panel, cfg=CFG, **kw):
-    return run_replay(panel, LSTMDecisionMaker(cfg.decision_config()), cfg,
+    return run_replay(panel, LSTMDecisionMaker(cfg.decision_config(), **COSTS), cfg,
                       predictor=FeaturePredictor(panel, cfg), **kw)  # fmt: skip
 
 
@@ -92,7 +93,7 @@ def test_strict_agent_fields_of_episode_t_cannot_change_the_decisions(t):
     base = lstm_run(PANEL)
     moved = lstm_run(perturb(PANEL, t, EPISODE_FIELDS + ("open", "close")))
     assert orders_upto(base, t) == orders_upto(moved, t)
-    rand = RandomDecisionMaker(CFG.decision_config(), seed=1)
+    rand = RandomDecisionMaker(CFG.decision_config(), seed=1, **COSTS)
     a = run_replay(PANEL, rand, CFG)
     b = run_replay(perturb(PANEL, t, EPISODE_FIELDS + ("open", "close")), rand, CFG)
     assert orders_upto(a, t) == orders_upto(b, t)
@@ -112,15 +113,17 @@ def test_reruns_are_identical_and_seeds_matter():
     assert (
         rec_bytes(a.fills) == rec_bytes(b.fills) and a.marks.nav.tobytes() == b.marks.nav.tobytes()
     )
-    r1 = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1), CFG)
-    r1b = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1), CFG)
-    r2 = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 2), CFG)
+    r1 = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1, **COSTS), CFG)
+    r1b = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1, **COSTS), CFG)
+    r2 = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 2, **COSTS), CFG)
     assert rec_bytes(r1.fills) == rec_bytes(r1b.fills) != rec_bytes(r2.fills)
 
 
 def test_cap_risk_limit_and_cash_rules_hold_on_every_fill():
-    rand = RandomDecisionMaker(CFG.decision_config(), 5)
-    for res in (lstm_run(PANEL), run_replay(PANEL, rand, CFG)):
+    for res in (
+        lstm_run(PANEL),
+        run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 5, **COSTS), CFG),
+    ):
         assert (res.n_long + res.n_short).max() <= CFG.decision_config().max_positions
         assert (res.n_long + res.n_short).max() > 0
         check_fills(PANEL, res, CFG)
@@ -151,16 +154,16 @@ def test_flat_stays_in_cash():
 
 def test_bond_sleeve_mirror_holds_bonds_and_none_does_not():
     bonds = np.flatnonzero(PANEL.is_bond)
-    res = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1), CFG)
+    res = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1, **COSTS), CFG)
     assert np.isin(res.fills["k"], bonds).any()
     cfg = load_config(overrides={"windows.initial": 15, "decision.max_positions": 8,
                                  "replay.bond_sleeve": "none"})  # fmt: skip
-    res = run_replay(PANEL, RandomDecisionMaker(cfg.decision_config(), 1), cfg)
+    res = run_replay(PANEL, RandomDecisionMaker(cfg.decision_config(), 1, **COSTS), cfg)
     assert not np.isin(res.fills["k"], bonds).any()
 
 
 def test_universe_exits_are_synced_and_stale_closes_counted():
-    res = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1), CFG)
+    res = run_replay(PANEL, RandomDecisionMaker(CFG.decision_config(), 1, **COSTS), CFG)
     assert res.sync.n_closes > 0 and res.sync.n_stale > 0
     assert res.sync.n_closes == res.sync.n_universe + res.sync.n_mirror
     assert np.isfinite(res.marks.nav).all() and len(res.stale) == res.sync.n_stale
@@ -174,7 +177,7 @@ def test_a_day_without_a_model_is_skipped_and_counted():
             raise RegistryError("w000", "no eligible model")
         return inner(t)
 
-    res = run_replay(PANEL, LSTMDecisionMaker(CFG.decision_config()), CFG, predictor=pred)
+    res = run_replay(PANEL, LSTMDecisionMaker(CFG.decision_config(), **COSTS), CFG, predictor=pred)
     assert res.skipped == {"no_model": 2}
     o = res.orders[np.isin(res.orders["day"], (20, 21))]
     stock_decisions = (o["reason"] == R_DECISION) & ~PANEL.is_bond[o["k"]]
@@ -197,10 +200,15 @@ def test_model_swaps_are_logged_once_per_window():
 
 
 def test_config_errors():
-    with pytest.raises(ConfigError, match="exceeds the books' cap"):  # at load, before any day
-        load_config(overrides={"decision.max_positions": 30, "replay.max_positions": 10})
+    over = {"decision.max_positions": 30, "replay.max_positions": 10}
+    with pytest.raises(ConfigError, match=r"decision.max_positions: exceeds the books' cap"):
+        load_config(overrides=over)  # refused at load, before any work
+    with pytest.raises(ConfigError, match="exceeds the books' cap"):  # replace checks it too
+        replay, decision = CFG.replay, CFG.decision
+        dataclasses.replace(CFG, replay=dataclasses.replace(replay, max_positions=10),
+                            decision=dataclasses.replace(decision, max_positions=30))  # fmt: skip
     with pytest.raises(ConfigError, match="needs a predictor"):
-        run_replay(PANEL, LSTMDecisionMaker(CFG.decision_config()), CFG)
+        run_replay(PANEL, LSTMDecisionMaker(CFG.decision_config(), **COSTS), CFG)
     with pytest.raises(ConfigError, match="first_day out of range"):
         run_replay(PANEL, FlatDecisionMaker(), CFG, first_day=PANEL.n_days)
 
