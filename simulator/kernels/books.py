@@ -13,8 +13,10 @@ from numba import njit
 
 from simulator.kernels.records import (
     BUY,
+    CASH,
     COVER,
     HOLD,
+    MARGIN,
     R_CAP_REJECTED,
     R_CASH_LIMITED,
     R_CLIPPED_HOLDING,
@@ -36,17 +38,14 @@ __all__ = [
     "CAP_REJECT",
 ]
 
-CASH = 0  # state_f8 slots
-MARGIN = 1
 CAP_FREE = -1  # find_victim_nb: no replacement needed
 CAP_REJECT = -2  # find_victim_nb: newcomer not stronger than the weakest position
 
 
 @njit(cache=True)
-def fill_order_nb(
-    k, action, q, p, fee_rate, margin_rate, state_f8, long, short, lcb, scb, smu, rg_long, rg_short
-):
-    """Apply one order to ticker ``k`` at price ``p``; return (filled, fee, realized, reason).
+def fill_order_nb(k, action, q, p, fee_rate, margin_rate, book):
+    """Apply one order to ticker ``k`` at price ``p`` to ``book`` (a ``records.Book``, mutated);
+    return (filled, fee, realized, reason).
 
     Rules (§5.3): buy is the only cash-checked action and fills ``int(cash / (p (1+fee)))`` when
     short of cash; sell and cover clip to the shares held; a short checks margin + fee against
@@ -60,6 +59,8 @@ def fill_order_nb(
         return 0, 0.0, 0.0, reason
     if not (p > 0.0):  # NaN or non-positive price: nothing can fill
         return 0, 0.0, 0.0, R_NO_PRICE
+    state_f8, long, short = book.state_f8, book.long, book.short
+    lcb, scb, smu, rg_long, rg_short = book.lcb, book.scb, book.smu, book.rg_long, book.rg_short
     L = long[k]
     S = short[k]
     if action == BUY:
@@ -131,10 +132,8 @@ def fill_order_nb(
 
 
 @njit(cache=True)
-def record_fill_nb(
-    out, i, day, seq, k, action, reason, req, filled, price, fee, cash, long, short, realized, of
-):
-    """Write one ``fill_dt`` row at ``out[i]`` (the book state after the fill)."""
+def record_fill_nb(out, i, day, seq, k, action, reason, req, filled, price, fee, book, realized, of):
+    """Write one ``fill_dt`` row at ``out[i]`` (``book`` is the state after the fill)."""
     r = out[i]
     r["day"] = day
     r["seq"] = seq
@@ -145,15 +144,15 @@ def record_fill_nb(
     r["qty"] = filled
     r["price"] = price
     r["fee"] = fee
-    r["cash_after"] = cash
-    r["long_after"] = long[k]
-    r["short_after"] = short[k]
+    r["cash_after"] = book.state_f8[CASH]
+    r["long_after"] = book.long[k]
+    r["short_after"] = book.short[k]
     r["realized"] = realized
     r["victim_of"] = of
 
 
 @njit(cache=True)
-def find_victim_nb(k, long, short, is_bond, strength, max_positions, hint):
+def find_victim_nb(k, book, is_bond, strength, max_positions, hint):
     """Cap check for a new stock position in ``k`` (§5.4); return a victim index or a CAP_* code.
 
     The open stock positions W include today's earlier fills; below ``max_positions`` there is
@@ -162,6 +161,7 @@ def find_victim_nb(k, long, short, is_bond, strength, max_positions, hint):
     when it is one of them, else the lowest ticker index — wfsim's deterministic rule (the
     recording's own order came from CPython set iteration and cannot be reproduced).
     """
+    long, short = book.long, book.short
     n_open = 0
     s_min = np.inf
     first = -1
@@ -184,50 +184,30 @@ def find_victim_nb(k, long, short, is_bond, strength, max_positions, hint):
 
 @njit(cache=True)
 def execute_orders_nb(
-    day,
-    state_f8,
-    long,
-    short,
-    lcb,
-    scb,
-    smu,
-    rg_long,
-    rg_short,
-    ord_k,
-    ord_action,
-    ord_qty,
-    ord_reason,
-    ord_victim,
-    price,
-    strength,
-    is_bond,
-    fee_rate,
-    margin_rate,
-    max_positions,
-    out,
-    n_out,
+    day, book, orders, price, strength, is_bond, fee_rate, margin_rate, max_positions, out, n_out
 ):
     """Execute one day's orders in array order; append fill rows to ``out``; return the new n_out.
 
-    ``state_f8`` = [cash, margin_used] and the per-ticker arrays are mutated in place. One row per
+    ``book`` (a ``records.Book``) is mutated in place; ``orders`` is a ``records.Orders``. One row per
     order (holds included, so the rows replay ``executed_trades``), plus one R_REPLACEMENT row
     (``victim_of`` = newcomer) before a newcomer that displaces a victim. A buy/short with q > 0
     in a stock without a position is a newcomer: at the cap it is rejected (R_CAP_REJECTED) or
     first closes the victim fully — sell the long if long > 0, else cover the short, one side
     only — and then executes even if that close filled 0. ``out`` needs room for 2 rows per order.
     """
+    long, short = book.long, book.short
     seq = 0
-    for j in range(ord_k.shape[0]):
-        k = ord_k[j]
-        act = ord_action[j]
-        q = ord_qty[j]
+    for j in range(orders.k.shape[0]):
+        k = orders.k[j]
+        act = orders.action[j]
+        q = orders.qty[j]
         p = price[k]
         if (act == BUY or act == SHORT) and q > 0 and not is_bond[k]:
             if long[k] <= 0 and short[k] <= 0:
-                v = find_victim_nb(k, long, short, is_bond, strength, max_positions, ord_victim[j])
+                v = find_victim_nb(k, book, is_bond, strength, max_positions, orders.victim[j])
                 if v == CAP_REJECT:
                     record_fill_nb(out, n_out, day, seq, k, act, R_CAP_REJECTED, q, 0, p, 0.0,
-                                   state_f8[CASH], long, short, 0.0, -1)  # fmt: skip
+                                   book, 0.0, -1)  # fmt: skip
                     n_out += 1
                     seq += 1
                     continue
@@ -235,37 +215,33 @@ def execute_orders_nb(
                     vact = SELL if long[v] > 0 else COVER
                     vq = long[v] if vact == SELL else short[v]
                     f, fee, gain, why = fill_order_nb(
-                        v, vact, vq, price[v], fee_rate, margin_rate,
-                        state_f8, long, short, lcb, scb, smu, rg_long, rg_short,
-                    )  # fmt: skip
+                        v, vact, vq, price[v], fee_rate, margin_rate, book
+                    )
                     vreason = R_NO_PRICE if why == R_NO_PRICE else R_REPLACEMENT
                     record_fill_nb(out, n_out, day, seq, v, vact, vreason, vq, f, price[v], fee,
-                                   state_f8[CASH], long, short, gain, k)  # fmt: skip
+                                   book, gain, k)  # fmt: skip
                     n_out += 1
                     seq += 1
-        f, fee, gain, why = fill_order_nb(
-            k, act, q, p, fee_rate, margin_rate,
-            state_f8, long, short, lcb, scb, smu, rg_long, rg_short,
-        )  # fmt: skip
+        f, fee, gain, why = fill_order_nb(k, act, q, p, fee_rate, margin_rate, book)
         if why == R_DECISION:
-            why = ord_reason[j]
-        record_fill_nb(out, n_out, day, seq, k, act, why, q, f, p, fee, state_f8[CASH], long,
-                       short, gain, -1)  # fmt: skip
+            why = orders.reason[j]
+        record_fill_nb(out, n_out, day, seq, k, act, why, q, f, p, fee, book, gain, -1)
         n_out += 1
         seq += 1
     return n_out
 
 
 @njit(cache=True)
-def mark_nb(cash, margin_used, long, short, close, keys):
-    """Value the book at the close over ``keys`` (§5.6, §4.3), summing in ``keys`` order.
+def mark_nb(book, close, keys):
+    """Value ``book`` at the close over ``keys`` (§5.6, §4.3), summing in ``keys`` order.
 
     Returns (nav, long_exposure, short_exposure, gross_exposure, net_exposure) with
     ``nav = cash + Σ long·close − Σ short·close + margin_used`` accumulated term by term in key
     order (as recorded, hence bit-exact), ``long_exposure = Σ long·close`` and ``short_exposure =
     Σ short·close``. Tickers without a position contribute nothing, even when unpriced.
     """
-    nav = cash
+    long, short = book.long, book.short
+    nav = book.state_f8[CASH]
     long_exp = 0.0
     short_exp = 0.0
     for j in range(keys.shape[0]):
@@ -277,7 +253,7 @@ def mark_nb(cash, margin_used, long, short, close, keys):
         if short[k] > 0:
             nav -= short[k] * c
             short_exp += short[k] * c
-    nav += margin_used
+    nav += book.state_f8[MARGIN]
     return nav, long_exp, short_exp, long_exp + short_exp, long_exp - short_exp
 
 
