@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from simulator.kernels.books import execute_orders_nb, mark_nb
+from simulator.kernels.books import execute_orders_entry_nb, mark_entry_nb
 from simulator.kernels.records import Book, Orders, empty_book, fill_dt
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class Books:
         self.margin_rate = float(margin_rate)
         self.max_positions = int(max_positions)
         self.book: Book = empty_book(n_tickers, cash)  # the arrays the kernels mutate
+        self._book_t = tuple(self.book)  # the same arrays, as the kernel entry points take them
 
     @classmethod
     def from_panel_before(cls, panel: Panel, t: int, **kwargs: float) -> Books:
@@ -128,17 +129,17 @@ class Books:
         if n and not (0 <= orders.k.min() and orders.k.max() < K and orders.victim.max() < K):
             raise ValueError(f"orders index tickers outside 0..{K - 1} (the kernels do not check)")
         out = np.zeros(2 * n, dtype=fill_dt)  # zeros: padding bytes stay deterministic
-        orders = Orders(
+        orders_t = (
             np.ascontiguousarray(orders.k, np.int32),
             np.ascontiguousarray(orders.action, np.int8),
             np.ascontiguousarray(orders.qty, np.int64),
             np.ascontiguousarray(orders.reason, np.int8),
             np.ascontiguousarray(orders.victim, np.int32),
         )
-        n_out = execute_orders_nb(
+        n_out = execute_orders_entry_nb(
             np.int32(day),
-            self.book,
-            orders,
+            self._book_t,
+            orders_t,
             np.ascontiguousarray(price, np.float64),
             np.ascontiguousarray(strength, np.float64),
             self.is_bond,
@@ -146,14 +147,13 @@ class Books:
             self.margin_rate,
             self.max_positions,
             out,
-            0,
         )
         return out[:n_out]
 
     def mark(self, close: np.ndarray, keys: np.ndarray) -> tuple[float, float, float, float, float]:
         """(nav, long_exp, short_exp, gross, net) at ``close``, summed in ``keys`` order (§5.6)."""
-        return mark_nb(
-            self.book,
+        return mark_entry_nb(
+            self._book_t,
             np.ascontiguousarray(close, np.float64),
             np.ascontiguousarray(keys, np.int64),
         )

@@ -15,6 +15,7 @@ COVER = 4
 ACTION_NAMES = ("hold", "buy", "sell", "short", "cover")
 ACTION_CODES = {name: code for code, name in enumerate(ACTION_NAMES)}
 
+
 # --- reasons: why a fill record exists / why it was clipped or rejected ---------------------
 class Reason(NamedTuple):
     """One reason code of ``fill_dt.reason``: its export name, int code and meaning."""
