@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from simulator.kernels.books import execute_orders_nb, mark_nb
-from simulator.kernels.records import Orders, fill_dt
+from simulator.kernels.books import execute_orders_entry_nb, mark_entry_nb
+from simulator.kernels.records import Book, Orders, empty_book, fill_dt
 
 if TYPE_CHECKING:
     from episodes.account import AccountRules
@@ -77,20 +77,14 @@ class Books:
         self.fee_rate = float(fee_rate)
         self.margin_rate = float(margin_rate)
         self.max_positions = int(max_positions)
-        self.state_f8 = np.array([cash, 0.0], dtype=np.float64)
-        self.long = np.zeros(n_tickers, np.int64)
-        self.short = np.zeros(n_tickers, np.int64)
-        self.lcb = np.zeros(n_tickers)
-        self.scb = np.zeros(n_tickers)
-        self.smu = np.zeros(n_tickers)
-        self.rg_long = np.zeros(n_tickers)
-        self.rg_short = np.zeros(n_tickers)
+        self.book: Book = empty_book(n_tickers, cash)  # the arrays the kernels mutate
+        self._book_t = tuple(self.book)  # the same arrays, as the kernel entry points take them
 
     @classmethod
     def from_panel_before(cls, panel: Panel, t: int, rules: AccountRules) -> Books:
         """The recorded book before day ``t`` (episode t's ``portfolio_before``) under ``rules``."""
         b = cls(panel.n_tickers, panel.is_bond, float(panel.cash_before[t]), **rules.kwargs())
-        b.state_f8[1] = panel.margin_before[t]
+        b.book.state_f8[1] = panel.margin_before[t]
         b.long[:] = panel.long_before[t]
         b.short[:] = panel.short_before[t]
         if t == 0:
@@ -105,11 +99,20 @@ class Books:
 
     @property
     def cash(self) -> float:
-        return float(self.state_f8[0])
+        return float(self.book.state_f8[0])
 
     @property
     def margin_used(self) -> float:
-        return float(self.state_f8[1])
+        return float(self.book.state_f8[1])
+
+    # The per-ticker arrays of ``self.book`` (views: writing into them changes the book).
+    long = property(lambda self: self.book.long)
+    short = property(lambda self: self.book.short)
+    lcb = property(lambda self: self.book.lcb)
+    scb = property(lambda self: self.book.scb)
+    smu = property(lambda self: self.book.smu)
+    rg_long = property(lambda self: self.book.rg_long)
+    rg_short = property(lambda self: self.book.rg_short)
 
     def n_open(self) -> int:
         """Open stock positions (either side), the quantity the cap counts."""
@@ -129,21 +132,17 @@ class Books:
         if n and not (0 <= orders.k.min() and orders.k.max() < K and orders.victim.max() < K):
             raise ValueError(f"orders index tickers outside 0..{K - 1} (the kernels do not check)")
         out = np.zeros(2 * n, dtype=fill_dt)  # zeros: padding bytes stay deterministic
-        n_out = execute_orders_nb(
-            np.int32(day),
-            self.state_f8,
-            self.long,
-            self.short,
-            self.lcb,
-            self.scb,
-            self.smu,
-            self.rg_long,
-            self.rg_short,
+        orders_t = (
             np.ascontiguousarray(orders.k, np.int32),
             np.ascontiguousarray(orders.action, np.int8),
             np.ascontiguousarray(orders.qty, np.int64),
             np.ascontiguousarray(orders.reason, np.int8),
             np.ascontiguousarray(orders.victim, np.int32),
+        )
+        n_out = execute_orders_entry_nb(
+            np.int32(day),
+            self._book_t,
+            orders_t,
             np.ascontiguousarray(price, np.float64),
             np.ascontiguousarray(strength, np.float64),
             self.is_bond,
@@ -151,17 +150,13 @@ class Books:
             self.margin_rate,
             self.max_positions,
             out,
-            0,
         )
         return out[:n_out]
 
     def mark(self, close: np.ndarray, keys: np.ndarray) -> tuple[float, float, float, float, float]:
         """(nav, long_exp, short_exp, gross, net) at ``close``, summed in ``keys`` order (§5.6)."""
-        return mark_nb(
-            self.state_f8[0],
-            self.state_f8[1],
-            self.long,
-            self.short,
+        return mark_entry_nb(
+            self._book_t,
             np.ascontiguousarray(close, np.float64),
             np.ascontiguousarray(keys, np.int64),
         )

@@ -98,21 +98,20 @@ def run_wfsim(stream: dict, repeat: int, warmup: int) -> dict:
 
     from simulator.books import Books
     from simulator.kernels.books import execute_orders_nb, mark_nb
-    from simulator.kernels.records import Orders, fill_dt
+    from simulator.kernels.records import Orders, empty_book, fill_dt
 
     @njit(cache=True)
-    def run_days_nb(ptr, k, act, q, why, vic, open_, close, strength, is_bond, state, pos, out):
+    def run_days_nb(ptr, k, act, q, why, vic, open_, close, strength, is_bond, book, out):
         T, K = close.shape
         keys = np.arange(K)
         nav = np.empty(T)
         n = 0
         for t in range(T):
             lo, hi = ptr[t], ptr[t + 1]
-            n = execute_orders_nb(t, state, pos[0], pos[1], pos[2], pos[3], pos[4], pos[5],
-                                  pos[6], k[lo:hi], act[lo:hi], q[lo:hi], why[lo:hi],
-                                  vic[lo:hi], open_[t], strength[t], is_bond, FEE, 0.0, CAP,
+            day = Orders(k[lo:hi], act[lo:hi], q[lo:hi], why[lo:hi], vic[lo:hi])
+            n = execute_orders_nb(t, book, day, open_[t], strength[t], is_bond, FEE, 0.0, CAP,
                                   out, n)  # fmt: skip
-            nav[t] = mark_nb(state[0], state[1], pos[0], pos[1], close[t], keys)[0]
+            nav[t] = mark_nb(book, close[t], keys)[0]
         return n, nav
 
     ptr, k, act, q, why, vic = _orders(stream)
@@ -122,12 +121,11 @@ def run_wfsim(stream: dict, repeat: int, warmup: int) -> dict:
     state = {}
 
     def kernels():
-        st = np.array([INIT_CASH, 0.0])
-        pos = (np.zeros(K, np.int64), np.zeros(K, np.int64), *[np.zeros(K) for _ in range(5)])
+        book = empty_book(K, INIT_CASH)
         out = np.empty(2 * len(k), fill_dt)
         n, nav = run_days_nb(ptr, k, act, q, why, vic, stream["open"], stream["close"],
-                             strength, is_bond, st, pos, out)  # fmt: skip
-        state.update(cash=st[0], shares=pos[0], nav=nav, fills=out[:n])
+                             strength, is_bond, book, out)  # fmt: skip
+        state.update(cash=book.state_f8[0], shares=book.long, nav=nav, fills=out[:n])
 
     bounds = zip(ptr[:-1], ptr[1:], strict=True)
     day_orders = [Orders(k[a:b], act[a:b], q[a:b], why[a:b], vic[a:b]) for a, b in bounds]
