@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
-__all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig", "PretrainConfig"]
+__all__ = [
+    "INFO_SET_LAGS",
+    "FeatureConfig",
+    "WindowConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "PretrainConfig",
+]
+
+
+# information set -> agent lag: episodes between an agent output and the first day it may inform.
+# The one table of names; models.infoset.InfoSet holds the rules built on it.
+INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -17,8 +30,8 @@ class FeatureConfig:
     ranks: bool = True  # add cross-sectional ranks of the price features
 
     def __post_init__(self) -> None:
-        if self.info_set not in ("strict", "recorded"):
-            raise ValueError(f"info_set={self.info_set!r}, expected 'strict' or 'recorded'")
+        if self.info_set not in INFO_SET_LAGS:
+            raise ValueError(f"info_set={self.info_set!r}, expected one of {tuple(INFO_SET_LAGS)}")
         if self.seq_len < 1:
             raise ValueError(f"seq_len={self.seq_len}, expected >= 1")
         if self.horizon < 1:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
+from models.config import INFO_SET_LAGS
 from simulator.cli.demo import invoke_step
 from simulator.cli.options import config_option, store_option
 from simulator.config import load_config
@@ -27,7 +28,7 @@ __all__ = ["COMMANDS", "seeds"]
 @click.option("--first-seed", type=int, default=0, show_default=True)
 @click.option(
     "--info-set",
-    type=click.Choice(["strict", "recorded"]),
+    type=click.Choice(list(INFO_SET_LAGS)),
     default=None,
     help="features.info_set of the LSTM [default: the config's]. recorded: the agent outputs "
     "as the LLM saw them (leaky); runs are named lstm-recorded-<seed>.",
@@ -54,6 +55,7 @@ def seeds(
 
     TAG is empty for strict and "recorded-" for recorded; the random null runs with strict only.
     """
+    from models.infoset import STRICT, InfoSet
     from simulator.cli.models import pretrain_cmd
     from simulator.cli.replay import replay
     from simulator.cli.report import compare, report
@@ -64,7 +66,8 @@ def seeds(
     raw = (yaml.safe_load(config.read_text(encoding="utf-8")) if config else None) or {}
     raw["features"] = (raw.get("features") or {}) | {"info_set": cfg.features.info_set}
     cfg_path = write_atomic(out / f"config-{cfg.features.info_set}.yaml", yaml.safe_dump(raw))
-    tag = "" if cfg.features.info_set == "strict" else f"{cfg.features.info_set}-"
+    info = InfoSet.resolve(cfg.features.info_set)
+    tag = "" if info == STRICT else f"{info.name}-"
     runs = out / "runs"
 
     def run(name: str, **kw: object) -> None:

@@ -149,6 +149,8 @@ DOCTESTED = [
     "simulator.core.errors",
     "simulator.config",
     "models.windows",
+    "models.infoset",
+    "models.ic",
     "simulator.kernels.records",
 ]
 
