@@ -7,7 +7,7 @@ import pandas as pd
 
 from episodes.panel import ANALYSTS, Panel
 from models.features import FeatureSet
-from models.ic import daily_ic_grid, mean_t
+from models.ic import day_corr, day_ranks, mean_t
 
 __all__ = [
     "audit_table",
@@ -36,9 +36,10 @@ def audit_table(panel: Panel, fs: FeatureSet) -> pd.DataFrame:
     returns of the group (``same_*`` or ``next_*``).
 
     ``kind = "cross-section"``: mean over days of the daily Spearman correlation across tickers
-    (``models.ic.daily_ic``: days with fewer than ``MIN_NAMES_PER_DAY`` tickers skipped), t-stat
-    = mean / (std / sqrt(days)) (``models.ic.mean_t``; NaN below 2 days). A field equal
-    for every ticker of a day (allocations, VIX) has no cross-section: ``kind = "time-series"`` is
+    (``models.ic.day_corr`` of ``day_ranks``, the rules of ``models.ic.daily_ic``: days with fewer
+    than ``MIN_NAMES_PER_DAY`` tickers skipped), t-stat = mean / (std / sqrt(days))
+    (``models.ic.mean_t``; NaN below 2 days). A field equal for every ticker of a day
+    (allocations, VIX) has no cross-section: ``kind = "time-series"`` is
     the Spearman correlation over days with the equal-weight mean return, t-stat
     ``r * sqrt((n - 2) / (1 - r^2))`` (ignores autocorrelation).
 
@@ -53,13 +54,13 @@ def audit_table(panel: Panel, fs: FeatureSet) -> pd.DataFrame:
         One row per field (index ``field``): ``source``, ``kind``, ``n_days``, ``ic_<r>`` and
         ``t_<r>`` for r in ``RETURNS``, ``ratio``, ``same_day_leak``.
     """
-    rets = _returns(panel)
+    cache = _ReturnRanks(_returns(panel))
     rows = []
     for name, values in recorded_fields(panel).items():
-        rows.append(_row(name, "recorded", values, rets))
+        rows.append(_row(name, "recorded", values, cache))
     for j, name in enumerate(fs.names):
         values = np.where(fs.has_data, fs.x[:, :, j].astype(np.float64), np.nan)
-        rows.append(_row(f"x.{name}", "feature", values, rets))
+        rows.append(_row(f"x.{name}", "feature", values, cache))
     table = pd.DataFrame(rows).set_index("field")
     with np.errstate(divide="ignore", invalid="ignore"):
         nxt = np.maximum(table["ic_next_oc"].abs(), table["ic_next_oo"].abs())
@@ -110,21 +111,45 @@ def _returns(panel: Panel) -> dict[str, np.ndarray]:
     return {n: np.where(np.isfinite(v) & stock, v, np.nan) for n, v in out.items()}
 
 
-def _row(name: str, source: str, values: np.ndarray, rets: dict[str, np.ndarray]) -> dict:
+class _ReturnRanks:
+    """The pairs of a group's cross-section mask and the day ranks of its returns there, kept for
+    the last mask of each group (consecutive feature rows share the mask ``has_data``)."""
+
+    def __init__(self, rets: dict[str, np.ndarray]) -> None:
+        self.rets = rets
+        self.group_ok = {
+            g: np.isfinite(rets[a]) & np.isfinite(rets[b]) for g, (a, b) in GROUPS.items()
+        }
+        self._last: dict[str, tuple[bytes, tuple]] = {}
+
+    def get(self, group: str, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+        key = ok.tobytes()
+        hit = self._last.get(group)
+        if hit is None or hit[0] != key:
+            t, k = np.nonzero(ok)
+            n_days = ok.shape[0]
+            ranks = {r: day_ranks(t, self.rets[r][t, k], n_days) for r in GROUPS[group]}
+            hit = (key, (t, k, ranks))
+            self._last[group] = hit
+        return hit[1]
+
+
+def _row(name: str, source: str, values: np.ndarray, cache: _ReturnRanks) -> dict:
     values = np.where(np.isfinite(values), values, np.nan)
     if values.ndim == 2 and _is_daily(values):
         values = _first_finite(values)
     row: dict = {"field": name, "source": source}
     row["kind"] = "cross-section" if values.ndim == 2 else "time-series"
-    for names in GROUPS.values():
+    for group, names in GROUPS.items():
         if values.ndim == 1:
             for r in names:
-                row["n_days"], row[f"ic_{r}"], row[f"t_{r}"] = _ts_rank_corr(values, rets[r])
+                row["n_days"], row[f"ic_{r}"], row[f"t_{r}"] = _ts_rank_corr(values, cache.rets[r])
             continue
-        ok = np.isfinite(values) & np.isfinite(rets[names[0]]) & np.isfinite(rets[names[1]])
-        v = np.where(ok, values, np.nan)
+        t, k, ret_ranks = cache.get(group, np.isfinite(values) & cache.group_ok[group])
+        n_days = values.shape[0]
+        ranks = day_ranks(t, values[t, k], n_days)
         for r in names:
-            ic = daily_ic_grid(v, rets[r]).rank_ic
+            ic, _ = day_corr(t, ranks, ret_ranks[r], n_days)  # rank IC: Pearson of day ranks
             row[f"ic_{r}"], row[f"t_{r}"], row["n_days"] = mean_t(ic)
     return row
 

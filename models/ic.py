@@ -1,7 +1,10 @@
 """Daily information coefficients and the mean / t-statistic of a daily series: the one rule set.
 
 Used by the model report (``models.evaluate``), the leakage audit (``models.audit``) and the
-replay's evaluation (``simulator.loop``, ``simulator.strategies``).
+replay's evaluation (``simulator.loop``, ``simulator.strategies``). ``daily_ic`` is the entry
+point; it is ``day_corr`` (the rules: finite pairs, ``MIN_NAMES_PER_DAY``, no constant side) of
+the values and of their ``day_ranks``. The audit calls the two parts itself to reuse the return
+ranks across fields.
 """
 
 from __future__ import annotations
@@ -11,7 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MIN_NAMES_PER_DAY", "DailyIC", "daily_ic", "daily_ic_grid", "mean_t"]
+__all__ = [
+    "MIN_NAMES_PER_DAY",
+    "DailyIC",
+    "daily_ic",
+    "daily_ic_grid",
+    "day_corr",
+    "day_ranks",
+    "mean_t",
+]
 
 MIN_NAMES_PER_DAY = 3  # a day has an IC only with >= 3 finite (pred, target) pairs
 
@@ -73,13 +84,61 @@ def daily_ic(
         raise ValueError(
             f"daily_ic: day in [{day.min()}, {day.max()}], expected in [0, n_days={n_days})"
         )
-    n = np.bincount(day, minlength=n_days)
-    ra, dist_a = _day_ranks(day, a, n_days)
-    rb, dist_b = _day_ranks(day, b, n_days)
-    defined = (n >= min_names) & (dist_a > 1) & (dist_b > 1)
-    ic = np.where(defined, _day_corr(day, a, b, n), np.nan)
-    ric = np.where(defined, _day_corr(day, ra, rb, n), np.nan)
-    return DailyIC(ic, ric, n.astype(np.int64))
+    ic, n = day_corr(day, a, b, n_days, min_names=min_names)
+    ric, _ = day_corr(day, day_ranks(day, a, n_days), day_ranks(day, b, n_days), n_days,
+                      min_names=min_names)  # fmt: skip
+    return DailyIC(ic, ric, n)
+
+
+def day_corr(
+    day: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    n_days: int,
+    *,
+    min_names: int = MIN_NAMES_PER_DAY,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlation of ``a`` and ``b`` within each day, under the IC rules.
+
+    ``day`` ints in ``[0, n_days)``. Only finite pairs count; a day with fewer than ``min_names``
+    of them, or with either side constant, gets NaN. Computed from day-centred values (two-pass),
+    clipped to [-1, 1]. Returns ``(r [n_days], n [n_days] int64 finite pairs)``.
+    """
+    ok = np.isfinite(a) & np.isfinite(b)
+    day, a, b = day[ok], a[ok], b[ok]
+    n = np.bincount(day, minlength=n_days).astype(np.int64)
+    defined = (n >= min_names) & _varies(day, a, n_days) & _varies(day, b, n_days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ac = a - (np.bincount(day, a, n_days) / n)[day]
+        bc = b - (np.bincount(day, b, n_days) / n)[day]
+        va, vb = np.bincount(day, ac * ac, n_days), np.bincount(day, bc * bc, n_days)
+        r = np.bincount(day, ac * bc, n_days) / np.sqrt(va * vb)
+    return np.clip(np.where(defined & (va > 0) & (vb > 0), r, np.nan), -1.0, 1.0), n
+
+
+def day_ranks(day: np.ndarray, x: np.ndarray, n_days: int) -> np.ndarray:
+    """Average ranks (0-based) of ``x`` within each day; ties share their mean rank; NaN stays NaN.
+
+    >>> day_ranks(np.array([0, 0, 0, 1, 1]), np.array([5.0, 1, 5, 2, np.nan]), 2)
+    array([1.5, 0. , 1.5, 0. , nan])
+    """
+    out = np.full(len(x), np.nan)
+    ok = np.flatnonzero(np.isfinite(x))
+    d, v = day[ok], x[ok]
+    small = np.uint16 if n_days <= 1 << 16 else np.int64  # uint16: numpy's stable sort is a radix
+    order = np.argsort(v)
+    order = order[np.argsort(d[order].astype(small), kind="stable")]  # by day, then value
+    ds, vs = d[order], v[order]
+    start = np.ones(len(v), dtype=bool)
+    start[1:] = (ds[1:] != ds[:-1]) | (vs[1:] != vs[:-1])  # a new run of equal values
+    first = np.flatnonzero(start)
+    last = np.r_[first[1:], len(v)] - 1
+    n = np.bincount(d, minlength=n_days)
+    day_start = (np.cumsum(n) - n)[ds[first]]
+    ranks = np.empty(len(v))
+    ranks[order] = ((first + last) / 2.0 - day_start)[np.cumsum(start) - 1]
+    out[ok] = ranks
+    return out
 
 
 def daily_ic_grid(
@@ -118,25 +177,8 @@ def mean_t(values: np.ndarray) -> tuple[float, float, int]:
     return mean, (mean / (sd / math.sqrt(n)) if sd > 0 else math.nan), n
 
 
-def _day_ranks(day: np.ndarray, x: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks of ``x`` within each day (0-based), and the distinct values per day."""
-    order = np.lexsort((x, day))
-    ds, xs = day[order], x[order]
-    pos = np.arange(len(x)) - np.searchsorted(ds, ds, side="left")
-    start = np.r_[True, (ds[1:] != ds[:-1]) | (xs[1:] != xs[:-1])] if len(x) else np.ones(0, bool)
-    first = np.flatnonzero(start)
-    last = np.r_[first[1:], len(x)] - 1
-    out = np.empty(len(x))
-    out[order] = ((pos[first] + pos[last]) / 2.0)[np.cumsum(start) - 1]
-    return out, np.bincount(ds[first], minlength=n_days)
-
-
-def _day_corr(day: np.ndarray, a: np.ndarray, b: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Pearson correlation of a and b within each day, from day-centred values; in [-1, 1]."""
-    n_days = len(n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ac = a - (np.bincount(day, a, n_days) / n)[day]
-        bc = b - (np.bincount(day, b, n_days) / n)[day]
-        va, vb = np.bincount(day, ac * ac, n_days), np.bincount(day, bc * bc, n_days)
-        r = np.bincount(day, ac * bc, n_days) / np.sqrt(va * vb)
-    return np.clip(np.where((va > 0) & (vb > 0), r, np.nan), -1.0, 1.0)
+def _varies(day: np.ndarray, x: np.ndarray, n_days: int) -> np.ndarray:
+    """[n_days] the day has at least two different values of ``x``."""
+    ref = np.zeros(n_days)
+    ref[day] = x  # one of the day's values (which one does not matter)
+    return np.bincount(day, x != ref[day], n_days) > 0

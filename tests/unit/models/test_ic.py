@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.ic import MIN_NAMES_PER_DAY, daily_ic, daily_ic_grid, mean_t
+from models.ic import MIN_NAMES_PER_DAY, daily_ic, daily_ic_grid, day_ranks, mean_t
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -27,6 +27,22 @@ def test_hand_computed_days():
     np.testing.assert_allclose(r.rank_ic[:2], [1.0, -math.sqrt(3) / 2])
     assert np.isnan(r.ic[2:]).all() and np.isnan(r.rank_ic[2:]).all()
     assert r.n.tolist() == [3, 3, 1, 3, 0]  # the NaN pred of day 0 is left out
+
+
+def test_a_constant_side_has_no_ic_even_when_its_mean_is_inexact():
+    # mean(0.1, 0.1, 0.1) = 0.10000000000000002: centred values are ~1e-17, not 0
+    day, y = np.zeros(3, int), np.array([1.0, 2.0, 4.0])
+    for pred in (np.full(3, 0.1), np.full(3, 7.0)):
+        r = daily_ic(day, pred, y)
+        assert np.isnan(r.ic[0]) and np.isnan(r.rank_ic[0]) and r.n[0] == 3
+        r = daily_ic(day, y, pred)
+        assert np.isnan(r.ic[0]) and np.isnan(r.rank_ic[0])
+
+
+def test_day_ranks_by_hand():
+    day = np.array([1, 0, 1, 1, 0, 1])
+    x = np.array([2.0, 9.0, 2.0, -1.0, np.nan, 5.0])
+    np.testing.assert_array_equal(day_ranks(day, x, 3), [1.5, 0.0, 1.5, 0.0, np.nan, 3.0])
 
 
 def test_min_names_is_one_constant_and_a_parameter():
