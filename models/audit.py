@@ -7,12 +7,11 @@ import pandas as pd
 
 from episodes.panel import ANALYSTS, Panel
 from models.features import FeatureSet
+from models.ic import day_corr, day_ranks, mean_t
 
 __all__ = [
     "audit_table",
     "recorded_fields",
-    "daily_rank_ic",
-    "rank_rows",
     "RETURNS",
     "LEAK_RATIO",
     "LEAK_T",
@@ -21,7 +20,6 @@ __all__ = [
 RETURNS = ("same_oc", "same_oo", "next_oc", "next_oo")
 LEAK_RATIO = 3.0  # same-day |IC| over the larger next-day |IC|
 LEAK_T = 3.0  # same-day t-stat
-MIN_TICKERS = 5  # fewer tickers with a value on a day: no IC that day
 # direction of each action code, in simulator.kernels.records order (hold, buy, sell, short, cover);
 # models/ may not import the kernels, a unit test checks the order
 ACTION_SIGN = np.array([0.0, 1.0, -1.0, -1.0, 1.0])
@@ -38,8 +36,10 @@ def audit_table(panel: Panel, fs: FeatureSet) -> pd.DataFrame:
     returns of the group (``same_*`` or ``next_*``).
 
     ``kind = "cross-section"``: mean over days of the daily Spearman correlation across tickers
-    (days with fewer than ``MIN_TICKERS`` skipped), t-stat = mean / std * sqrt(days). A field equal
-    for every ticker of a day (allocations, VIX) has no cross-section: ``kind = "time-series"`` is
+    (``models.ic.day_corr`` of ``day_ranks``, the rules of ``models.ic.daily_ic``: days with fewer
+    than ``MIN_NAMES_PER_DAY`` tickers skipped), t-stat = mean / (std / sqrt(days))
+    (``models.ic.mean_t``; NaN below 2 days). A field equal for every ticker of a day
+    (allocations, VIX) has no cross-section: ``kind = "time-series"`` is
     the Spearman correlation over days with the equal-weight mean return, t-stat
     ``r * sqrt((n - 2) / (1 - r^2))`` (ignores autocorrelation).
 
@@ -54,8 +54,7 @@ def audit_table(panel: Panel, fs: FeatureSet) -> pd.DataFrame:
         One row per field (index ``field``): ``source``, ``kind``, ``n_days``, ``ic_<r>`` and
         ``t_<r>`` for r in ``RETURNS``, ``ratio``, ``same_day_leak``.
     """
-    rets = _returns(panel)
-    cache = _ReturnRanks(rets)
+    cache = _ReturnRanks(_returns(panel))
     rows = []
     for name, values in recorded_fields(panel).items():
         rows.append(_row(name, "recorded", values, cache))
@@ -113,23 +112,24 @@ def _returns(panel: Panel) -> dict[str, np.ndarray]:
 
 
 class _ReturnRanks:
-    """Centred return ranks under a cross-section mask, kept for the last mask of each group.
-
-    Consecutive feature rows share the mask ``has_data``: their return ranks are computed once.
-    """
+    """The pairs of a group's cross-section mask and the day ranks of its returns there, kept for
+    the last mask of each group (consecutive feature rows share the mask ``has_data``)."""
 
     def __init__(self, rets: dict[str, np.ndarray]) -> None:
         self.rets = rets
         self.group_ok = {
             g: np.isfinite(rets[a]) & np.isfinite(rets[b]) for g, (a, b) in GROUPS.items()
         }
-        self._last: dict[str, tuple[bytes, dict[str, np.ndarray]]] = {}
+        self._last: dict[str, tuple[bytes, tuple]] = {}
 
-    def get(self, group: str, ok: np.ndarray) -> dict[str, np.ndarray]:
+    def get(self, group: str, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
         key = ok.tobytes()
         hit = self._last.get(group)
         if hit is None or hit[0] != key:
-            hit = (key, {r: _centred_ranks(self.rets[r], ok) for r in GROUPS[group]})
+            t, k = np.nonzero(ok)
+            n_days = ok.shape[0]
+            ranks = {r: day_ranks(t, self.rets[r][t, k], n_days) for r in GROUPS[group]}
+            hit = (key, (t, k, ranks))
             self._last[group] = hit
         return hit[1]
 
@@ -145,12 +145,12 @@ def _row(name: str, source: str, values: np.ndarray, cache: _ReturnRanks) -> dic
             for r in names:
                 row["n_days"], row[f"ic_{r}"], row[f"t_{r}"] = _ts_rank_corr(values, cache.rets[r])
             continue
-        ok = np.isfinite(values) & cache.group_ok[group]
-        fr = _centred_ranks(values, ok)
-        for r, rr in cache.get(group, ok).items():
-            ic = _ic(fr, rr, ok)
-            row["n_days"] = int(np.isfinite(ic).sum())
-            row[f"ic_{r}"], row[f"t_{r}"] = _mean_t(ic)
+        t, k, ret_ranks = cache.get(group, np.isfinite(values) & cache.group_ok[group])
+        n_days = values.shape[0]
+        ranks = day_ranks(t, values[t, k], n_days)
+        for r in names:
+            ic, _ = day_corr(t, ranks, ret_ranks[r], n_days)  # rank IC: Pearson of day ranks
+            row[f"ic_{r}"], row[f"t_{r}"], row["n_days"] = mean_t(ic)
     return row
 
 
@@ -170,54 +170,6 @@ def _first_finite(values: np.ndarray) -> np.ndarray:
     ok = np.isfinite(values)
     out = values[np.arange(values.shape[0]), ok.argmax(axis=1)]
     return np.where(ok.any(axis=1), out, np.nan)
-
-
-def daily_rank_ic(a: np.ndarray, b: np.ndarray, min_n: int = MIN_TICKERS) -> np.ndarray:
-    """Spearman correlation of ``a[t]`` and ``b[t]`` across k, per day t ([T], NaN if undefined).
-
-    Only pairs where both are finite count; ties get average ranks.
-    """
-    ok = np.isfinite(a) & np.isfinite(b)
-    return _ic(_centred_ranks(a, ok), _centred_ranks(b, ok), ok, min_n)
-
-
-def _centred_ranks(v: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Average ranks of ``v`` among ``ok`` per row, minus their mean (n+1)/2; 0 outside ``ok``."""
-    n = ok.sum(axis=1)
-    return np.where(ok, rank_rows(np.where(ok, v, np.nan)) - ((n + 1) / 2.0)[:, None], 0.0)
-
-
-def _ic(ra: np.ndarray, rb: np.ndarray, ok: np.ndarray, min_n: int = MIN_TICKERS) -> np.ndarray:
-    den = np.sqrt((ra * ra).sum(axis=1) * (rb * rb).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ic = (ra * rb).sum(axis=1) / den
-    return np.where((ok.sum(axis=1) >= min_n) & (den > 0), ic, np.nan)
-
-
-def rank_rows(v: np.ndarray) -> np.ndarray:
-    """Average ranks 1..n of the finite values of each row of ``v`` [T, K] (NaN stays NaN)."""
-    t_n, k_n = v.shape
-    order = np.argsort(v, axis=1, kind="stable")  # NaN sorts last
-    s = np.take_along_axis(v, order, axis=1)
-    pos = np.broadcast_to(np.arange(k_n), (t_n, k_n))
-    first = np.ones((t_n, k_n), dtype=bool)
-    first[:, 1:] = s[:, 1:] != s[:, :-1]
-    last = np.ones((t_n, k_n), dtype=bool)
-    last[:, :-1] = first[:, 1:]
-    start = np.maximum.accumulate(np.where(first, pos, 0), axis=1)
-    end = np.minimum.accumulate(np.where(last, pos, k_n - 1)[:, ::-1], axis=1)[:, ::-1]
-    out = np.empty((t_n, k_n))
-    np.put_along_axis(out, order, (start + end) / 2.0 + 1.0, axis=1)
-    out[~np.isfinite(v)] = np.nan
-    return out
-
-
-def _mean_t(ic: np.ndarray) -> tuple[float, float]:
-    v = ic[np.isfinite(ic)]
-    if v.size < 2:
-        return float("nan"), float("nan")
-    sd = v.std(ddof=1)
-    return float(v.mean()), float(v.mean() / sd * np.sqrt(v.size)) if sd > 0 else float("nan")
 
 
 def _ts_rank_corr(daily: np.ndarray, ret: np.ndarray) -> tuple[int, float, float]:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from simulator.core.choices import check_choices
 
-__all__ = ["FeatureConfig", "WindowConfig", "ModelConfig", "TrainConfig", "PretrainConfig"]
+__all__ = [
+    "INFO_SET_LAGS",
+    "FeatureConfig",
+    "WindowConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "PretrainConfig",
+]
+
+
+# information set -> agent lag: episodes between an agent output and the first day it may inform.
+# The one table of names; models.infoset.InfoSet holds the rules built on it.
+INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -15,13 +28,14 @@ class FeatureConfig:
     """Which information the features may use, and the target."""
 
     # "strict": agent outputs lagged one episode; "recorded": as recorded (leaky)
-    info_set: Literal["strict", "recorded"] = "strict"
+    info_set: str = "strict"  # a key of INFO_SET_LAGS
     seq_len: int = 20  # episodes per input sequence
     horizon: int = 1  # target = open(t) -> open(t+horizon) return
     ranks: bool = True  # add cross-sectional ranks of the price features
 
     def __post_init__(self) -> None:
-        check_choices(self)
+        if self.info_set not in INFO_SET_LAGS:
+            raise ValueError(f"info_set={self.info_set!r}, expected one of {tuple(INFO_SET_LAGS)}")
         if self.seq_len < 1:
             raise ValueError(f"seq_len={self.seq_len}, expected >= 1")
         if self.horizon < 1:

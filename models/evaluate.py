@@ -8,45 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.ic import daily_ic, mean_t
 from simulator.core.errors import RegistryError
 
-__all__ = ["MIN_NAMES_PER_DAY", "oos_metrics", "daily_ic", "report_frame"]
-
-MIN_NAMES_PER_DAY = 3  # a day enters the IC series only with >= 3 finite (pred, y) pairs
-
-
-def daily_ic(t: np.ndarray, pred: np.ndarray, y: np.ndarray, rank: bool = False) -> np.ndarray:
-    """Cross-sectional correlation of ``pred`` and ``y`` per day ``t`` (Spearman if ``rank``).
-
-    Days with fewer than ``MIN_NAMES_PER_DAY`` finite pairs, or a constant prediction or outcome,
-    are left out. Returns the per-day ICs in day order.
-
-    Examples
-    --------
-    >>> t = np.array([0, 0, 0, 1, 1, 1])
-    >>> daily_ic(t, np.array([1.0, 2, 3, 3, 2, 1]), np.array([0.1, 0.2, 0.3, 0.1, 0.2, 0.3]))
-    array([ 1., -1.])
-    """
-    frame = pd.DataFrame({"t": t, "p": pred, "y": y}).dropna()
-    out = []
-    for _, g in frame.groupby("t", sort=True):
-        if len(g) < MIN_NAMES_PER_DAY:
-            continue
-        p, v = (g["p"].rank(), g["y"].rank()) if rank else (g["p"], g["y"])
-        if p.std() == 0 or v.std() == 0:
-            continue
-        out.append(float(np.corrcoef(p.to_numpy(float), v.to_numpy(float))[0, 1]))
-    return np.asarray(out, dtype=np.float64)
-
-
-def _mean_t(ics: np.ndarray) -> tuple[float, float]:
-    """Mean and t-statistic ``mean / (std / sqrt(n))`` (NaN below 2 days or with zero spread)."""
-    if ics.size == 0:
-        return math.nan, math.nan
-    mean = float(ics.mean())
-    if ics.size < 2 or ics.std(ddof=1) == 0:
-        return mean, math.nan
-    return mean, mean / (float(ics.std(ddof=1)) / math.sqrt(ics.size))
+__all__ = ["oos_metrics", "report_frame"]
 
 
 def _ratio(num: int, den: int) -> float:
@@ -58,8 +23,9 @@ def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, flo
 
     Direction: class "up" is ``y > 0``, predicted "up" is ``pred > 0``; accuracy is the share of
     matching signs; precision, recall and F1 are those of the up class. IC / rank IC: the daily
-    cross-sectional Pearson / Spearman correlation (``daily_ic``), averaged over days, with the
-    t-statistic of that mean. Pairs with a non-finite ``y`` (label not yet known) are left out.
+    cross-sectional Pearson / Spearman correlation (``models.ic.daily_ic``, days with at least
+    ``MIN_NAMES_PER_DAY`` names), averaged over days, with the t-statistic of that mean
+    (``models.ic.mean_t``). Pairs with a non-finite ``y`` (label not yet known) are left out.
     Undefined values (no predicted up, no day with enough names) are NaN.
 
     Examples
@@ -79,8 +45,9 @@ def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, flo
     precision = _ratio(tp, int(pred_up.sum()))
     recall = _ratio(tp, int(up.sum()))
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else math.nan
-    ic, ic_t = _mean_t(daily_ic(t, pred, y))
-    ric, ric_t = _mean_t(daily_ic(t, pred, y, rank=True))
+    days = daily_ic(t, pred, y)
+    ic, ic_t, _ = mean_t(days.ic)
+    ric, ric_t, _ = mean_t(days.rank_ic)
     return {
         "n": int(ok.sum()),
         "days": int(np.unique(t).size),

@@ -1,6 +1,7 @@
 """Leakage-free model inputs: per-(day, ticker) features known before the open, sequences, scaling.
 
-The target, prediction points and the purge live in ``models.targets`` (re-exported here).
+The target and the purge live in ``models.targets`` (re-exported here); the information set's
+rules (agent lag, prediction points) in ``models.infoset``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import pandas as pd
 
 from episodes.panel import ANALYSTS, Panel
 from models.config import FeatureConfig
-from models.targets import prediction_points, split_train_val, target, train_samples
+from models.infoset import InfoSet
+from models.targets import split_train_val, target, train_samples
 
 __all__ = [
     "FeatureSet",
@@ -77,13 +79,13 @@ def build_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
     * Agents (six analysts: direction, confidence clipped to [0, 100] / 100, coverage,
       NaN-confidence flag; consensus strength; risk limit as a fraction of its base, never
       ``risk_price`` = close of t; macro and forward-looking stock allocation; VIX).
-      Information set ``cfg.info_set``: ``"recorded"`` takes them from episode t, as the LLM saw
-      them (leaky: shared README §6, the agents ran with ``end_date = t``); ``"strict"`` takes
-      them from episode t-1, so nothing of episode t enters ``x[t]``.
+      Information set ``cfg.info_set`` (``models.infoset.InfoSet``): row t holds the values of
+      episode ``agent_episode(t)``: t-1 under ``strict``, so nothing of episode t enters ``x[t]``;
+      t under ``recorded``, as the LLM saw them (leaky: shared README §6, the agents ran with
+      ``end_date = t``).
     * ``has_data[t, k]``: stock k has a close on day t-1 (known before the open of t).
-    * ``sample[t, k]`` (prediction points, the consensus tickers): ``"strict"``:
-      ``on_risk[t-1] & eligible[t]`` (the risk list is an agent output of episode t; the eligible
-      list is known at the open); ``"recorded"``: ``on_risk[t]``. Both also require ``has_data``.
+    * ``sample[t, k]`` (prediction points, the consensus tickers): ``InfoSet.prediction_points``
+      (strict: ``on_risk[t-1] & eligible[t]``; recorded: ``on_risk[t]``; both ``& has_data``).
     * ``y[t, k] = open(t+h)/open(t) - 1`` (h = ``cfg.horizon``): what a trade at the open of t
       earns by the open of t+h; ``label_end[t] = t + h``. The purge:
       ``models.targets.train_samples``.
@@ -99,19 +101,17 @@ def build_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
     -------
     FeatureSet
     """
+    info = InfoSet.resolve(cfg.info_set)
     has_data = _has_data(panel)
     cols: dict[str, np.ndarray] = _price_block(panel)
     if cfg.ranks:
         for n in PRICE_FEATURES:
             cols[f"{n}_rank"] = _xs_rank(cols[n], has_data)
-    agents = _agent_block(panel)
-    if cfg.info_set == "strict":
-        agents = {n: _lag1(a) for n, a in agents.items()}
-    cols.update(agents)
+    cols.update({n: info.agent_rows(a) for n, a in _agent_block(panel).items()})
     names = feature_names(cfg)
     x = _assemble(cols, names, has_data)
     y, label_end = target(panel, cfg.horizon)
-    sample = prediction_points(panel, has_data, cfg.info_set)
+    sample = info.prediction_points(panel, has_data)
     return FeatureSet(names, x, has_data, sample, y, label_end, cfg.horizon)
 
 
@@ -195,7 +195,7 @@ def _xs_rank(v: np.ndarray, has_data: np.ndarray) -> np.ndarray:
 
 
 def _agent_block(panel: Panel) -> dict[str, np.ndarray]:
-    """Agent-derived values of episode s on [s, k] (NaN = missing; strict lags them)."""
+    """Agent-derived values of episode s on [s, k] (NaN = missing; the InfoSet re-indexes them)."""
     cols: dict[str, np.ndarray] = {}
     for a, short in enumerate(AGENT_SHORT.values()):
         has = panel.has_signal[a]

@@ -1,4 +1,8 @@
-"""The target (open-to-open return), prediction points, and purged training/validation samples."""
+"""The target (open-to-open return) and purged training/validation samples.
+
+Prediction points (the consensus tickers of a day) are a rule of the information set:
+``models.infoset.InfoSet.prediction_points``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from simulator.core.errors import LookaheadError
 if TYPE_CHECKING:
     from models.features import FeatureSet
 
-__all__ = ["target", "prediction_points", "train_samples", "split_train_val"]
+__all__ = ["target", "train_samples", "split_train_val"]
 
 IndexPair = tuple[np.ndarray, np.ndarray]
 
@@ -39,23 +43,6 @@ def target(panel: Panel, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     y[~np.isfinite(y)] = np.nan
     label_end = np.arange(t_n, dtype=np.int64) + horizon
     return y.astype(np.float32), label_end
-
-
-def prediction_points(panel: Panel, has_data: np.ndarray, info_set: str) -> np.ndarray:
-    """Consensus tickers of each day: the (t, k) a model is asked about.
-
-    ``strict``: ``on_risk[t-1] & eligible[t]`` (the risk list is an output of episode t's agents, so
-    only yesterday's list is known at the open; the eligible screen is known at the open).
-    ``recorded``: ``on_risk[t]``, as the LLM saw it. Both require ``has_data[t, k]``.
-    """
-    if info_set == "strict":
-        pts = np.zeros_like(panel.on_risk)
-        pts[1:] = panel.on_risk[:-1] & panel.eligible[1:]
-    elif info_set == "recorded":
-        pts = panel.on_risk.copy()
-    else:
-        raise ValueError(f"info_set={info_set!r}, expected 'strict' or 'recorded'")
-    return pts & has_data
 
 
 def train_samples(fs: FeatureSet, window: Window) -> IndexPair:

@@ -12,7 +12,8 @@ import structlog
 
 from agents.base import DayView, DecisionMaker, concat_orders, empty_orders, readonly
 from episodes.panel import Panel
-from models.targets import prediction_points
+from models.ic import daily_ic
+from models.infoset import InfoSet
 from models.windows import from_config
 from simulator.books import Books
 from simulator.config import RunConfig
@@ -84,23 +85,25 @@ def has_data(panel: Panel) -> np.ndarray:
     return out & ~panel.is_bond
 
 
-def consensus_tickers(panel: Panel, info_set: str) -> np.ndarray:
-    """[T, K] the day's consensus tickers: ``models.targets.prediction_points`` (strict: the risk
-    list of episode t−1 within the universe of t), the random strategy's candidates."""
-    return prediction_points(panel, has_data(panel), info_set)
+def consensus_tickers(panel: Panel, info: InfoSet) -> np.ndarray:
+    """[T, K] the day's consensus tickers: ``InfoSet.prediction_points`` (strict: the risk list of
+    episode t−1 within the universe of t), the random strategy's candidates."""
+    return info.prediction_points(panel, has_data(panel))
 
 
-def risk_fractions(panel: Panel, t: int, info_set: str) -> np.ndarray:
-    """[K] risk limit as a fraction of its base, from the episode the information set allows.
+def risk_fractions(panel: Panel, t: int, info: InfoSet) -> np.ndarray:
+    """[K] risk limit as a fraction of its base, from episode ``info.risk_episode(t)``.
 
     ``strict``: episode t−1 (the risk manager of episode t ran with day-t data, shared README §6);
-    ``recorded``: episode t. ``risk_limit / risk_base`` clipped to [0, 1]; 0 for every ticker when
-    the base is ≤ 0 (the recorded cash was negative: the manager allowed nothing); NaN where the
-    ticker was not on that episode's list (no limit known: not opened).
+    ``recorded``: episode t; none before day 0 (all NaN). ``risk_limit / risk_base`` clipped to
+    [0, 1]; 0 for every ticker when the base is ≤ 0 (the recorded cash was negative: the manager
+    allowed nothing); NaN where the ticker was not on that episode's list (no limit known: not
+    opened). The feature ``risk_limit_frac`` reads the same episode but is not clipped (a model
+    input, 0 + ``risk_missing`` where unknown).
     """
-    s = t - 1 if info_set == "strict" else t
+    s = info.risk_episode(t)
     out = np.full(panel.n_tickers, np.nan)
-    if s < 0:
+    if s is None:
         return out
     base = float(panel.risk_base[s])
     lim = np.where(panel.on_risk[s], panel.risk_limit[s], np.nan)
@@ -136,10 +139,10 @@ def run_replay(
     """
     t0 = time.perf_counter()
     first = _check(panel, strategy, cfg, predictor, first_day)
-    r, info_set = cfg.replay, cfg.features.info_set
+    r, info = cfg.replay, InfoSet.resolve(cfg.features.info_set)
     books = Books(panel.n_tickers, panel.is_bond, r.initial_cash, **r.account.kwargs())
     win_id = _window_ids(panel.n_days, cfg)
-    cands = consensus_tickers(panel, info_set)
+    cands = consensus_tickers(panel, info)
     bond_w = baseline_bond_weights(panel)
     last_close = _last_close_before(panel, first)
     acc = _Acc(panel.n_days - first)
@@ -161,7 +164,7 @@ def run_replay(
                 if getattr(exc, "abort", False):  # a corrupt artifact: stop, do not skip
                     raise
                 skip = acc.skip(t, "no_model", panel, str(exc))
-        view = _view(panel, t, books, plan.closing, (k_idx, pred, cands[t]), nav_prev, info_set)
+        view = _view(panel, t, books, plan.closing, (k_idx, pred, cands[t]), nav_prev, info)
         decided = empty_orders() if skip else strategy.decide(view)
         _check_decided(decided, view, t)
         bonds = empty_orders()
@@ -209,7 +212,7 @@ def _last_close_before(panel: Panel, t: int) -> np.ndarray:
     return out
 
 
-def _view(panel, t, books, closing, inputs, nav_prev, info_set) -> DayView:
+def _view(panel, t, books, closing, inputs, nav_prev, info) -> DayView:
     """The DayView of day t: only what is known before the open (see agents.base.DayView)."""
     k_idx, pred, cand = inputs
     prev_close = panel.close[t - 1].copy() if t > 0 else np.full(panel.n_tickers, np.nan)
@@ -222,7 +225,7 @@ def _view(panel, t, books, closing, inputs, nav_prev, info_set) -> DayView:
         candidates=readonly(np.flatnonzero(cand).astype(np.int32)),
         tradable=readonly(tradable),
         prev_close=readonly(prev_close),
-        risk_frac=readonly(risk_fractions(panel, t, info_set)),
+        risk_frac=readonly(risk_fractions(panel, t, info)),
         nav=float(nav_prev),
         cash=books.cash,
         long=readonly(books.long),
@@ -304,7 +307,7 @@ class _Acc:
         ok = np.isfinite(y) & np.isfinite(pred)
         n = self.f8.shape[1]
         self.f8[7] = np.bincount(i[ok], np.sign(pred[ok]) == np.sign(y[ok]), minlength=n)
-        self.f8[6] = daily_rank_ic(i[ok], pred[ok], y[ok], n)
+        self.f8[6] = daily_ic(i[ok], pred[ok], y[ok], n).rank_ic
 
     def result(self, name, panel, first, win_id, initial, t0) -> RunResult:
         days = np.arange(first, panel.n_days, dtype=np.int64)
@@ -322,35 +325,3 @@ class _Acc:
             window=win_id[days], skipped=dict(sorted(self.skipped.items())), sync=sync,
             stale=stale, model_swaps=self.swaps, elapsed_s=time.perf_counter() - t0,
         )  # fmt: skip
-
-
-def daily_rank_ic(day: np.ndarray, a: np.ndarray, b: np.ndarray, n_days: int) -> np.ndarray:
-    """[n_days] Spearman correlation of ``a`` and ``b`` within each ``day`` (average ranks for
-    ties); NaN for days with fewer than 3 pairs or a constant side.
-
-    >>> d = np.array([0, 0, 0, 1, 1, 1])
-    >>> daily_rank_ic(d, np.array([1., 2, 3, 3, 2, 1]), np.array([.1, .2, .3, .1, .2, .2]), 3)
-    array([ 1.       , -0.8660254,        nan])
-    """
-    ra, rb = _day_ranks(day, a), _day_ranks(day, b)
-    cnt = np.bincount(day, minlength=n_days).astype(float)
-    sa, sb = np.bincount(day, ra, n_days), np.bincount(day, rb, n_days)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = np.bincount(day, ra * rb, n_days) - sa * sb / cnt
-        va = np.bincount(day, ra * ra, n_days) - sa * sa / cnt
-        vb = np.bincount(day, rb * rb, n_days) - sb * sb / cnt
-        ic = cov / np.sqrt(va * vb)
-    return np.where((cnt >= 3) & (va > 1e-12) & (vb > 1e-12), ic, np.nan)
-
-
-def _day_ranks(day: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Average ranks of ``x`` within each day (0-based)."""
-    order = np.lexsort((x, day))
-    ds, xs = day[order], x[order]
-    pos = np.arange(len(x)) - np.searchsorted(ds, ds, side="left")
-    start = np.r_[True, (ds[1:] != ds[:-1]) | (xs[1:] != xs[:-1])]
-    first = np.flatnonzero(start)
-    last = np.r_[first[1:], len(x)] - 1
-    out = np.empty(len(x))
-    out[order] = ((pos[first] + pos[last]) / 2.0)[np.cumsum(start) - 1]
-    return out

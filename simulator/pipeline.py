@@ -242,12 +242,14 @@ def seeds(
     """Pretrain and replay the LSTM (and, for ``strict``, the random null) once per seed, the
     recorded baseline once, then the comparison (returned) and the report of every run in
     ``out/runs``. See `wfsim seeds` for the layout."""
+    from models.infoset import STRICT, InfoSet
     from simulator.results.compare import format_table
 
-    info = cfg.features.info_set
+    info = InfoSet.resolve(cfg.features.info_set)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / f"config-{info}.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    tag = "" if info == "strict" else f"{info}-"
+    cfg_text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    write_atomic(out / f"config-{info.name}.yaml", cfg_text)
+    tag = "" if info == STRICT else f"{info.name}-"
     runs = out / "runs"
     from simulator.strategies import strategies_for_account
 
@@ -266,7 +268,7 @@ def seeds(
             rnd = runs / f"random-{s}"
             _step(echo, f"replay random seed {s}", replay, "random", store, rnd, seeded)
             dirs.append(rnd)
-    table = out / f"comparison-{info}.csv"
+    table = out / f"comparison-{info.name}.csv"
     comp = _step(echo, "compare", compare, dirs, table, **inputs)
     echo(format_table(comp).rstrip("\n"))
     echo(f"wrote {table}")

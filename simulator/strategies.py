@@ -17,6 +17,7 @@ from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
 from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.panel import Panel
+from models.ic import mean_t
 from simulator.config import RunConfig
 from simulator.core.errors import ConfigError, ReconcileError, WfsimError
 from simulator.core.hashing import plain
@@ -87,7 +88,7 @@ def run_output(res: RunResult, panel: Panel) -> RunOutput:
 
 def run_extra(res: RunResult, panel: Panel) -> dict[str, Any]:
     """Replay facts for summary.json: skipped days, sync closes, model swaps, prediction quality."""
-    ic = res.ic[np.isfinite(res.ic)]
+    mean_ic, _, n_ic = mean_t(res.ic)
     return {
         "replay": {
             "first_day": int(res.days[0]) if len(res.days) else None,
@@ -96,7 +97,7 @@ def run_extra(res: RunResult, panel: Panel) -> dict[str, Any]:
             "stale_closes": [[str(panel.dates[d]), str(panel.tickers[k])] for d, k in res.stale],
             "model_swaps": res.model_swaps,
             "predictions": int(res.n_pred.sum()),
-            "mean_ic": float(ic.mean()) if len(ic) else None,
+            "mean_ic": mean_ic if n_ic else None,
         }
     }
 
@@ -117,14 +118,13 @@ def windows_table(res: RunResult) -> pa.Table:
     nav = np.r_[res.initial_nav, res.marks.nav]
     for w in dict.fromkeys(res.window.tolist()):
         idx = np.flatnonzero(res.window == w)
-        n_pred, ic = int(res.n_pred[idx].sum()), res.ic[idx]
-        ic = ic[np.isfinite(ic)]
+        n_pred = int(res.n_pred[idx].sum())
         rows["window"].append(w or "-")
         rows["serve_start"].append(res.dates[idx[0]])
         rows["serve_end"].append(res.dates[idx[-1]])
         rows["days"].append(len(idx))
         rows["predictions"].append(n_pred)
-        rows["rank_ic"].append(float(ic.mean()) if len(ic) else float("nan"))
+        rows["rank_ic"].append(mean_t(res.ic[idx])[0])
         rows["direction_accuracy"].append(res.hits[idx].sum() / n_pred if n_pred else float("nan"))
         rows["return"].append(float(nav[idx[-1] + 1] / nav[idx[0]] - 1.0))
     rows["serve_start"] = np.array(rows["serve_start"], "datetime64[D]")

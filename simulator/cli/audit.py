@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import structlog
 
+from models.config import INFO_SET_LAGS
 from simulator.cli.options import config_option
 from simulator.core.atomic import write_atomic
 
@@ -19,7 +20,7 @@ log = structlog.get_logger(__name__)
 @click.argument("store", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--info-set",
-    type=click.Choice(["strict", "recorded", "both"]),
+    type=click.Choice([*INFO_SET_LAGS, "both"]),
     default="both",
     show_default=True,
     help="Which information set's features to audit (recorded fields are always audited).",
@@ -51,14 +52,14 @@ def audit(store: Path, info_set: str, out: Path | None, config: Path | None) -> 
 
     cfg = load_config(config)
     panel = load_panel(store)
-    sets = ["strict", "recorded"] if info_set == "both" else [info_set]
+    sets = list(INFO_SET_LAGS) if info_set == "both" else [info_set]
     tables = []
     for name in sets:
         fs = build_features(panel, dataclasses.replace(cfg.features, info_set=name))
         tab = audit_table(panel, fs).reset_index()
-        keep = tab["source"] != "recorded" if tables else slice(None)
+        keep = tab["source"] == "feature" if tables else slice(None)
         tab = tab[keep].copy()
-        tab.insert(1, "info_set", [name if s != "recorded" else "-" for s in tab["source"]])
+        tab.insert(1, "info_set", [name if s == "feature" else "-" for s in tab["source"]])
         tables.append(tab)
     table = pd.concat(tables, ignore_index=True)
     cols = [

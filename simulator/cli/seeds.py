@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from models.config import INFO_SET_LAGS
 from simulator.cli.options import config_option, store_option
 from simulator.cli.report import DEFAULT_BENCHMARKS
 from simulator.config import load_config
@@ -25,7 +26,7 @@ __all__ = ["COMMANDS", "seeds"]
 @click.option("--first-seed", type=int, default=0, show_default=True)
 @click.option(
     "--info-set",
-    type=click.Choice(["strict", "recorded"]),
+    type=click.Choice(list(INFO_SET_LAGS)),
     default=None,
     help="features.info_set of the LSTM [default: the config's]. recorded: the agent outputs "
     "as the LLM saw them (leaky); runs are named lstm-recorded-<seed>.",

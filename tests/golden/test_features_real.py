@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from episodes.store import load_panel
-from models.audit import audit_table, daily_rank_ic
+from models.audit import audit_table
 from models.config import FeatureConfig
 from models.features import build_features, train_samples
+from models.ic import daily_ic_grid
 from models.windows import ExpandingWindows
 
 pytestmark = pytest.mark.golden
@@ -34,7 +35,7 @@ def recorded(panel):
 def feature_ic(fs, name: str) -> float:
     """Mean daily rank IC of a raw feature with the target over the prediction points."""
     v = np.where(fs.sample, fs.x[:, :, fs.names.index(name)], np.nan)
-    ic = daily_rank_ic(v, np.where(fs.sample, fs.y, np.nan))
+    ic = daily_ic_grid(v, np.where(fs.sample, fs.y, np.nan)).rank_ic
     return float(np.nanmean(ic))
 
 
@@ -89,7 +90,7 @@ def test_recorded_agent_features_know_more_about_the_same_day(recorded):
     """Technical signals of episode t rank day t's open->open return better than the next day's."""
     v = np.where(recorded.has_data, recorded.x[:, :, recorded.names.index("tech_dir")], np.nan)
     oc = np.full(v.shape, np.nan)
-    same = daily_rank_ic(v, recorded.y)  # open(t) -> open(t+1)
+    same = daily_ic_grid(v, recorded.y).rank_ic  # open(t) -> open(t+1)
     oc[:-1] = recorded.y[1:]
-    nxt = daily_rank_ic(v, oc)
+    nxt = daily_ic_grid(v, oc).rank_ic
     assert np.nanmean(same) > 2 * abs(np.nanmean(nxt))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from agents.lstm import LSTMDecisionMaker
 from agents.null import RandomDecisionMaker
+from models.infoset import InfoSet
 from simulator.config import load_config
 from simulator.kernels.records import BUY, R_CAP_REJECTED, R_REPLACEMENT, SHORT
 from simulator.loop import risk_fractions, run_replay
@@ -71,7 +72,7 @@ def test_replay_invariants(
     opening = np.isin(f["action"], (BUY, SHORT)) & ~PANEL.is_bond[f["k"]] & (f["qty"] > 0)
     for row in f[opening]:
         t, k = int(row["day"]), int(row["k"])
-        limit = risk_fractions(PANEL, t, info_set)[k] * prev[t]
+        limit = risk_fractions(PANEL, t, InfoSet.resolve(info_set))[k] * prev[t]
         assert row["qty"] * PANEL.close[t - 1, k] <= limit * (1 + 1e-12)
     # a buy never leaves cash negative; NAV stays finite
     assert (f["cash_after"][(f["action"] == BUY) & (f["qty"] > 0)] >= 0).all()

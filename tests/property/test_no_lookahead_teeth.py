@@ -18,6 +18,7 @@ from agents.lstm import LSTMDecisionMaker
 from agents.null import RandomDecisionMaker
 from models.config import FeatureConfig
 from models.features import build_features
+from models.infoset import InfoSet
 from models.lstm import load_checkpoint
 from models.pretrain import pretrain
 from models.registry import Registry
@@ -144,9 +145,10 @@ def test_the_baselines_after_books_of_day_t_cannot_move_days_up_to_t(info_set, s
 @pytest.mark.parametrize("t", [16, 24, 37])
 def test_the_loops_candidates_of_day_t_ignore_close_t(info_set, t):
     """``simulator.loop.has_data`` (the random null's candidates) may not read day t's prices."""
-    base = consensus_tickers(PANEL, info_set)
+    info = InfoSet.resolve(info_set)
+    base = consensus_tickers(PANEL, info)
     moved_panel = perturb_future(PANEL, t, info_set, seed=t)
-    moved = consensus_tickers(moved_panel, info_set)
+    moved = consensus_tickers(moved_panel, info)
     assert moved[: t + 1].tobytes() == base[: t + 1].tobytes()
     assert moved[t + 1 :].tobytes() != base[t + 1 :].tobytes()  # teeth
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from models.audit import ACTION_SIGN, audit_table, daily_rank_ic, rank_rows, recorded_fields
+from models.audit import ACTION_SIGN, audit_table, recorded_fields
 from models.config import FeatureConfig
 from models.features import build_features
+from models.ic import daily_ic_grid
 from simulator.kernels.records import ACTION_CODES
 from tests.unit.models.panel_factory import make_panel, replace
 
@@ -18,21 +18,11 @@ def panel():
     return make_panel(n_days=60, n_stocks=30, seed=5)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_rank_rows_matches_pandas_average_ranks(seed):
-    rng = np.random.default_rng(seed)
-    v = rng.integers(0, 4, (9, 17)).astype(float) if seed % 2 else rng.normal(size=(9, 17))
-    v[rng.random(v.shape) < 0.3] = np.nan
-    v[0] = np.nan  # an empty row
-    expected = pd.DataFrame(v).rank(axis=1).to_numpy()
-    np.testing.assert_array_equal(rank_rows(v), expected)
-
-
 def test_daily_rank_ic_extremes():
     a = np.tile(np.arange(8.0), (3, 1))
     b = np.stack([a[0] ** 3, -a[1], a[2]])
-    b[2, 4:] = np.nan  # 4 pairs left < MIN_TICKERS
-    ic = daily_rank_ic(a, b)
+    b[2, 2:] = np.nan  # 2 pairs left < MIN_NAMES_PER_DAY
+    ic = daily_ic_grid(a, b).rank_ic
     assert ic[0] == pytest.approx(1.0) and ic[1] == pytest.approx(-1.0) and np.isnan(ic[2])
 
 
@@ -76,3 +66,28 @@ def test_planted_next_day_signal_is_not_a_leak(panel):
     assert not row["same_day_leak"]
     strict_row = tab.loc["x.strength"]
     assert strict_row["ic_same_oc"] > 0.8  # lagged one episode: predicts the day it serves
+
+
+def test_cross_section_rows_equal_daily_ic_of_each_field(panel):
+    """The audit's cached return ranks give the same rank IC as ``daily_ic_grid`` field by field."""
+    from models.audit import GROUPS, _returns
+    from models.ic import mean_t
+
+    fs = build_features(panel, FeatureConfig())
+    tab = audit_table(panel, fs)
+    rets = _returns(panel)
+    fields = dict(recorded_fields(panel))
+    fields.update({f"x.{n}": np.where(fs.has_data, fs.x[:, :, j], np.nan)
+                   for j, n in enumerate(fs.names)})  # fmt: skip
+    checked = 0
+    for name, values in fields.items():
+        if tab.loc[name, "kind"] != "cross-section":
+            continue
+        for a, b in GROUPS.values():
+            v = np.where(np.isfinite(rets[a]) & np.isfinite(rets[b]), values, np.nan)
+            for r in (a, b):
+                m, t, _ = mean_t(daily_ic_grid(v, rets[r]).rank_ic)
+                np.testing.assert_allclose([tab.loc[name, f"ic_{r}"], tab.loc[name, f"t_{r}"]],
+                                           [m, t], rtol=1e-12)  # fmt: skip
+                checked += 1
+    assert checked > 200

@@ -5,17 +5,17 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 import pytest
 import structlog
 
 from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
 from models.features import build_features
+from models.infoset import RECORDED, STRICT, InfoSet
 from simulator.config import load_config
 from simulator.core.errors import ConfigError, RegistryError
 from simulator.kernels.records import BUY, R_CASH_LIMITED, R_DECISION, SHORT
-from simulator.loop import daily_rank_ic, risk_fractions, run_replay
+from simulator.loop import risk_fractions, run_replay
 from tests.stub_panel import make_panel
 
 CFG = load_config(
@@ -100,12 +100,12 @@ def test_strict_agent_fields_of_episode_t_cannot_change_the_decisions(t):
 
 
 def test_strict_risk_fraction_is_the_previous_episodes():
-    strict, rec = risk_fractions(PANEL, 20, "strict"), risk_fractions(PANEL, 20, "recorded")
-    np.testing.assert_array_equal(strict, risk_fractions(PANEL, 19, "recorded"))
+    strict, rec = risk_fractions(PANEL, 20, STRICT), risk_fractions(PANEL, 20, RECORDED)
+    np.testing.assert_array_equal(strict, risk_fractions(PANEL, 19, RECORDED))
     assert not np.array_equal(strict, rec, equal_nan=True)
     frac = PANEL.risk_limit[19] / PANEL.risk_base[19]
     np.testing.assert_array_equal(strict, np.where(PANEL.on_risk[19], frac, np.nan))
-    assert np.isnan(risk_fractions(PANEL, 0, "strict")).all()
+    assert np.isnan(risk_fractions(PANEL, 0, STRICT)).all()
 
 
 def test_reruns_are_identical_and_seeds_matter():
@@ -138,7 +138,7 @@ def check_fills(panel, res, cfg):
     assert set(f["reason"][opening].tolist()) <= {R_DECISION, R_CASH_LIMITED}
     for row in f[opening]:
         t, k = int(row["day"]), int(row["k"])
-        limit = risk_fractions(panel, t, cfg.features.info_set)[k] * nav_prev[t]
+        limit = risk_fractions(panel, t, InfoSet.resolve(cfg.features.info_set))[k] * nav_prev[t]
         assert row["qty"] * panel.close[t - 1, k] <= limit * (1 + 1e-12)
     buys = f[(f["action"] == BUY) & (f["qty"] > 0)]
     assert (buys["cash_after"] >= 0).all()
@@ -211,17 +211,6 @@ def test_config_errors():
         run_replay(PANEL, LSTMDecisionMaker(CFG.decision_config(), **COSTS), CFG)
     with pytest.raises(ConfigError, match="first_day out of range"):
         run_replay(PANEL, FlatDecisionMaker(), CFG, first_day=PANEL.n_days)
-
-
-def test_daily_rank_ic_matches_pandas_spearman():
-    rng = np.random.default_rng(0)
-    day = np.repeat(np.arange(6), 9)
-    a = rng.normal(size=day.size)
-    b = np.round(a + rng.normal(size=day.size), 1)  # ties in b
-    frame = pd.DataFrame({"d": day, "a": a, "b": b})
-    expect = [g["a"].rank().corr(g["b"].rank()) for _, g in frame.groupby("d")]
-    np.testing.assert_allclose(daily_rank_ic(day, a, b, 7)[:6], expect)
-    assert np.isnan(daily_rank_ic(day, a, b, 7)[6])
 
 
 def test_ic_and_hits_are_recorded_for_model_predictions():
