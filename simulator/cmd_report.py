@@ -27,6 +27,7 @@ from simulator.compare import (
     load_run,
     series_run,
 )
+from simulator.compare_risk import compare_risk, format_risk
 
 __all__ = ["COMMANDS", "DEFAULT_BENCHMARKS", "compare", "report"]
 
@@ -66,7 +67,7 @@ def _inputs_options(func: Callable) -> Callable:
             type=click.Path(file_okay=False, path_type=Path),
             default=DEFAULT_BENCHMARKS,
             show_default=True,
-            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, recorded runs).",
+            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors).",
         ),
         click.option(
             "--reference",
@@ -113,6 +114,14 @@ def _load_inputs(
     return runs, rf, spy, notes
 
 
+def _load_factors(benchmarks_dir: Path) -> dict[str, pd.DataFrame]:
+    """The Fama-French factor files found in ``benchmarks_dir`` (absent ones are noted by risk)."""
+    from simulator.risk import FACTOR_FILES, load_factors
+
+    found = {k: benchmarks_dir / f for k, f in FACTOR_FILES.items()}
+    return {k: load_factors(p) for k, p in found.items() if p.is_file()}
+
+
 @click.command("compare")
 @_inputs_options
 @click.option(
@@ -139,6 +148,8 @@ def compare(
     runs, rf, spy, notes = _load_inputs(*inputs)
     comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
     click.echo(format_table(comp), nl=False)
+    risk = compare_risk(runs, comp.dates, benchmark=spy, factors=_load_factors(benchmarks_dir))
+    click.echo(format_risk(risk), nl=False)
     if out is not None:
         write_atomic(out, comparison_csv(comp) if out.suffix == ".csv" else comparison_json(comp))
         click.echo(f"wrote {out}")
@@ -170,7 +181,8 @@ def report(
     inputs = (run_dirs, benchmark, benchmark_csv, benchmarks_dir, reference)
     runs, rf, spy, notes = _load_inputs(*inputs)
     comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
-    paths = write_report(out, runs, comp, benchmark=spy)
+    risk = compare_risk(runs, comp.dates, benchmark=spy, factors=_load_factors(benchmarks_dir))
+    paths = write_report(out, runs, comp, benchmark=spy, risk=risk)
     for path in paths:
         click.echo(str(path))
     log.info("report_written", path=str(out), runs=len(runs), days=len(comp.dates))

@@ -112,9 +112,7 @@ def tail_risk(returns: pd.Series | np.ndarray) -> dict[str, float]:
     return out
 
 
-def rolling_risk(
-    returns: pd.Series, benchmark: pd.Series | None = None, window: int = 63
-) -> pd.DataFrame:
+def rolling_risk(returns: pd.Series, benchmark: pd.Series | None, window: int) -> pd.DataFrame:
     """Trailing ``window``-day Sharpe (rf = 0), volatility and beta, annualised, by date.
 
     The value at date t uses the ``window`` returns ending at t inclusive (a description of the
