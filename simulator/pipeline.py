@@ -24,6 +24,7 @@ __all__ = [
     "Echo",
     "ReplayOutput",
     "Inputs",
+    "Compared",
     "synth",
     "ingest",
     "pretrain",
@@ -114,12 +115,20 @@ def replay(
 
 
 class Inputs(NamedTuple):
-    """What compare and report read: runs, rf, SPY, and notes on what is missing."""
+    """What compare and report read: runs, rf, SPY, notes on what is missing, FF factors."""
 
     runs: list
     rf: pd.Series | None
     spy: pd.Series | None
     notes: list[str]
+    factors: dict[str, pd.DataFrame]  # "ff3"/"ff5" -> factor table; absent files are left out
+
+
+class Compared(NamedTuple):
+    """A comparison: the performance table and the risk tables, over the same common dates."""
+
+    table: Any  # simulator.results.compare.Comparison
+    risk: Any  # simulator.results.compare_risk.RiskComparison
 
 
 def load_inputs(
@@ -134,6 +143,7 @@ def load_inputs(
     (each missing one is a note and a warning, not an error)."""
     from simulator.results import benchmarks as bench
     from simulator.results.compare import load_run, series_run
+    from simulator.results.risk import FACTOR_FILES, load_factors
 
     runs = [load_run(p) for p in run_dirs]
     folder = Path(benchmarks_dir) if benchmarks_dir is not None else None
@@ -156,31 +166,42 @@ def load_inputs(
     else:
         notes.append(f"risk-free rate omitted: {rf_path} not found")
         log.warning("risk_free_missing", path=str(rf_path))
-    return Inputs(runs, rf, spy, notes)
+    paths = {k: folder / f for k, f in FACTOR_FILES.items()} if folder else {}
+    factors = {k: load_factors(p) for k, p in paths.items() if p.is_file()}
+    return Inputs(runs, rf, spy, notes, factors)
 
 
-def compare(run_dirs: Sequence[Path], out: Path | None = None, **inputs: Any):
-    """The comparison of ``run_dirs`` (``load_inputs`` options); also written to ``out`` (.csv or
-    .json) when given."""
-    from simulator.results.compare import compare_runs, comparison_csv, comparison_json
+def _compared(inputs: Inputs) -> Compared:
+    from simulator.results.compare import compare_runs
+    from simulator.results.compare_risk import compare_risk
 
-    runs, rf, spy, notes = load_inputs(run_dirs, **inputs)
+    runs, rf, spy, notes, factors = inputs
     comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
+    return Compared(comp, compare_risk(runs, comp.dates, benchmark=spy, factors=factors))
+
+
+def compare(run_dirs: Sequence[Path], out: Path | None = None, **inputs: Any) -> Compared:
+    """The comparison of ``run_dirs`` (``load_inputs`` options); its performance table is also
+    written to ``out`` (.csv or .json) when given."""
+    from simulator.results.compare import comparison_csv, comparison_json
+
+    got = load_inputs(run_dirs, **inputs)
+    res = _compared(got)
+    comp = res.table
     if out is not None:
         write_atomic(out, comparison_csv(comp) if out.suffix == ".csv" else comparison_json(comp))
-    log.info("runs_compared", runs=len(runs), days=len(comp.dates))
-    return comp
+    log.info("runs_compared", runs=len(got.runs), days=len(comp.dates))
+    return res
 
 
 def report(run_dirs: Sequence[Path], out: Path, **inputs: Any) -> list[Path]:
     """The self-contained HTML report of ``run_dirs`` at ``out`` (+ PNGs beside it)."""
-    from simulator.results.compare import compare_runs
     from simulator.results.report import write_report  # matplotlib is imported only here
 
-    runs, rf, spy, notes = load_inputs(run_dirs, **inputs)
-    comp = compare_runs(runs, rf=rf, benchmark=spy, notes=notes)
-    paths = write_report(out, runs, comp, benchmark=spy)
-    log.info("report_written", path=str(out), runs=len(runs), days=len(comp.dates))
+    got = load_inputs(run_dirs, **inputs)
+    res = _compared(got)
+    paths = write_report(out, got.runs, res.table, benchmark=got.spy, risk=res.risk)
+    log.info("report_written", path=str(out), runs=len(got.runs), days=len(res.table.dates))
     return list(paths)
 
 
@@ -206,6 +227,7 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
     ``inputs``: ``load_inputs`` options of the comparison (the benchmark row is always off).
     """
     from simulator.results.compare import format_table
+    from simulator.results.compare_risk import format_risk
 
     out.mkdir(parents=True, exist_ok=True)
     cfg_path = write_atomic(
@@ -224,7 +246,8 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
     run_dirs = [runs / name for name in names]
     inputs = inputs | {"benchmark": "none"}
     comp = _step(echo, "compare", compare, run_dirs, **inputs)
-    echo(format_table(comp).rstrip("\n"))
+    echo(format_table(comp.table).rstrip("\n"))
+    echo(format_risk(comp.risk).rstrip("\n"))
     written = _step(echo, "report", report, run_dirs, out / "report.html", **inputs)
     for p in written:
         echo(str(p))
@@ -244,6 +267,7 @@ def seeds(
     ``out/runs``. See `wfsim seeds` for the layout."""
     from models.infoset import STRICT, InfoSet
     from simulator.results.compare import format_table
+    from simulator.results.compare_risk import format_risk
 
     info = InfoSet.resolve(cfg.features.info_set)
     out.mkdir(parents=True, exist_ok=True)
@@ -270,7 +294,8 @@ def seeds(
             dirs.append(rnd)
     table = out / f"comparison-{info.name}.csv"
     comp = _step(echo, "compare", compare, dirs, table, **inputs)
-    echo(format_table(comp).rstrip("\n"))
+    echo(format_table(comp.table).rstrip("\n"))
+    echo(format_risk(comp.risk).rstrip("\n"))
     echo(f"wrote {table}")
     every = sorted(p for p in runs.iterdir() if (p / "summary.json").is_file())
     for p in _step(echo, "report", report, every, out / "report.html", **inputs):

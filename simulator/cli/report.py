@@ -49,7 +49,7 @@ def _inputs_options(func: Callable) -> Callable:
             type=click.Path(file_okay=False, path_type=Path),
             default=DEFAULT_BENCHMARKS,
             show_default=True,
-            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, recorded runs).",
+            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors).",
         ),
         click.option(
             "--reference",
@@ -90,12 +90,14 @@ def compare(
     Every row is computed over the dates all runs share. The table goes to stdout.
     """
     from simulator.results.compare import format_table
+    from simulator.results.compare_risk import format_risk
 
     if out is not None and out.suffix not in (".csv", ".json"):
         raise click.BadParameter(f"{out}: expected a .csv or .json file", param_hint="--out")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
-    comp = pipeline.compare(run_dirs, out, **inputs)
-    click.echo(format_table(comp), nl=False)
+    res = pipeline.compare(run_dirs, out, **inputs)
+    click.echo(format_table(res.table), nl=False)
+    click.echo(format_risk(res.risk), nl=False)
     if out is not None:
         click.echo(f"wrote {out}")
 

@@ -16,7 +16,9 @@ import pandas as pd
 
 from simulator.core.atomic import write_atomic
 from simulator.results.compare import COLUMNS, LEGEND, Comparison, Run, format_cell
+from simulator.results.compare_risk import RiskComparison
 from simulator.results.metrics import drawdown_series, monthly_returns
+from simulator.results.report_risk import ROLLING_CHART, risk_section
 
 __all__ = ["CHARTS", "render_report", "write_report"]
 
@@ -39,11 +41,16 @@ _WINDOW_FLOATS = ("ic", "rank_ic", "direction_accuracy", "return")
 
 
 def write_report(
-    out: Path, runs: Sequence[Run], comp: Comparison, *, benchmark: pd.Series | None = None
+    out: Path,
+    runs: Sequence[Run],
+    comp: Comparison,
+    *,
+    benchmark: pd.Series | None = None,
+    risk: RiskComparison | None = None,
 ) -> list[Path]:
     """Write ``out`` (HTML) and ``<stem>-<chart>.png`` beside it, atomically; return the paths."""
     out = Path(out)
-    page, pngs = render_report(runs, comp, benchmark=benchmark)
+    page, pngs = render_report(runs, comp, benchmark=benchmark, risk=risk)
     paths = [write_atomic(out, page)]
     for name, data in pngs.items():
         paths.append(write_atomic(out.with_name(f"{out.stem}-{name}.png"), data))
@@ -51,12 +58,17 @@ def write_report(
 
 
 def render_report(
-    runs: Sequence[Run], comp: Comparison, *, benchmark: pd.Series | None = None
+    runs: Sequence[Run],
+    comp: Comparison,
+    *,
+    benchmark: pd.Series | None = None,
+    risk: RiskComparison | None = None,
 ) -> tuple[str, dict[str, bytes]]:
     """The HTML page and the PNG bytes of each chart drawn (same inputs → same bytes).
 
     Every series is restricted to ``comp.dates``. Sections whose inputs are missing (no
-    positions.csv, no windows.csv) are replaced by a note.
+    positions.csv, no windows.csv) are replaced by a note. With ``risk`` (`compare_risk` on
+    ``comp.dates``) a Risk section and its ``rolling`` chart follow the comparison.
     """
     curves = {run.label: run.returns.loc[comp.dates] for run in runs}
     if benchmark is not None and any(row.strategy == "benchmark" for row in comp.rows):
@@ -79,7 +91,10 @@ def render_report(
     for name in CHARTS:
         if charts[name]:
             svgs[name], pngs[name] = _draw(name, charts[name], titles[name], order)
-    page = _page(runs, comp, svgs)
+    risk_html = ""
+    if risk is not None:
+        risk_html, pngs[ROLLING_CHART] = risk_section(risk, order)
+    page = _page(runs, comp, svgs, risk_html)
     return page, pngs
 
 
@@ -123,7 +138,7 @@ def _draw(
     return text[text.index("<svg") :], png.getvalue()
 
 
-def _page(runs: Sequence[Run], comp: Comparison, svgs: dict[str, str]) -> str:
+def _page(runs: Sequence[Run], comp: Comparison, svgs: dict[str, str], risk_html: str) -> str:
     d = comp.dates
     span = f"{len(d)} common dates, {d[0]:%Y-%m-%d} .. {d[-1]:%Y-%m-%d}"
     parts = [
@@ -137,6 +152,7 @@ def _page(runs: Sequence[Run], comp: Comparison, svgs: dict[str, str]) -> str:
         _comparison_table(comp),
         f'<p class="legend">{_e(LEGEND)}</p>',
         *(f'<p class="note">note: {_e(n)}</p>' for n in comp.notes),
+        *([risk_html] if risk_html else []),
     ]
     headings = {"equity": "Equity curves", "drawdown": "Drawdowns"}
     for name in ("equity", "drawdown"):
