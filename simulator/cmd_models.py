@@ -11,6 +11,7 @@ import click
 import pandas as pd
 import structlog
 
+from models.config import FAMILIES
 from simulator.config import config_hash, load_config
 from simulator.options import config_option, seed_option, store_option
 
@@ -52,6 +53,13 @@ def _table(frame: pd.DataFrame) -> str:
 )
 @click.option("--address", default=None, help="Address of a running Ray cluster (ray backend).")
 @click.option("--force", is_flag=True, help="Retrain windows whose store or config changed.")
+@click.option(
+    "--model",
+    "family",
+    type=click.Choice(list(FAMILIES)),
+    default=None,
+    help="Model family (model.family) [default: the config's, lstm].",
+)
 def pretrain_cmd(
     store: Path,
     models_dir: Path,
@@ -61,6 +69,7 @@ def pretrain_cmd(
     workers: int,
     address: str | None,
     force: bool,
+    family: str | None = None,
 ) -> None:
     """Train one model per walk-forward window of the store; skip windows already done.
 
@@ -70,7 +79,10 @@ def pretrain_cmd(
     """
     from models.pretrain import pretrain
 
-    cfg = load_config(config_path, {"seed": seed} if seed is not None else None)
+    overrides = {"seed": seed} if seed is not None else {}
+    if family is not None:
+        overrides["model.family"] = family
+    cfg = load_config(config_path, overrides)
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
     res = pretrain(
         store, models_dir, cfg, backend=backend, workers=workers, address=address, force=force

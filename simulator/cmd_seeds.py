@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
+from models.config import FAMILIES
 from simulator.atomic import write_atomic
 from simulator.cmd_demo import invoke_step
 from simulator.config import load_config
@@ -32,6 +33,14 @@ __all__ = ["COMMANDS", "seeds"]
     help="features.info_set of the LSTM [default: the config's]. recorded: the agent outputs "
     "as the LLM saw them (leaky); runs are named lstm-recorded-<seed>.",
 )
+@click.option(
+    "--model",
+    "family",
+    type=click.Choice(list(FAMILIES)),
+    default=None,
+    help="Model family (model.family) [default: the config's, lstm]; runs are named "
+    "<family>-<seed> for a family other than lstm.",
+)
 @config_option()
 @click.pass_context
 def seeds(
@@ -42,6 +51,7 @@ def seeds(
     first_seed: int,
     info_set: str | None,
     config: Path | None,
+    family: str | None = None,
 ) -> None:
     """Pretrain and replay the LSTM (and the random null) once per seed, then compare.
 
@@ -59,12 +69,17 @@ def seeds(
     from simulator.cmd_report import compare, report
 
     overrides = {"features.info_set": info_set} if info_set else {}
+    if family:
+        overrides["model.family"] = family
     cfg = load_config(config, overrides)
     out.mkdir(parents=True, exist_ok=True)
     raw = (yaml.safe_load(config.read_text(encoding="utf-8")) if config else None) or {}
     raw["features"] = (raw.get("features") or {}) | {"info_set": cfg.features.info_set}
+    if family:
+        raw["model"] = (raw.get("model") or {}) | {"family": family}
     cfg_path = write_atomic(out / f"config-{cfg.features.info_set}.yaml", yaml.safe_dump(raw))
     tag = "" if cfg.features.info_set == "strict" else f"{cfg.features.info_set}-"
+    name = cfg.model.family  # run directory prefix: lstm, ridge or gbm (strategy stays lstm)
     runs = out / "runs"
 
     def run(name: str, **kw: object) -> None:
@@ -76,9 +91,9 @@ def seeds(
         models = out / f"models-{tag}{s}"
         invoke_step(ctx, f"pretrain seed {s}", pretrain_cmd, store=store, models_dir=models,
                     config_path=cfg_path, seed=s)  # fmt: skip
-        run(f"replay lstm seed {s}", strategy="lstm", models=models, seed=s,
-            out=runs / f"lstm-{tag}{s}")  # fmt: skip
-        dirs.append(runs / f"lstm-{tag}{s}")
+        run(f"replay {name} seed {s}", strategy="lstm", models=models, seed=s,
+            out=runs / f"{name}-{tag}{s}")  # fmt: skip
+        dirs.append(runs / f"{name}-{tag}{s}")
         if not tag:
             run(f"replay random seed {s}", strategy="random", seed=s, out=runs / f"random-{s}")
             dirs.append(runs / f"random-{s}")

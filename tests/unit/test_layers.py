@@ -48,6 +48,7 @@ RULES: list[tuple[str, set[str]]] = [
             "simulator.atomic",
             "structlog",
             "ray",
+            "lightgbm",
         },
     ),
     (
