@@ -1,9 +1,10 @@
 """Walk-forward pretraining: plan the windows, train the missing ones (local or Ray), record them.
 
 One window = one task: fit (family ``cfg.model.family``, ``models.families``), predict its serve
-days in one batch, score them (``oos_metrics``). The driver alone writes artifacts, in plan order of completion, so every
-backend leaves the same registry. With ``train.warm_start`` (lstm) window k starts from window k-1's
-weights: the windows form a chain (Ray: each task receives the previous task's ObjectRef).
+days in one batch, score them (``oos_metrics``). The driver alone writes artifacts, in plan order
+of completion, so every backend leaves the same registry. With ``train.warm_start`` (lstm) window
+k starts from window k-1's weights: the windows form a chain (Ray: each task receives the
+previous task's ObjectRef).
 """
 
 from __future__ import annotations
