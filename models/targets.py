@@ -65,8 +65,8 @@ def fit_target(y: np.ndarray, sample: np.ndarray, kind: str) -> np.ndarray:
 
     >>> y = np.array([[0.01, 0.03, -0.01, np.nan]], dtype=np.float32)
     >>> s = np.array([[True, True, True, True]])
-    >>> fit_target(y, s, "demeaned").round(3).tolist()
-    [[0.0, 0.02, -0.02, nan]]
+    >>> [round(v, 3) for v in fit_target(y, s, "demeaned")[0].tolist()]
+    [0.0, 0.02, -0.02, nan]
     >>> fit_target(y, s, "rank").tolist()
     [[0.0, 0.5, -0.5, nan]]
     """
