@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -223,8 +224,6 @@ def test_every_checkpoint_loads_to_its_family_predictor(trained):
 
 def test_manager_guard_rejects_a_model_whose_labels_reach_the_day(trained, tmp_path):
     family, root = trained
-    import shutil
-
     copy = shutil.copytree(root, tmp_path / "m")
     reg = Registry.load(copy)
     e = reg.entry("w001")
@@ -262,3 +261,35 @@ def test_replay_config_of_another_family_is_refused(trained):
     other = "gbm" if family != "gbm" else "ridge"
     with pytest.raises(RegistryError, match="other settings"):
         ModelPredictor(PANEL, root, cfg_of(other))
+
+
+@pytest.mark.parametrize("family", ["ridge", "gbm"])
+def test_resume_after_a_lost_window_gives_the_same_registry(family, tmp_path):
+    pretrain(PANEL, tmp_path / "full", cfg_of(family))
+    run = tmp_path / "run"
+    pretrain(PANEL, run, cfg_of(family))
+    reg = Registry.load(run)  # as if killed after w000: w001 never written
+    e = reg.entry("w001")
+    shutil.rmtree(run / "w001")
+    reg.replace(type(e).from_dict({**e.to_dict(), "status": "planned", "files": {}}))
+    reg.save()
+    assert pretrain(PANEL, run, cfg_of(family)).trained == ("w001",)
+    assert digests(run) == digests(tmp_path / "full")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'wfsim[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["ridge", "gbm"])
+def test_ray_backend_gives_the_local_artifacts(family, tmp_path, local_ray):
+    pretrain(PANEL, tmp_path / "local", cfg_of(family))
+    res = pretrain(PANEL, tmp_path / "ray", cfg_of(family), backend="ray", workers=2)
+    assert res.trained == ("w000", "w001")
+    assert digests(tmp_path / "ray") == digests(tmp_path / "local")
