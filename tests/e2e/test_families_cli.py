@@ -67,3 +67,15 @@ def test_unknown_family_is_a_usage_error(store, tmp_path):
     res = CliRunner().invoke(main, ["pretrain", "--store", str(store / "st"), "--models",
                                     str(tmp_path / "m"), "--model", "svm"])  # fmt: skip
     assert res.exit_code == 2 and "'svm' is not one of" in res.output
+
+
+def test_seeds_with_a_family_pretrains_and_replays_it(store, tmp_path):
+    out = tmp_path / "out"
+    args = ["seeds", "--store", str(store / "st"), "--out", str(out), "--seeds", "1",
+            "--config", str(store / "cfg.yaml"), "--model", "ridge"]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    reg = json.loads((out / "models-0" / "registry.json").read_text())
+    assert reg["model"]["family"] == "ridge"
+    assert (out / "runs" / "ridge-0" / "summary.json").is_file()
+    assert not (out / "runs" / "lstm-0").exists()
