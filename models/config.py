@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
 from simulator.core.choices import check_choices
 
 __all__ = [
+    "FAMILIES",
     "INFO_SET_LAGS",
+    "TARGETS",
     "FeatureConfig",
     "WindowConfig",
+    "RidgeConfig",
+    "GBMConfig",
     "ModelConfig",
     "TrainConfig",
     "PretrainConfig",
@@ -21,6 +25,8 @@ __all__ = [
 # information set -> agent lag: episodes between an agent output and the first day it may inform.
 # The one table of names; models.infoset.InfoSet holds the rules built on it.
 INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
+FAMILIES = ("lstm", "ridge", "gbm")  # model families (models/families/<name>.py)
+TARGETS = ("raw", "demeaned", "rank")  # training target (models.targets.fit_target)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,16 +65,72 @@ class WindowConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ModelConfig:
-    """TickerLSTMModel shape."""
+class RidgeConfig:
+    """Family ``ridge``: closed-form ridge on the standardised features of the last ``lags``
+    steps."""
 
+    alpha: float = 1.0  # L2 penalty on the standardised inputs (intercept not penalised)
+    lags: int = 1  # steps t, t-1, .. flattened (1 = the features of day t only)
+
+    def __post_init__(self) -> None:
+        if self.alpha < 0:
+            raise ValueError(f"alpha={self.alpha}, expected >= 0")
+        if self.lags < 1:
+            raise ValueError(f"lags={self.lags}, expected >= 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GBMConfig:
+    """Family ``gbm``: a LightGBM regressor on the raw features of the last ``lags`` steps."""
+
+    n_estimators: int = 200  # boosting rounds (the best validation round is kept)
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_data_in_leaf: int = 50
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8  # row subsample per round (seeded)
+    lambda_l2: float = 1.0
+    early_stopping: int = 20  # rounds without validation improvement (0 = off)
+    lags: int = 1  # steps t, t-1, .. flattened
+    num_threads: int = 2
+
+    def __post_init__(self) -> None:
+        if min(self.n_estimators, self.num_leaves, self.min_data_in_leaf, self.lags) < 1:
+            raise ValueError("n_estimators, num_leaves, min_data_in_leaf and lags must be >= 1")
+        if self.num_leaves < 2:
+            raise ValueError(f"num_leaves={self.num_leaves}, expected >= 2")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate={self.learning_rate}, expected > 0")
+        for name in ("feature_fraction", "bagging_fraction"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)}, expected in (0, 1]")
+        if self.lambda_l2 < 0 or self.early_stopping < 0 or self.num_threads < 1:
+            raise ValueError("lambda_l2, early_stopping must be >= 0 and num_threads >= 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelConfig:
+    """The model family, its training target, and each family's own section.
+
+    ``hidden`` .. ``attention`` are the ``lstm`` family's TickerLSTMModel shape (kept flat, as
+    before families existed); ``ridge`` and ``gbm`` are those families' sections.
+    """
+
+    family: str = "lstm"  # lstm, ridge or gbm
+    target: str = "raw"  # raw return, demeaned (minus the day's mean) or rank (in [-0.5, 0.5])
     hidden: int = 128
     layers: int = 2
     dropout: float = 0.2
     embed_dim: int = 16
     attention: bool = False  # attention pooling over time instead of the last step
+    ridge: RidgeConfig = field(default_factory=RidgeConfig)
+    gbm: GBMConfig = field(default_factory=GBMConfig)
 
     def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family={self.family!r}, expected one of {', '.join(FAMILIES)}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target={self.target!r}, expected one of {', '.join(TARGETS)}")
         if self.hidden < 1 or self.layers < 1 or self.embed_dim < 1:
             raise ValueError("hidden, layers and embed_dim must be >= 1")
         if not 0.0 <= self.dropout < 1.0:

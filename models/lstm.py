@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 from torch import nn
 
 from models.config import ModelConfig
+from models.families import LSTM_SHAPE
 from models.features import FeatureSet, Scaler, gather_sequences
 
 __all__ = [
@@ -162,7 +162,7 @@ class ModelBundle:
         return {
             "format": CHECKPOINT_FORMAT,
             "window": self.window,
-            "model_config": dataclasses.asdict(self.model.cfg),
+            "model_config": {k: getattr(self.model.cfg, k) for k in LSTM_SHAPE},
             "n_features": self.model.n_features,
             "feature_names": list(self.feature_names),
             "vocab": list(self.vocab),

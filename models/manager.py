@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import structlog
 
+from models.families import Predictor, load_predictor
 from models.features import FeatureSet
-from models.lstm import ModelBundle, load_checkpoint
+from models.lstm import load_checkpoint
 from models.registry import Registry, WindowEntry
 from simulator.core.errors import LookaheadError, RegistryError
 
@@ -40,7 +41,7 @@ class WalkForwardModelManager:
             raise ValueError(f"cache_size={cache_size}, expected >= 1")
         self.registry = Registry.load(Path(models_dir))
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, ModelBundle] = OrderedDict()
+        self._cache: OrderedDict[str, Predictor] = OrderedDict()
         self.loads = 0  # models read from disk (cache misses)
 
     def __repr__(self) -> str:
@@ -84,8 +85,8 @@ class WalkForwardModelManager:
             )
         return e
 
-    def model_for(self, day: int) -> ModelBundle:
-        """The (cached) model bundle serving ``day``."""
+    def model_for(self, day: int) -> Predictor:
+        """The (cached) model serving ``day`` (any family: ``models.families.load_predictor``)."""
         e = self.window_for(day)
         bundle = self._cache.get(e.id)
         if bundle is not None:
@@ -99,7 +100,7 @@ class WalkForwardModelManager:
                 window=e.id,
                 fix="rerun `wfsim pretrain` to rebuild it",
             )
-        bundle = ModelBundle.from_checkpoint(load_checkpoint(path))
+        bundle = load_predictor(load_checkpoint(path))
         self.loads += 1
         self._cache[e.id] = bundle
         if len(self._cache) > self.cache_size:

@@ -1,9 +1,10 @@
 """Walk-forward pretraining: plan the windows, train the missing ones (local or Ray), record them.
 
-One window = one task: train (``train_window``), predict its serve days in one batch, score them
-(``oos_metrics``). The driver alone writes artifacts, in plan order of completion, so every
-backend leaves the same registry. With ``train.warm_start`` window k starts from window k-1's
-weights: the windows form a chain (Ray: each task receives the previous task's ObjectRef).
+One window = one task: fit (family ``cfg.model.family``, ``models.families``), predict its serve
+days in one batch, score them (``oos_metrics``). The driver alone writes artifacts, in plan order
+of completion, so every backend leaves the same registry. With ``train.warm_start`` (lstm) window
+k starts from window k-1's weights: the windows form a chain (Ray: each task receives the
+previous task's ObjectRef).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import structlog
 from episodes.panel import Panel
 from models.config import PretrainConfig
 from models.evaluate import oos_metrics
+from models.families import Predictor, get_family, model_section
 from models.features import FeatureSet, build_features
-from models.lstm import ModelBundle, load_checkpoint
+from models.lstm import load_checkpoint
 from models.registry import (
     Registry,
     WindowEntry,
@@ -31,7 +33,8 @@ from models.registry import (
     window_seed,
     write_window,
 )
-from models.train import split_window, train_window
+from models.targets import with_target
+from models.train import split_window
 from models.windows import Window, from_config
 from simulator.core.errors import ConfigError, RegistryError
 from simulator.core.locks import os_errors, writer_lock
@@ -67,7 +70,7 @@ class WindowOutput:
     """What one window task returns to the driver (plain, picklable data)."""
 
     window: str
-    checkpoint: dict[str, Any]  # ModelBundle.to_checkpoint()
+    checkpoint: dict[str, Any]  # the family's artifact (lstm: ModelBundle.to_checkpoint())
     predictions: pd.DataFrame  # t, date, ticker, pred, y on the serve days
     metrics: dict[str, Any]  # val + oos
     elapsed_s: float
@@ -94,7 +97,7 @@ def pretrain_sections(cfg: PretrainConfig) -> dict[str, Any]:
         "seed": cfg.seed,
         "features": cfg.features,
         "windows": cfg.windows,
-        "model": cfg.model,
+        "model": model_section(cfg.model),
         "train": cfg.train,
     }
 
@@ -139,13 +142,18 @@ def window_data_hash(data: PretrainData, stop: int) -> str:
 
 
 def serve_predictions(
-    bundle: ModelBundle, serve: range, fs: FeatureSet, tickers: Sequence[str]
+    model: Predictor, serve: range, fs: FeatureSet, tickers: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(t, k, pred)`` of every prediction point (``fs.sample``) of the days ``serve``, rows in
-    (t, k) order, one batched forward: what a window's ``predictions.parquet`` holds."""
+    (t, k) order, one batched call: what a window's ``predictions.parquet`` holds."""
     tt, kk = np.nonzero(fs.sample[serve.start : serve.stop])
     tt = tt + serve.start
-    return tt, kk, bundle.predict(fs, tt, kk, tickers)
+    return tt, kk, model.predict(fs, tt, kk, tickers)
+
+
+def warm_start(cfg: Any) -> bool:
+    """Whether window k starts from window k-1 (``train.warm_start`` and a family that can)."""
+    return bool(cfg.train.warm_start and get_family(cfg.model.family).warm_start)
 
 
 def run_window(
@@ -157,10 +165,13 @@ def run_window(
     seed: int,
     prev: WindowOutput | dict[str, Any] | None = None,
 ) -> WindowOutput:
-    """Train one window, predict all its serve days in one batch, and score them."""
+    """Fit one window's model (family ``cfg.model.family`` on target ``cfg.model.target``),
+    predict all its serve days in one batch, and score them against the raw returns."""
     init = prev.checkpoint if isinstance(prev, WindowOutput) else prev
-    res = train_window(window, fs, tickers, cfg, seed, init=init if cfg.train.warm_start else None)
-    tt, kk, pred = serve_predictions(res.bundle, window.serve, fs, tickers)
+    family = get_family(cfg.model.family)
+    fit_fs = with_target(fs, cfg.model.target)
+    res = family.fit(window, fit_fs, tickers, cfg, seed, init=init if warm_start(cfg) else None)
+    tt, kk, pred = serve_predictions(res.predictor, window.serve, fs, tickers)
     y = fs.y[tt, kk]
     preds = pd.DataFrame(
         {
@@ -171,17 +182,8 @@ def run_window(
             "y": y,
         }
     )
-    metrics = {
-        "val_mse": res.val_mse,
-        "epochs": res.epochs,
-        "best_epoch": res.best_epoch,
-        "warm": res.warm,
-        "n_train": int(len(res.split.train_t)),
-        "n_val": int(len(res.split.val_t)),
-        "vocab": len(res.bundle.vocab),
-        "oos": oos_metrics(tt, pred, y),
-    }
-    return WindowOutput(window.id, res.bundle.to_checkpoint(), preds, metrics, res.elapsed_s)
+    metrics = {**res.metrics, "oos": oos_metrics(tt, pred, y)}
+    return WindowOutput(window.id, res.checkpoint, preds, metrics, res.elapsed_s)
 
 
 def prepare(source: Panel | Path | PretrainData, cfg: PretrainConfig) -> PretrainData:
@@ -267,6 +269,9 @@ def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, for
         "features": list(data.fs.names),
         "tickers": list(data.tickers),
     }
+    section = model_section(cfg.model)
+    if "family" in section:  # not the pre-family lstm: record the family and its config section
+        reg.info["model"] = section
     reg.save()
     log.info(
         "pretrain_planned",
@@ -315,7 +320,7 @@ class _Ctx:
 
     def prev_from_disk(self, i: int) -> dict[str, Any] | None:
         """Window i-1's checkpoint from the registry (warm start when i-1 was not retrained)."""
-        if not self.cfg.train.warm_start or i == 0:
+        if not warm_start(self.cfg) or i == 0:
             return None
         prev = self.reg.entry(self.windows[i - 1].id)
         if not self.reg.verify(prev):
@@ -334,11 +339,13 @@ Job = tuple[int, Window, WindowEntry]
 def _run_local(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
     """Windows in plan order, in this process; the previous output feeds the warm start."""
     outputs: dict[int, WindowOutput] = {}
+    warm = warm_start(ctx.cfg)
     for i, w, e in jobs:
         prev = outputs.pop(i - 1, None) if (i - 1) in outputs else ctx.prev_from_disk(i)
         out = run_window(w, ctx.fs, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
         on_done(out)
-        outputs[i] = out
+        if warm:
+            outputs[i] = out
 
 
 def _run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
@@ -359,8 +366,9 @@ def _run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, addres
         task = ray.remote(num_cpus=cpus, max_retries=0)(run_window)
         fs_ref = ray.put(ctx.fs)
         refs: dict[int, Any] = {}
+        warm = warm_start(ctx.cfg)
         for i, w, e in jobs:
-            prev = refs[i - 1] if (i - 1) in refs else ctx.prev_from_disk(i)
+            prev = refs[i - 1] if warm and (i - 1) in refs else ctx.prev_from_disk(i)
             refs[i] = task.remote(w, fs_ref, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
         pending = list(refs.values())
         while pending:

@@ -307,6 +307,7 @@ def write_window(
     }
     meta = {
         "window": entry.id,
+        "family": ckpt.get("family", "lstm"),
         "train_dates": entry.train_dates,
         "val_dates": entry.val_dates,
         "serve_dates": entry.serve_dates,

@@ -41,6 +41,11 @@ class ModelPredictor:
       with a warning, when its file is missing (``predictions_missing``) or its registry entry
       is stale for this store or config (``predictions_stale``: config or data hash differs).
 
+    Any model family serves (``models.families``). A registry of a family other than the
+    pre-family ``lstm`` records its model section (``registry.json`` ``model``); a replay whose
+    ``model`` section is the default one adopts it, so ``--strategy lstm --models DIR`` serves a
+    ``ridge`` or ``gbm`` directory too; a replay config with its own ``model`` section must match.
+
     Raises
     ------
     RegistryError
@@ -54,7 +59,10 @@ class ModelPredictor:
         torch.set_num_threads(cfg.train.torch_threads)
         self.manager = WalkForwardModelManager(Path(models_dir))
         info = self.manager.registry.info
-        want = sections_hash(pretrain_sections(cfg) | {"seed": info.get("seed", cfg.seed)})
+        sections = pretrain_sections(cfg) | {"seed": info.get("seed", cfg.seed)}
+        if "model" in info and cfg.model == type(cfg.model)():  # the registry's family serves
+            sections["model"] = info["model"]
+        want = sections_hash(sections)
         if info.get("config_hash") != want:
             raise RegistryError(str(self.manager.registry.path),
                                 "models were pretrained with other settings",

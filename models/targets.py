@@ -6,6 +6,7 @@ Prediction points (the consensus tickers of a day) are a rule of the information
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +18,7 @@ from simulator.core.errors import LookaheadError
 if TYPE_CHECKING:
     from models.features import FeatureSet
 
-__all__ = ["target", "train_samples", "split_train_val"]
+__all__ = ["target", "fit_target", "with_target", "train_samples", "split_train_val"]
 
 IndexPair = tuple[np.ndarray, np.ndarray]
 
@@ -43,6 +44,57 @@ def target(panel: Panel, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     y[~np.isfinite(y)] = np.nan
     label_end = np.arange(t_n, dtype=np.int64) + horizon
     return y.astype(np.float32), label_end
+
+
+def fit_target(y: np.ndarray, sample: np.ndarray, kind: str) -> np.ndarray:
+    """The training target of every (t, k) from the return ``y`` (``model.target``).
+
+    ``raw``: ``y`` itself. The cross-sectional kinds use, per day t, the day's sample points with a
+    known return (``sample[t] & isfinite(y[t])``: exactly the window's training or validation
+    samples of that day, ``train_samples``) and are NaN elsewhere:
+
+    * ``demeaned``: ``y[t, k]`` minus the mean of those returns;
+    * ``rank``: the average rank among them scaled to [-0.5, 0.5] (one point: 0).
+
+    Day t's target reads ``y[t]`` only, whose labels end at ``label_end[t] = t + h``; the purge
+    keeps a training day only if ``t + h < serve.start``, so the target of a kept day uses nothing
+    a served day's open does not already know.
+
+    >>> y = np.array([[0.01, 0.03, -0.01, np.nan]], dtype=np.float32)
+    >>> s = np.array([[True, True, True, True]])
+    >>> [round(v, 3) for v in fit_target(y, s, "demeaned")[0].tolist()]
+    [0.0, 0.02, -0.02, nan]
+    >>> fit_target(y, s, "rank").tolist()
+    [[0.0, 0.5, -0.5, nan]]
+    """
+    if kind == "raw":
+        return y
+    if kind not in ("demeaned", "rank"):
+        raise ValueError(f"target={kind!r}, expected 'raw', 'demeaned' or 'rank'")
+    ok = sample & np.isfinite(y)
+    v = np.where(ok, y, np.nan).astype(np.float64)
+    n = ok.sum(axis=1, keepdims=True).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "demeaned":
+            out = v - np.nansum(v, axis=1, keepdims=True) / n
+        else:
+            r = _avg_rank(v)
+            out = np.where(n > 1, (r - 1.0) / (n - 1.0) - 0.5, 0.0)
+    return np.where(ok, out, np.nan).astype(np.float32)
+
+
+def _avg_rank(v: np.ndarray) -> np.ndarray:
+    """Row-wise average rank (1-based; ties share their mean rank) of the finite values."""
+    import pandas as pd
+
+    return pd.DataFrame(v).rank(axis=1, method="average").to_numpy()
+
+
+def with_target(fs: FeatureSet, kind: str) -> FeatureSet:
+    """``fs`` with ``y`` replaced by ``fit_target`` (the same object for ``raw``)."""
+    if kind == "raw":
+        return fs
+    return dataclasses.replace(fs, y=fit_target(fs.y, fs.sample, kind))
 
 
 def train_samples(fs: FeatureSet, window: Window) -> IndexPair:

@@ -285,8 +285,9 @@ def seeds(
         seeded = dataclasses.replace(cfg, seed=s)
         models = out / f"models-{tag}{s}"
         _step(echo, f"pretrain seed {s}", pretrain, store, models, seeded, echo)
-        lstm_dir = runs / f"lstm-{tag}{s}"
-        _step(echo, f"replay lstm seed {s}", replay, "lstm", store, lstm_dir, seeded, models)
+        name = cfg.model.family  # run directory prefix: lstm, ridge or gbm (strategy stays lstm)
+        lstm_dir = runs / f"{name}-{tag}{s}"
+        _step(echo, f"replay {name} seed {s}", replay, "lstm", store, lstm_dir, seeded, models)
         dirs.append(lstm_dir)
         if not tag:
             rnd = runs / f"random-{s}"

@@ -11,6 +11,7 @@ import click
 import pandas as pd
 import structlog
 
+from models.config import FAMILIES
 from simulator.cli.options import config_option, seed_option, store_option
 from simulator.config import config_hash, load_config
 
@@ -53,6 +54,13 @@ def _table(frame: pd.DataFrame) -> str:
 @click.option("--address", default=None, help="Address of a running Ray cluster (ray backend).")
 @click.option("--force", is_flag=True, help="Retrain windows whose store or config changed.")
 @click.option("--wait", is_flag=True, help="If another pretrain holds MODELS, wait (else exit 1).")
+@click.option(
+    "--model",
+    "family",
+    type=click.Choice(list(FAMILIES)),
+    default=None,
+    help="Model family (model.family) [default: the config's, lstm].",
+)
 def pretrain_cmd(
     store: Path,
     models_dir: Path,
@@ -63,6 +71,7 @@ def pretrain_cmd(
     address: str | None,
     force: bool,
     wait: bool = False,
+    family: str | None = None,
 ) -> None:
     """Train one model per walk-forward window of the store; skip windows already done.
 
@@ -72,7 +81,10 @@ def pretrain_cmd(
     """
     from simulator import pipeline
 
-    cfg = load_config(config_path, {"seed": seed} if seed is not None else None)
+    overrides = {"seed": seed} if seed is not None else {}
+    if family is not None:
+        overrides["model.family"] = family
+    cfg = load_config(config_path, overrides)
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
     opts = {
         "backend": backend,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from models.config import INFO_SET_LAGS
+from models.config import FAMILIES, INFO_SET_LAGS
 from simulator.cli.options import config_option, store_option
 from simulator.cli.report import DEFAULT_BENCHMARKS
 from simulator.config import load_config
@@ -31,6 +31,14 @@ __all__ = ["COMMANDS", "seeds"]
     help="features.info_set of the LSTM [default: the config's]. recorded: the agent outputs "
     "as the LLM saw them (leaky); runs are named lstm-recorded-<seed>.",
 )
+@click.option(
+    "--model",
+    "family",
+    type=click.Choice(list(FAMILIES)),
+    default=None,
+    help="Model family (model.family) [default: the config's, lstm]; runs are named "
+    "<family>-<seed>.",
+)
 @config_option()
 @click.option(
     "--benchmarks",
@@ -46,6 +54,7 @@ def seeds(
     n_seeds: int,
     first_seed: int,
     info_set: str | None,
+    family: str | None,
     config: Path | None,
     benchmarks_dir: Path,
 ) -> None:
@@ -68,7 +77,9 @@ def seeds(
     """
     from simulator import pipeline
 
-    overrides = {"features.info_set": info_set} if info_set else {}
+    overrides: dict[str, object] = {"features.info_set": info_set} if info_set else {}
+    if family:
+        overrides["model.family"] = family
     cfg = load_config(config, overrides)
     seed_list = range(first_seed, first_seed + n_seeds)
     pipeline.seeds(store, out, cfg, seed_list, click.echo, benchmarks_dir=benchmarks_dir)

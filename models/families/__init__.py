@@ -1,0 +1,112 @@
+"""The model-family seam: one protocol every family implements, and the registry of families.
+
+A family turns a window's purged training data into an artifact and serves predictions from it:
+
+* ``fit(window, fs, tickers, cfg, seed, init) -> Fitted``: train on the window's purged samples
+  (``models.targets.train_samples`` / ``models.train.split_window``: train part + validation part);
+  ``fs.y`` is already the configured training target (``models.targets.fit_target``).
+* ``Fitted.checkpoint``: the artifact, a dict of plain data and tensors (``torch.save``-able,
+  loadable with ``weights_only=True``: no pickles); its ``state_dict`` holds the fitted parameters
+  (hashed into the registry's ``weights_hash``). ``models.registry.write_window`` saves it
+  atomically as ``model.pt`` with ``metadata.json`` and the serve-day ``predictions.parquet``.
+* ``load(checkpoint) -> Predictor`` and ``Predictor.predict(fs, t_idx, k_idx, tickers)``: float32
+  predictions of the points ``(t_idx[i], k_idx[i])``, each from inputs known before the open of
+  its day only. One path serves pretrain's saved predictions and the manager's live ones.
+
+Non-``lstm`` checkpoints carry ``"family"``; a checkpoint without it is an ``lstm`` one (the
+pre-family format, kept byte for byte). Family modules are imported on first use, so lightgbm is
+loaded only by the ``gbm`` family.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from models.config import FAMILIES, ModelConfig
+from models.features import FeatureSet
+from models.windows import Window
+
+__all__ = [
+    "FAMILIES",
+    "LSTM_SHAPE",
+    "Predictor",
+    "Family",
+    "Fitted",
+    "get_family",
+    "load_predictor",
+    "model_section",
+]
+
+# the lstm family's ModelConfig fields: its checkpoint and its config hash hold exactly these
+LSTM_SHAPE = ("hidden", "layers", "dropout", "embed_dim", "attention")
+
+
+class Predictor(Protocol):
+    """A loaded window model."""
+
+    def predict(
+        self, fs: FeatureSet, t_idx: np.ndarray, k_idx: np.ndarray, tickers: Sequence[str]
+    ) -> np.ndarray:
+        """Predictions [N] float32 of the points ``(t_idx[i], k_idx[i])``."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class Fitted:
+    """What ``Family.fit`` returns: the artifact, its loaded predictor, training facts, time."""
+
+    checkpoint: dict[str, Any]
+    predictor: Predictor
+    metrics: dict[str, Any]  # recorded in the registry entry (val_mse, n_train, n_val, ...)
+    elapsed_s: float
+
+
+class Family(Protocol):
+    """A model family (module ``models/families/<name>.py`` exposing ``FAMILY``)."""
+
+    name: str
+    warm_start: bool  # whether window k may start from window k-1's checkpoint
+
+    def fit(
+        self,
+        window: Window,
+        fs: FeatureSet,
+        tickers: Sequence[str],
+        cfg: Any,
+        seed: int,
+        init: dict[str, Any] | None = None,
+    ) -> Fitted: ...
+
+    def load(self, checkpoint: dict[str, Any]) -> Predictor: ...
+
+
+def get_family(name: str) -> Family:
+    """The family called ``name`` (one of ``FAMILIES``)."""
+    if name not in FAMILIES:
+        raise ValueError(f"model family={name!r}, expected one of {', '.join(FAMILIES)}")
+    return importlib.import_module(f"models.families.{name}").FAMILY
+
+
+def load_predictor(checkpoint: dict[str, Any]) -> Predictor:
+    """Rebuild a window's predictor from its ``model.pt`` dict (no ``family`` key: ``lstm``)."""
+    return get_family(str(checkpoint.get("family", "lstm"))).load(checkpoint)
+
+
+def model_section(m: ModelConfig) -> dict[str, Any]:
+    """The part of ``cfg.model`` a family's models depend on (hashed into ``config_hash``).
+
+    ``lstm`` with the ``raw`` target: the LSTM shape only, exactly the pre-family model section
+    (so its registries keep their hashes). Otherwise: family, target and the family's own
+    section (``lstm``: its shape; ``ridge``/``gbm``: ``model.ridge`` / ``model.gbm``).
+    """
+    shape = {k: getattr(m, k) for k in LSTM_SHAPE}
+    if m.family == "lstm" and m.target == "raw":
+        return shape
+    own = shape if m.family == "lstm" else dataclasses.asdict(getattr(m, m.family))
+    return {"family": m.family, "target": m.target, m.family: own}

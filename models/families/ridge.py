@@ -1,0 +1,119 @@
+"""Family ``ridge``: closed-form ridge regression, numpy only, deterministic.
+
+Inputs: the rows of ``models.families.tabular`` (the raw features of the last ``model.ridge.lags``
+steps, default 1 = the features of day t), standardised with the mean and standard deviation of
+the window's training rows (a constant column gets std 1). Fit on the purged training part:
+``coef = (Z'Z + alpha I)^-1 Z'(y - mean(y))``, intercept ``mean(y)`` (not penalised); the
+validation part is only scored. No warm start: each window is fitted from its own data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.families import Fitted
+from models.families.tabular import check_names, rows, tabular_data
+from models.features import FeatureSet
+from models.windows import Window
+
+__all__ = ["FAMILY", "RidgeFamily", "RidgePredictor", "ridge_fit"]
+
+FORMAT = 1
+
+
+def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, ...]:
+    """``(mean, std, coef, intercept)`` of ridge on standardised ``x`` [n, p] (float64)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)
+    z = (x - mean) / std
+    intercept = float(y.mean())
+    gram = z.T @ z + alpha * np.eye(z.shape[1])
+    coef = np.linalg.solve(gram, z.T @ (y - intercept))
+    return mean, std, coef, np.float64(intercept)
+
+
+@dataclass(frozen=True, eq=False)
+class RidgePredictor:
+    feature_names: tuple[str, ...]
+    lags: int
+    mean: np.ndarray
+    std: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def predict(
+        self, fs: FeatureSet, t_idx: np.ndarray, k_idx: np.ndarray, tickers: Sequence[str]
+    ) -> np.ndarray:
+        check_names("RidgePredictor.predict", fs, self.feature_names)
+        x = rows(fs, np.asarray(t_idx, np.int64), np.asarray(k_idx, np.int64), self.lags)
+        z = (x.astype(np.float64) - self.mean) / self.std
+        return (z @ self.coef + self.intercept).astype(np.float32)
+
+
+class RidgeFamily:
+    name = "ridge"
+    warm_start = False
+
+    def fit(
+        self,
+        window: Window,
+        fs: FeatureSet,
+        tickers: Sequence[str],
+        cfg: Any,
+        seed: int,
+        init: dict[str, Any] | None = None,
+    ) -> Fitted:
+        t0 = time.perf_counter()
+        rc = cfg.model.ridge
+        data = tabular_data(window, fs, cfg, rc.lags)
+        mean, std, coef, intercept = ridge_fit(data.x_train, data.y_train, rc.alpha)
+        pred = RidgePredictor(tuple(fs.names), rc.lags, mean, std, coef, float(intercept))
+        z_val = (data.x_val.astype(np.float64) - mean) / std
+        val_mse = float(np.mean((z_val @ coef + intercept - data.y_val) ** 2))
+        ckpt = {
+            "format": FORMAT,
+            "family": self.name,
+            "window": window.id,
+            "config": dataclasses.asdict(rc),
+            "feature_names": list(fs.names),
+            "vocab": [],
+            "lags": rc.lags,
+            "state_dict": {
+                "mean": torch.from_numpy(mean.copy()),
+                "std": torch.from_numpy(std.copy()),
+                "coef": torch.from_numpy(coef.copy()),
+                "intercept": torch.tensor([float(intercept)], dtype=torch.float64),
+            },
+        }
+        metrics = {
+            "val_mse": val_mse,
+            "n_train": int(len(data.y_train)),
+            "n_val": int(len(data.y_val)),
+        }
+        return Fitted(ckpt, pred, metrics, time.perf_counter() - t0)
+
+    def load(self, checkpoint: dict[str, Any]) -> RidgePredictor:
+        if checkpoint.get("format") != FORMAT:
+            raise ValueError(f"ridge checkpoint format={checkpoint.get('format')}, expected 1")
+        sd = {k: v.numpy() for k, v in checkpoint["state_dict"].items()}
+        return RidgePredictor(
+            tuple(checkpoint["feature_names"]),
+            int(checkpoint["lags"]),
+            sd["mean"],
+            sd["std"],
+            sd["coef"],
+            float(sd["intercept"][0]),
+        )
+
+
+FAMILY = RidgeFamily()
