@@ -18,6 +18,7 @@ from pathlib import Path
 
 import structlog
 
+from simulator.core.atomic import fsync_dir
 from simulator.core.errors import StoreError
 from simulator.core.locks import os_errors, writer_lock
 
@@ -58,7 +59,7 @@ def recover(store: Path, manifest: str = "manifest.json") -> bool:
     if store.exists() or not (old / manifest).is_file():
         return False
     os.replace(old, store)
-    _fsync_dir(store.parent)
+    fsync_dir(store.parent)
     log.warning("store_recovered", store=str(store), from_=str(old))
     return True
 
@@ -88,7 +89,7 @@ def swap_dir(store: Path, build: Callable[[Path], None]) -> None:
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         moved = False
         if store.exists():
             os.replace(store, old)
@@ -99,17 +100,8 @@ def swap_dir(store: Path, build: Callable[[Path], None]) -> None:
             if moved:
                 os.replace(old, store)
             raise
-        _fsync_dir(store.parent)
+        fsync_dir(store.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

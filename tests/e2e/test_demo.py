@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_demo_rejects_a_bad_config_key(tmp_path):
 
 
 # another account than the recording's: 10 bp, at most 20 positions (the LSTM's cap within it)
-ACCOUNT = {"replay": {"fee_rate": 0.001, "max_positions": 20}, "decision": {"max_positions": 20}}
+ACCOUNT = {"replay": {"fee_rate": 0.001, "max_positions": 20}}  # the decision cap follows it
 
 
 def test_demo_completes_under_another_account_and_adds_the_counterfactual(tmp_path):
@@ -86,6 +87,10 @@ def test_demo_completes_under_another_account_and_adds_the_counterfactual(tmp_pa
     assert cf["fees_paid"] > 1.9 * llm["fees_paid"]
     lstm = json.loads((runs / "lstm/summary.json").read_text())
     assert lstm["config"]["replay"]["fee_rate"] == 0.001
+    assert lstm["config"]["decision"]["max_positions"] is None  # unset: follows the books' cap
+    with open(runs / "lstm/positions.csv", newline="") as fh:
+        held = [int(r["n_long"]) + int(r["n_short"]) for r in csv.DictReader(fh)]
+    assert 0 < max(held) <= 20
     html = (tmp_path / "d" / "report.html").read_text()
     assert "llm[counterfactual]" in html and "never reconciled" in html
 
