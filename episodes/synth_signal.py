@@ -24,7 +24,7 @@ def price_signal(z5: np.ndarray, z1: np.ndarray) -> np.ndarray:
     volatility-burst term (``z1²``: no linear model on the raw features sees it).
 
     >>> [round(float(v), 3) for v in price_signal(np.array([0.0, 2.0]), np.array([1.0, 0.0]))]
-    [0.0, -1.439]
+    [0.0, -1.586]
     """
     z5 = np.clip(z5, -Z_CLIP, Z_CLIP)
     z1 = np.clip(z1, -Z_CLIP, Z_CLIP)
@@ -32,7 +32,12 @@ def price_signal(z5: np.ndarray, z1: np.ndarray) -> np.ndarray:
 
 
 def plant_price_signal(
-    intra: np.ndarray, night: np.ndarray, vol: np.ndarray, ic: float, first: np.ndarray, split: float
+    intra: np.ndarray,
+    night: np.ndarray,
+    vol: np.ndarray,
+    ic: float,
+    first: np.ndarray,
+    split: float,
 ) -> np.ndarray:
     """Add ``vol ic s[t]`` to the open(t) -> open(t+1) log move, day by day (in place).
 
