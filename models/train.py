@@ -72,16 +72,14 @@ def epoch_draw(
     """Sample indices of one epoch, shuffled.
 
     Rule: with ``budget == 0`` or at most ``budget`` samples, all of them. Otherwise every sample of
-    the newest ``recent_days`` training days (a uniform draw of ``budget`` of them when they are
-    more), plus a uniform draw without replacement from the older ones to fill the budget (a new draw each epoch, so the old days are all visited over
+    the newest ``recent_days`` training days, plus a uniform draw without replacement from the
+    older ones to fill the budget (a new draw each epoch, so the old days are all visited over
     epochs and windows). Keeps the cost per window bounded as the expanding window grows.
     """
     n = len(t)
     if budget == 0 or n <= budget:
         return rng.permutation(n)
-    recent = np.flatnonzero(t > t.max() - recent_days)
-    if len(recent) > budget:  # more recent samples than the budget (a wide universe): draw them
-        return rng.permutation(rng.choice(recent, size=budget, replace=False))
+    recent = np.flatnonzero(t > t.max() - recent_days)[:budget]
     older = np.flatnonzero(t <= t.max() - recent_days)
     fill = rng.choice(older, size=min(len(older), budget - len(recent)), replace=False)
     return rng.permutation(np.concatenate([recent, fill]))
