@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from episodes.config import SynthConfig
+from episodes.synth_signal import limit_reach, listing_days, plant_price_signal
 
 __all__ = [
     "SynthMarket",
@@ -97,20 +98,25 @@ class SynthMarket:
 
 def generate_market(cfg: SynthConfig, seed: int) -> SynthMarket:
     """Simulate the market of ``cfg.days`` business days from ``cfg.start`` (seeded, vectorised)."""
-    streams = np.random.default_rng(seed).spawn(5)
+    streams = np.random.default_rng(seed).spawn(7)  # 5, 6: the test bed (first 5 unchanged)
     n_days, n_stk = cfg.days, cfg.tickers
     n_all = BURN_IN + n_days + 1
     width = max(3, len(str(n_stk - 1)))
     tickers = tuple(f"S{k:0{width}d}" for k in range(n_stk)) + ("SHY", "TLT")
     dates = np.busday_offset(np.datetime64(cfg.start, "D"), np.arange(n_days), roll="forward")
 
-    log_open, intraday, z_in, alpha, sigma_m = _prices(streams[0], n_all, n_stk, cfg.signal_ic)
+    first = listing_days(streams[5], n_days, n_stk, cfg.new_listings)
+    log_open, intraday, z_in, alpha, sigma_m = _prices(streams[0], n_all, n_stk, cfg, first)
     close_all = np.exp(log_open[:-1] + intraday)
     close_all = close_all.astype(np.float32).astype(np.float64)
     sl = slice(BURN_IN, BURN_IN + n_days)
     # analysts of episode t see a[t+1] less the day-t price-path part (PSI z_in[t]), scaled to 1
     seen = alpha[BURN_IN + 1 : BURN_IN + n_days + 1] - PSI * z_in[sl]
     signal, confidence = _analysts(streams[1], seen / np.sqrt(1.0 - PSI**2))
+    if cfg.consensus_reach < 1.0:
+        limit_reach(streams[6], signal, cfg.consensus_reach)
+    eligible = _screen(streams[4], n_days, n_stk)
+    eligible[np.arange(n_days)[:, None] < first[None, :]] = False  # not listed yet
     rate, trend, t2y, t10y = _macro(streams[2], n_all)
     vix = np.round(100.0 * np.sqrt(252.0) * sigma_m * 1.1 + streams[3].normal(0, 0.3, n_all), 2)
     return SynthMarket(
@@ -120,7 +126,7 @@ def generate_market(cfg: SynthConfig, seed: int) -> SynthMarket:
         close=close_all[sl],
         alpha=alpha[BURN_IN : BURN_IN + n_days + 1],
         intraday_idio=z_in[sl],
-        eligible=_screen(streams[4], n_days, n_stk),
+        eligible=eligible,
         signal=signal,
         confidence=confidence,
         cvar_factor=_cvar_factor(close_all[:, :n_stk])[sl],
@@ -133,12 +139,17 @@ def generate_market(cfg: SynthConfig, seed: int) -> SynthMarket:
     )
 
 
-def _prices(rng: np.random.Generator, n_all: int, n_stk: int, ic: float):
-    """Log opens [n_all+1, K+2], intraday log moves [n_all, K+2], z_in, alpha, market vol."""
+def _prices(rng: np.random.Generator, n_all: int, n_stk: int, cfg: SynthConfig, first):
+    """Log opens [n_all+1, K+2], intraday log moves [n_all, K+2], z_in, alpha, market vol.
+
+    With ``cfg.price_signal_ic`` the price signal (``episodes.synth_signal``) is planted on top,
+    its share of the idiosyncratic variance taken from the noise.
+    """
+    ic, ic_p = cfg.signal_ic, cfg.price_signal_ic
     h = np.zeros(n_all)
     for t in range(1, n_all):
         h[t] = 0.98 * h[t - 1] + 0.06 * rng.standard_normal()
-    sigma_m = 0.010 * np.exp(h)
+    sigma_m = cfg.market_vol * np.exp(h)
     factor = 0.0003 + sigma_m * rng.standard_normal(n_all)
     beta = rng.uniform(0.6, 1.4, n_stk)
     vol = rng.uniform(0.012, 0.024, n_stk)
@@ -150,10 +161,12 @@ def _prices(rng: np.random.Generator, n_all: int, n_stk: int, ic: float):
     keep = np.sqrt(1.0 - PHI**2 - PSI**2)
     for t in range(n_all):
         alpha[t + 1] = PHI * alpha[t] + PSI * z_in[t] + keep * eta[t + 1]
-    rest = vol * np.sqrt(1.0 - ic**2)
+    rest = vol * np.sqrt(1.0 - ic**2 - ic_p**2)
     drift = beta * factor[:, None] + vol * ic * alpha[:-1]
     intra = INTRA_DRIFT * drift + rest * np.sqrt(INTRA_VAR) * z_in
     night = (1.0 - INTRA_DRIFT) * drift + rest * np.sqrt(1.0 - INTRA_VAR) * z_on
+    if ic_p > 0:
+        plant_price_signal(intra, night, vol, ic_p, BURN_IN + first, INTRA_DRIFT)
     b_intra, b_night = [], []
     for _, vol_b, beta_b in BOND_PARAMS:
         zb = rng.standard_normal((2, n_all))

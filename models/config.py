@@ -16,6 +16,7 @@ __all__ = [
     "WindowConfig",
     "RidgeConfig",
     "GBMConfig",
+    "UniverseConfig",
     "ModelConfig",
     "TrainConfig",
     "PretrainConfig",
@@ -25,7 +26,8 @@ __all__ = [
 # information set -> agent lag: episodes between an agent output and the first day it may inform.
 # The one table of names; models.infoset.InfoSet holds the rules built on it.
 INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
-FAMILIES = ("lstm", "ridge", "gbm")  # model families (models/families/<name>.py)
+# model families (models/families/<name>.py, "-" -> "_")
+FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe")
 TARGETS = ("raw", "demeaned", "rank")  # training target (models.targets.fit_target)
 
 
@@ -109,6 +111,26 @@ class GBMConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class UniverseConfig:
+    """Family ``lstm-universe``: the LSTM trained on the whole universe, then (optionally)
+    fine-tuned on the consensus tickers (``models.finetune``)."""
+
+    finetune: Literal["none", "frozen", "progressive", "discriminative"] = "none"
+    epochs: int = 3  # fine-tune epochs (each one draw of train.max_samples_per_epoch)
+    lr: float = 5e-4  # fine-tune learning rate (the head's, under discriminative)
+    layer_decay: float = 0.5  # discriminative: each layer group toward the input gets lr * this
+
+    def __post_init__(self) -> None:
+        check_choices(self)
+        if self.epochs < 1:
+            raise ValueError(f"epochs={self.epochs}, expected >= 1")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr}, expected > 0")
+        if not 0.0 < self.layer_decay <= 1.0:
+            raise ValueError(f"layer_decay={self.layer_decay}, expected in (0, 1]")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ModelConfig:
     """The model family, its training target, and each family's own section.
 
@@ -116,7 +138,7 @@ class ModelConfig:
     before families existed); ``ridge`` and ``gbm`` are those families' sections.
     """
 
-    family: str = "lstm"  # lstm, ridge or gbm
+    family: str = "lstm"  # lstm, ridge, gbm or lstm-universe
     target: str = "raw"  # raw return, demeaned (minus the day's mean) or rank (in [-0.5, 0.5])
     hidden: int = 128
     layers: int = 2
@@ -125,6 +147,7 @@ class ModelConfig:
     attention: bool = False  # attention pooling over time instead of the last step
     ridge: RidgeConfig = field(default_factory=RidgeConfig)
     gbm: GBMConfig = field(default_factory=GBMConfig)
+    universe: UniverseConfig = field(default_factory=UniverseConfig)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

@@ -169,7 +169,8 @@ def run_window(
     predict all its serve days in one batch, and score them against the raw returns."""
     init = prev.checkpoint if isinstance(prev, WindowOutput) else prev
     family = get_family(cfg.model.family)
-    fit_fs = with_target(fs, cfg.model.target)
+    # a family with its own sample points applies the target itself (raw y in)
+    fit_fs = fs if getattr(family, "own_target", False) else with_target(fs, cfg.model.target)
     res = family.fit(window, fit_fs, tickers, cfg, seed, init=init if warm_start(cfg) else None)
     tt, kk, pred = serve_predictions(res.predictor, window.serve, fs, tickers)
     y = fs.y[tt, kk]
