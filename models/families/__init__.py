@@ -45,6 +45,7 @@ __all__ = [
 
 # the lstm family's ModelConfig fields: its checkpoint and its config hash hold exactly these
 LSTM_SHAPE = ("hidden", "layers", "dropout", "embed_dim", "attention")
+SECTIONS = {"lstm-portfolio": "portfolio"}  # a family's ModelConfig section, where not its name
 
 
 class Predictor(Protocol):
@@ -90,7 +91,7 @@ def get_family(name: str) -> Family:
     """The family called ``name`` (one of ``FAMILIES``)."""
     if name not in FAMILIES:
         raise ValueError(f"model family={name!r}, expected one of {', '.join(FAMILIES)}")
-    return importlib.import_module(f"models.families.{name}").FAMILY
+    return importlib.import_module(f"models.families.{name.replace('-', '_')}").FAMILY
 
 
 def load_predictor(checkpoint: dict[str, Any]) -> Predictor:
@@ -103,10 +104,12 @@ def model_section(m: ModelConfig) -> dict[str, Any]:
 
     ``lstm`` with the ``raw`` target: the LSTM shape only, exactly the pre-family model section
     (so its registries keep their hashes). Otherwise: family, target and the family's own
-    section (``lstm``: its shape; ``ridge``/``gbm``: ``model.ridge`` / ``model.gbm``).
+    section (``lstm``: its shape; ``ridge``/``gbm``: ``model.ridge`` / ``model.gbm``;
+    ``lstm-portfolio``: ``model.portfolio``).
     """
     shape = {k: getattr(m, k) for k in LSTM_SHAPE}
     if m.family == "lstm" and m.target == "raw":
         return shape
-    own = shape if m.family == "lstm" else dataclasses.asdict(getattr(m, m.family))
-    return {"family": m.family, "target": m.target, m.family: own}
+    key = SECTIONS.get(m.family, m.family)
+    own = shape if m.family == "lstm" else dataclasses.asdict(getattr(m, key))
+    return {"family": m.family, "target": m.target, key: own}
