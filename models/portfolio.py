@@ -118,14 +118,14 @@ def turnover_step(
     w = day_weights(score, cand, pc, ret)
     if prev is None:
         return w
-    if float((w - prev).abs().sum()) <= pc.max_turnover:
+    if float((w - prev).abs().sum().detach()) <= pc.max_turnover:
         return w
     held = prev != 0
     room = max(pc.top_k - int(held.sum()), 0)
     key = (score if pc.long_only else score.abs()).double()
     new = _topk_mask(key, cand & ~held, room) if room else torch.zeros_like(held)
     w = day_weights(score, cand & (held | new), pc, ret)
-    d = float((w - prev).abs().sum())
+    d = float((w - prev).abs().sum().detach())
     a = min(1.0, pc.max_turnover / d) if d > 0 else 1.0
     return prev + a * (w - prev)
 
