@@ -212,8 +212,10 @@ class PortfolioFamily:
         if cfg.model.target != "raw":
             raise ValueError(f"lstm-portfolio: model.target={cfg.model.target!r}, expected 'raw'")
         if pc.top_k > RECORDED_ACCOUNT.max_positions:
-            raise ValueError(f"lstm-portfolio: top_k={pc.top_k}, "
-                             f"expected <= {RECORDED_ACCOUNT.max_positions} (the books' cap)")
+            raise ValueError(
+                f"lstm-portfolio: top_k={pc.top_k}, "
+                f"expected <= {RECORDED_ACCOUNT.max_positions} (the books' cap)"
+            )
         if pc.cost_rate is None:  # one source: the recording's fee rate
             pc = dataclasses.replace(pc, cost_rate=RECORDED_ACCOUNT.fee_rate)
         torch.manual_seed(seed)
