@@ -63,9 +63,10 @@ def test_holdings_carry_the_planted_alpha(models):
 
 def test_replay_lstm_portfolio_runs_end_to_end(models):
     out = models / "run"
-    res = CliRunner().invoke(main, ["replay", "--strategy", "lstm-portfolio", "--store",
-                                    str(models / "st"), "--models", str(models / "m"),
-                                    "--config", str(models / "cfg.yaml"), "--out", str(out)])  # fmt: skip
+    args = ["replay", "--strategy", "lstm-portfolio", "--store", str(models / "st"),
+            "--models", str(models / "m"), "--config", str(models / "cfg.yaml"),
+            "--out", str(out)]  # fmt: skip
+    res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["replay"]["predictions"] > 0
