@@ -8,7 +8,7 @@ from agents.base import DayView
 from agents.config import DecisionConfig
 from simulator.kernels.records import BUY, COVER, R_DECISION, SELL, SHORT, Orders
 
-__all__ = ["LSTMDecisionMaker"]
+__all__ = ["LSTMDecisionMaker", "cash_estimate", "clip_to_cash"]
 
 
 class LSTMDecisionMaker:
@@ -118,24 +118,39 @@ class LSTMDecisionMaker:
         price = view.prev_close[open_k]
         notional = np.minimum(budget, view.risk_frac[open_k] * nav)
         qty = np.floor(notional / price).astype(np.int64)
-        c, m = self.fee_rate, self.margin_rate
-        cp = view.prev_close[close_k] * close_qty
-        cash = float(view.cash) + float(
-            np.sum(np.where(close_act == SELL, cp * (1 - c), -cp * (1 + c)))
-        )
-        cash += self._sync_cash(view)
-        for i in range(len(open_k)):
-            unit = price[i] * (1 + c) if open_act[i] == BUY else price[i] * (m + c)
-            if unit > 0:
-                qty[i] = min(qty[i], int(np.floor(cash / unit)) if cash > 0 else 0)
-                cash -= qty[i] * unit
-        return qty
+        cash = cash_estimate(view, close_k, close_qty, close_act, self.fee_rate)
+        return clip_to_cash(qty, price, open_act, cash, self.fee_rate, self.margin_rate)
 
-    def _sync_cash(self, view: DayView) -> float:
-        """Cash estimate of the positions that position sync closes (at close(t−1), net of fees)."""
-        ks = np.flatnonzero(view.closing & ~view.is_bond)
-        if len(ks) == 0:
-            return 0.0
-        p = np.where(np.isfinite(view.prev_close[ks]), view.prev_close[ks], 0.0)
-        c = self.fee_rate
-        return float(np.sum(view.long[ks] * p * (1 - c) - view.short[ks] * p * (1 + c)))
+
+def cash_estimate(
+    view: DayView, close_k: np.ndarray, close_qty: np.ndarray, close_act: np.ndarray, fee: float
+) -> float:
+    """Cash before the open plus the day's sells/covers (``close_*``) and position sync's closes,
+    valued at close(t−1) net of fees: the buying power a decision may spend."""
+    cp = view.prev_close[close_k] * close_qty
+    cash = float(view.cash) + float(
+        np.sum(np.where(close_act == SELL, cp * (1 - fee), -cp * (1 + fee)))
+    )
+    return cash + _sync_cash(view, fee)
+
+
+def clip_to_cash(
+    qty: np.ndarray, price: np.ndarray, act: np.ndarray, cash: float, fee: float, margin: float
+) -> np.ndarray:
+    """``qty`` (in place) clipped in array order by ``cash``: a buy costs price·(1 + fee), a
+    short only its fee and margin, price·(margin + fee); short proceeds are not buying power."""
+    for i in range(len(qty)):
+        unit = price[i] * (1 + fee) if act[i] == BUY else price[i] * (margin + fee)
+        if unit > 0:
+            qty[i] = min(qty[i], int(np.floor(cash / unit)) if cash > 0 else 0)
+            cash -= qty[i] * unit
+    return qty
+
+
+def _sync_cash(view: DayView, c: float) -> float:
+    """Cash estimate of the positions that position sync closes (at close(t−1), net of fees)."""
+    ks = np.flatnonzero(view.closing & ~view.is_bond)
+    if len(ks) == 0:
+        return 0.0
+    p = np.where(np.isfinite(view.prev_close[ks]), view.prev_close[ks], 0.0)
+    return float(np.sum(view.long[ks] * p * (1 - c) - view.short[ks] * p * (1 + c)))

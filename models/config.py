@@ -17,6 +17,7 @@ __all__ = [
     "RidgeConfig",
     "GBMConfig",
     "UniverseConfig",
+    "PortfolioConfig",
     "ModelConfig",
     "TrainConfig",
     "PretrainConfig",
@@ -26,8 +27,9 @@ __all__ = [
 # information set -> agent lag: episodes between an agent output and the first day it may inform.
 # The one table of names; models.infoset.InfoSet holds the rules built on it.
 INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
-# model families (models/families/<name>.py, "-" -> "_")
-FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe")
+# model families (models/families/<name with - as _>.py)
+FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe", "lstm-portfolio")
+REBALANCE_DAYS = (1, 5, 21)  # model.portfolio.rebalance choices
 TARGETS = ("raw", "demeaned", "rank")  # training target (models.targets.fit_target)
 
 
@@ -131,6 +133,47 @@ class UniverseConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PortfolioConfig:
+    """Family ``lstm-portfolio``: LSTM + attention over time -> constrained portfolio weights,
+    trained on the negative Sharpe ratio of the window's daily portfolio returns net of costs
+    (``models.portfolio`` states the weight map and the loss)."""
+
+    hidden: int = 32  # LSTM hidden size (a multiple of heads)
+    layers: int = 1  # LSTM layers
+    heads: int = 2  # attention heads over the LSTM's outputs
+    dropout: float = 0.1  # between LSTM layers and in the attention
+    long_only: bool = True  # False: long/short, gross exposure <= 1
+    top_k: int = 20  # names held at most
+    max_weight: float = 0.1  # |weight| per name, as a fraction of NAV
+    max_turnover: float = 2.0  # sum |w_t - w_prev| per rebalance (2.0: no limit)
+    rebalance: int = 1  # rebalance on days t with t % rebalance == 0 (1, 5 or 21)
+    risk_aversion: float = 0.0  # mean-variance layer's gamma (0 = off)
+    cov_days: int = 60  # days of close-to-close returns in its covariance
+    shrink: float = 0.5  # covariance shrinkage toward its diagonal
+    # turnover cost in the loss per unit of turnover; None: the recorded fee rate (episodes.account)
+    cost_rate: float | None = None
+    batch_days: int = 32  # consecutive training days per Sharpe-ratio batch
+
+    def __post_init__(self) -> None:
+        if min(self.hidden, self.layers, self.heads, self.cov_days) < 1 or self.batch_days < 2:
+            raise ValueError("hidden, layers, heads, cov_days must be >= 1 and batch_days >= 2")
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden={self.hidden}, expected a multiple of heads={self.heads}")
+        if self.top_k < 1:  # and <= the recorded cap: checked by the family's fit
+            raise ValueError(f"top_k={self.top_k}, expected >= 1")
+        if not 0.0 < self.max_weight <= 1.0:
+            raise ValueError(f"max_weight={self.max_weight}, expected in (0, 1]")
+        if not self.max_turnover > 0:
+            raise ValueError(f"max_turnover={self.max_turnover}, expected > 0")
+        if self.rebalance not in REBALANCE_DAYS:
+            raise ValueError(f"rebalance={self.rebalance}, expected one of {REBALANCE_DAYS}")
+        if self.risk_aversion < 0 or (self.cost_rate is not None and self.cost_rate < 0):
+            raise ValueError("risk_aversion and cost_rate must be >= 0")
+        if not 0.0 <= self.shrink <= 1.0 or not 0.0 <= self.dropout < 1.0:
+            raise ValueError("shrink must be in [0, 1] and dropout in [0, 1)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ModelConfig:
     """The model family, its training target, and each family's own section.
 
@@ -138,7 +181,7 @@ class ModelConfig:
     before families existed); ``ridge`` and ``gbm`` are those families' sections.
     """
 
-    family: str = "lstm"  # lstm, ridge, gbm or lstm-universe
+    family: str = "lstm"  # one of FAMILIES
     target: str = "raw"  # raw return, demeaned (minus the day's mean) or rank (in [-0.5, 0.5])
     hidden: int = 128
     layers: int = 2
@@ -148,6 +191,7 @@ class ModelConfig:
     ridge: RidgeConfig = field(default_factory=RidgeConfig)
     gbm: GBMConfig = field(default_factory=GBMConfig)
     universe: UniverseConfig = field(default_factory=UniverseConfig)
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

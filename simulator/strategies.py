@@ -15,6 +15,7 @@ import structlog
 from agents.base import DecisionMaker
 from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
+from agents.portfolio import PortfolioDecisionMaker
 from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.panel import Panel
 from models.ic import mean_t
@@ -51,7 +52,7 @@ def model_predictor(panel: Panel, models: Path, cfg: RunConfig):
     return ModelPredictor(panel, models, cfg.pretrain_config(), cfg.replay.predictions)
 
 
-STRATEGY_NAMES = ("lstm", "random", "flat")
+STRATEGY_NAMES = ("lstm", "random", "flat", "lstm-portfolio")
 
 
 def make_strategy(name: str, cfg: RunConfig) -> DecisionMaker:
@@ -63,6 +64,9 @@ def make_strategy(name: str, cfg: RunConfig) -> DecisionMaker:
         return RandomDecisionMaker(cfg.decision_config(), cfg.seed, **costs)
     if name == "flat":
         return FlatDecisionMaker()
+    if name == "lstm-portfolio":  # the weights of models pretrained with --model lstm-portfolio
+        rebalance = cfg.model.portfolio.rebalance
+        return PortfolioDecisionMaker(cfg.decision_config(), rebalance=rebalance, **costs)
     raise ConfigError("--strategy", "unknown strategy", got=name, expected=str(STRATEGY_NAMES))
 
 

@@ -45,6 +45,7 @@ __all__ = [
 
 # the lstm family's ModelConfig fields: its checkpoint and its config hash hold exactly these
 LSTM_SHAPE = ("hidden", "layers", "dropout", "embed_dim", "attention")
+SECTIONS = {"lstm-portfolio": "portfolio"}  # a family's ModelConfig section, where not its name
 
 
 class Predictor(Protocol):
@@ -104,13 +105,16 @@ def model_section(m: ModelConfig) -> dict[str, Any]:
     ``lstm`` with the ``raw`` target: the LSTM shape only, exactly the pre-family model section
     (so its registries keep their hashes). Otherwise: family, target and the family's own
     section (``lstm``: its shape; ``lstm-universe``: the shape and ``model.universe``;
-    ``ridge``/``gbm``: ``model.ridge`` / ``model.gbm``).
+    ``ridge``/``gbm``: ``model.ridge`` / ``model.gbm``; ``lstm-portfolio``: ``model.portfolio``).
     """
     shape = {k: getattr(m, k) for k in LSTM_SHAPE}
     if m.family == "lstm" and m.target == "raw":
         return shape
-    if m.family in ("lstm", "lstm-universe"):
-        own = shape if m.family == "lstm" else {**shape, "universe": dataclasses.asdict(m.universe)}
+    key = SECTIONS.get(m.family, m.family)
+    if m.family == "lstm":
+        own = shape
+    elif m.family == "lstm-universe":
+        own = {**shape, "universe": dataclasses.asdict(m.universe)}
     else:
-        own = dataclasses.asdict(getattr(m, m.family))
-    return {"family": m.family, "target": m.target, m.family: own}
+        own = dataclasses.asdict(getattr(m, key))
+    return {"family": m.family, "target": m.target, key: own}

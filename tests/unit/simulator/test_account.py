@@ -31,7 +31,14 @@ def repeated_rules(rel: str, source: str) -> list[str]:
     """``rel:line: what`` for every parameter named like an account rule that has a default, every
     class field of that name set to a literal, and every float literal equal to the recorded fee."""
     out = []
-    for node in ast.walk(ast.parse(source, filename=rel)):
+    tree = ast.parse(source, filename=rel)
+    # a learning rate that happens to equal 5e-4 is not the fee: its field names it (``lr``)
+    not_fees = {
+        id(n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and "lr" in n.target.id
+    }
+    for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             a = node.args
             pos = a.posonlyargs + a.args
@@ -48,7 +55,11 @@ def repeated_rules(rel: str, source: str) -> list[str]:
                 and value.value is not None
             ):
                 out.append(f"{rel}:{node.lineno}: field {node.target.id} = {node.value.value!r}")
-        elif isinstance(node, ast.Constant) and type(node.value) is float:
+        elif (
+            isinstance(node, ast.Constant)
+            and type(node.value) is float
+            and id(node) not in not_fees
+        ):
             if node.value == RECORDED_ACCOUNT.fee_rate:
                 out.append(f"{rel}:{node.lineno}: literal {node.value!r}")
     return out
@@ -76,6 +87,7 @@ def test_the_recorded_rules_are_declared_once():
             "3: field fee_rate = 1.0",
         ),
         ("FEE = 0.0005", "1: literal 0.0005"),
+        ("class C:\n    lr: float = 5e-4\n    cost: float = 5e-4", "3: literal 0.0005"),
     ],
 )
 def test_a_planted_repetition_is_caught(planted, found):
