@@ -36,7 +36,7 @@ class DecisionConfig:
             raise ValueError(f"max_positions={self.max_positions}, expected in [1, {_CAP}]")
         check_choices(self)
         if self.neutral and not self.allow_short:
-            raise ValueError("neutral=True needs allow_short=True (a neutral book has a short side)")
+            raise ValueError("neutral=True needs allow_short=True (a neutral book shorts)")
 
     def resolved_cap(self) -> int:
         """``max_positions``, resolved (see ``RunConfig.decision_config``); ValueError if unset."""
