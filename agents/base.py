@@ -26,8 +26,10 @@ class DayView:
         int32[m] tickers with a model prediction and float64[m] their predicted returns (empty
         for strategies that need none). A ticker without a prediction is held, never guessed.
     candidates : np.ndarray
-        int32[c] the day's consensus tickers (the risk manager's list of the episode the
-        information set allows, in the universe of t): the random strategy draws among them.
+        int32[c] the day's served tickers: by default the consensus tickers (the risk manager's
+        list of the episode the information set allows, in the universe of t); with
+        ``replay.universe: eligible`` the whole screened universe of t with data
+        (``models.infoset.ServingUniverse``). The random strategy draws among them.
     tradable : np.ndarray
         [K] bool, may be opened today: in the universe of t, priced at close(t−1), not a bond,
         not being closed by position sync.

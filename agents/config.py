@@ -26,6 +26,8 @@ class DecisionConfig:
     # target stock positions (SHY/TLT outside); None: the books' cap, replay.max_positions
     max_positions: int | None = None
     sizing: Literal["equal", "proportional"] = "equal"  # NAV / max_positions, or ∝ |prediction|
+    # equal gross long and short, ranked relative to the day's median prediction (agents.neutral)
+    neutral: bool = False
 
     def __post_init__(self) -> None:
         if self.threshold < 0:
@@ -33,6 +35,8 @@ class DecisionConfig:
         if self.max_positions is not None and not 1 <= self.max_positions <= _CAP:
             raise ValueError(f"max_positions={self.max_positions}, expected in [1, {_CAP}]")
         check_choices(self)
+        if self.neutral and not self.allow_short:
+            raise ValueError("neutral=True needs allow_short=True (a neutral book shorts)")
 
     def resolved_cap(self) -> int:
         """``max_positions``, resolved (see ``RunConfig.decision_config``); ValueError if unset."""

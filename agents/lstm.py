@@ -6,6 +6,7 @@ import numpy as np
 
 from agents.base import DayView
 from agents.config import DecisionConfig
+from agents.neutral import neutral_orders
 from simulator.kernels.records import BUY, COVER, R_DECISION, SELL, SHORT, Orders
 
 __all__ = ["LSTMDecisionMaker", "cash_estimate", "clip_to_cash"]
@@ -29,6 +30,10 @@ class LSTMDecisionMaker:
        further capped by the cash estimate: cash before the open plus the step-1 closes valued at
        close(t−1) net of fees, minus earlier longs (with fees); a short only needs its fee and
        margin. Short proceeds are not counted as buying power.
+
+    With ``neutral`` (``DecisionConfig.neutral``) the book is market-neutral instead: equal names
+    and equal gross long and short, ranked relative to the day's median prediction
+    (``agents.neutral``).
 
     Orders: the closes (sell/cover, ticker order) first, then the openings in rank order, so the
     cash from the closes funds the openings and the strongest openings are funded first. The
@@ -55,6 +60,8 @@ class LSTMDecisionMaker:
 
     def decide(self, view: DayView) -> Orders:
         """The day's stock orders (closes, then openings); see the class docstring for the rule."""
+        if self.cfg.neutral:
+            return neutral_orders(self, view)
         n_k = len(view.long)
         pred = np.full(n_k, np.nan)
         pred[view.k_idx] = view.pred

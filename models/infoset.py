@@ -14,7 +14,7 @@ import numpy as np
 from models.config import INFO_SET_LAGS
 from simulator.core.errors import ConfigError
 
-__all__ = ["InfoSet", "STRICT", "RECORDED"]
+__all__ = ["InfoSet", "STRICT", "RECORDED", "ServingUniverse", "UNIVERSES", "CONSENSUS", "ELIGIBLE"]
 
 
 @dataclass(frozen=True)
@@ -117,3 +117,77 @@ class InfoSet:
 
 STRICT = InfoSet.resolve("strict")
 RECORDED = InfoSet.resolve("recorded")
+
+
+UNIVERSES = ("consensus", "eligible")  # replay.universe
+
+
+@dataclass(frozen=True)
+class ServingUniverse:
+    """The tickers a replay serves each day (``replay.universe``), resolved once from config.
+
+    * ``consensus`` (default): the information set's prediction points (``InfoSet.prediction_points``,
+      the risk manager's tickers as recorded); risk fractions as recorded.
+    * ``eligible``: every ticker of day t's screened universe with data (``eligible[t] &
+      has_data[t]``, both known at the open). A ticker the risk manager of the risk episode did not
+      cover gets the **median recorded limit fraction of that episode** (over the tickers it did
+      cover; the previous episode under ``strict``, so known before the open); with none covered it
+      stays unknown (NaN: not opened).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> p = SimpleNamespace(on_risk=np.array([[1, 0, 0], [1, 1, 0]], bool),
+    ...                     eligible=np.array([[1, 1, 1], [1, 1, 0]], bool))
+    >>> has = np.array([[0, 0, 0], [1, 1, 1]], bool)
+    >>> ELIGIBLE.points(STRICT, p, has).astype(int).tolist()
+    [[0, 0, 0], [1, 1, 0]]
+    >>> CONSENSUS.points(STRICT, p, has).astype(int).tolist()
+    [[0, 0, 0], [1, 0, 0]]
+    >>> frac = np.array([0.2, np.nan, np.nan, 0.4])
+    >>> ELIGIBLE.risk_fractions(frac, np.array([1, 1, 0, 1], bool)).tolist()
+    [0.2, 0.30000000000000004, nan, 0.4]
+    >>> CONSENSUS.risk_fractions(frac, np.ones(4, bool)) is frac
+    True
+    >>> ServingUniverse.resolve("all")
+    Traceback (most recent call last):
+    ...
+    simulator.core.errors.ConfigError: replay.universe: unknown serving universe (value='all', expected one of ('consensus', 'eligible'))
+    """  # noqa: E501
+
+    name: str
+    breadth: bool  # serve the whole screened universe, not only the consensus tickers
+
+    @classmethod
+    def resolve(cls, name: str | ServingUniverse) -> ServingUniverse:
+        """The universe named ``name`` (``cfg.replay.universe``); a ServingUniverse passes through.
+
+        Raises
+        ------
+        ConfigError
+            An unknown name.
+        """
+        if isinstance(name, ServingUniverse):
+            return name
+        if name not in UNIVERSES:
+            raise ConfigError("replay.universe", "unknown serving universe", value=repr(name),
+                              expected=f"one of {UNIVERSES}")  # fmt: skip
+        return cls(name, name == "eligible")
+
+    def points(self, info: InfoSet, panel: Any, has_data: np.ndarray) -> np.ndarray:
+        """[T, K] bool: the (t, k) served on each day (and the random strategy's candidates)."""
+        if not self.breadth:
+            return info.prediction_points(panel, has_data)
+        return np.asarray(panel.eligible, dtype=bool) & has_data
+
+    def risk_fractions(self, frac: np.ndarray, served: np.ndarray) -> np.ndarray:
+        """Day t's [K] risk fractions (``frac``: the recorded ones, NaN where not covered) with the
+        rule for a served ticker the risk manager did not cover (class docstring)."""
+        known = np.isfinite(frac)
+        if not self.breadth or not known.any():
+            return frac
+        return np.where(~known & served, np.median(frac[known]), frac)
+
+
+CONSENSUS = ServingUniverse.resolve("consensus")
+ELIGIBLE = ServingUniverse.resolve("eligible")

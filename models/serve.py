@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import torch
 from episodes.panel import Panel
 from models.config import PretrainConfig
 from models.features import build_features
+from models.infoset import CONSENSUS, InfoSet, ServingUniverse
 from models.manager import WalkForwardModelManager
 from models.pretrain import PretrainData, pretrain_sections, window_data_hash
 from models.registry import WindowEntry, sections_hash
@@ -41,6 +43,11 @@ class ModelPredictor:
       with a warning, when its file is missing (``predictions_missing``) or its registry entry
       is stale for this store or config (``predictions_stale``: config or data hash differs).
 
+    ``universe`` (the run's ``replay.universe``, ``models.infoset.ServingUniverse``): with
+    ``eligible`` the points of day t are the whole screened universe with data, and every window is
+    served live (``predictions_live_universe`` is logged once): the saved files hold only the
+    consensus points the window was scored on. The model is the same; only the points differ.
+
     Any model family serves (``models.families``). A registry of a family other than the
     pre-family ``lstm`` records its model section (``registry.json`` ``model``); a replay whose
     ``model`` section is the default one adopts it, so ``--strategy lstm --models DIR`` serves a
@@ -55,7 +62,14 @@ class ModelPredictor:
         skipping the day.
     """
 
-    def __init__(self, panel: Panel, models_dir: Path, cfg: PretrainConfig, mode: str) -> None:
+    def __init__(
+        self,
+        panel: Panel,
+        models_dir: Path,
+        cfg: PretrainConfig,
+        mode: str,
+        universe: str | ServingUniverse = CONSENSUS,
+    ) -> None:
         torch.set_num_threads(cfg.train.torch_threads)
         self.manager = WalkForwardModelManager(Path(models_dir))
         info = self.manager.registry.info
@@ -71,6 +85,17 @@ class ModelPredictor:
         self.fs = build_features(panel, cfg.features)
         self.tickers = [str(x) for x in panel.tickers]
         self.mode = mode
+        self.universe = ServingUniverse.resolve(universe)
+        self._serve_fs = self.fs
+        if self.universe.breadth:  # saved files hold the consensus points only: serve live
+            info = InfoSet.resolve(cfg.features.info_set)
+            points = self.universe.points(info, panel, self.fs.has_data)
+            self._serve_fs = dataclasses.replace(self.fs, sample=points)
+            if mode == "saved":
+                log.warning("predictions_live_universe", universe=self.universe.name,
+                            serving="live", reason="saved predictions cover the consensus "
+                            "tickers only")  # fmt: skip
+                self.mode = "live"
         self.dates = panel.dates.astype("datetime64[D]")
         self._data = PretrainData(self.fs, self.tickers, self.dates)
         self._config_hash = want
@@ -82,7 +107,7 @@ class ModelPredictor:
             saved = self._saved_window(self.manager.window_for(t))
             if saved is not None:
                 return saved.day(t, np.flatnonzero(self.fs.sample[t]), self.dates[t])
-        k, pred = self.manager.predict(t, self.fs, self.tickers)
+        k, pred = self.manager.predict(t, self._serve_fs, self.tickers)
         return k.astype(np.int32), pred.astype(np.float64)
 
     def window_of(self, t: int) -> str:

@@ -51,6 +51,9 @@ class ReplayConfig:
     sync: Literal["eligible", "mirror"] = "eligible"
     # "saved": serve each window's pretrain predictions.parquet; "live": per-day inference
     predictions: Literal["saved", "live"] = "saved"
+    # tickers served each day: "consensus" (the risk manager's, as recorded) or "eligible" (the
+    # whole screened universe; uncovered risk limits = the episode's median, models.infoset)
+    universe: Literal["consensus", "eligible"] = "consensus"
 
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:

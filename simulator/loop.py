@@ -13,7 +13,7 @@ import structlog
 from agents.base import DayView, DecisionMaker, concat_orders, empty_orders, readonly
 from episodes.panel import Panel
 from models.ic import daily_ic
-from models.infoset import InfoSet
+from models.infoset import InfoSet, ServingUniverse
 from models.windows import from_config
 from simulator.books import Books
 from simulator.config import RunConfig
@@ -142,7 +142,8 @@ def run_replay(
     r, info = cfg.replay, InfoSet.resolve(cfg.features.info_set)
     books = Books(panel.n_tickers, panel.is_bond, r.initial_cash, **r.account.kwargs())
     win_id = _window_ids(panel.n_days, cfg)
-    cands = consensus_tickers(panel, info)
+    universe = ServingUniverse.resolve(r.universe)
+    cands = universe.points(info, panel, has_data(panel))
     bond_w = baseline_bond_weights(panel)
     last_close = _last_close_before(panel, first)
     acc = _Acc(panel.n_days - first)
@@ -164,7 +165,9 @@ def run_replay(
                 if getattr(exc, "abort", False):  # a corrupt artifact: stop, do not skip
                     raise
                 skip = acc.skip(t, "no_model", panel, str(exc))
-        view = _view(panel, t, books, plan.closing, (k_idx, pred, cands[t]), nav_prev, info)
+        view = _view(
+            panel, t, books, plan.closing, (k_idx, pred, cands[t]), nav_prev, (info, universe)
+        )
         decided = empty_orders() if skip else strategy.decide(view)
         _check_decided(decided, view, t)
         bonds = empty_orders()
@@ -212,9 +215,10 @@ def _last_close_before(panel: Panel, t: int) -> np.ndarray:
     return out
 
 
-def _view(panel, t, books, closing, inputs, nav_prev, info) -> DayView:
+def _view(panel, t, books, closing, inputs, nav_prev, sets) -> DayView:
     """The DayView of day t: only what is known before the open (see agents.base.DayView)."""
     k_idx, pred, cand = inputs
+    info, universe = sets
     prev_close = panel.close[t - 1].copy() if t > 0 else np.full(panel.n_tickers, np.nan)
     tradable = (panel.eligible[t] & ~panel.is_bond & ~closing
                 & np.isfinite(prev_close) & (prev_close > 0))  # fmt: skip
@@ -225,7 +229,7 @@ def _view(panel, t, books, closing, inputs, nav_prev, info) -> DayView:
         candidates=readonly(np.flatnonzero(cand).astype(np.int32)),
         tradable=readonly(tradable),
         prev_close=readonly(prev_close),
-        risk_frac=readonly(risk_fractions(panel, t, info)),
+        risk_frac=readonly(universe.risk_fractions(risk_fractions(panel, t, info), cand)),
         nav=float(nav_prev),
         cash=books.cash,
         long=readonly(books.long),

@@ -92,9 +92,10 @@ class ReplayOutput(NamedTuple):
 
 
 def replay(
-    strategy: str, store: Path, out: Path, cfg: RunConfig, models: Path | None = None
+    strategy: str, store: Path, out: Path, cfg: RunConfig, models: Path | list[Path] | None = None
 ) -> ReplayOutput:
-    """Run ``strategy`` over the store's days and export it into ``out`` (see `wfsim replay`)."""
+    """Run ``strategy`` over the store's days and export it into ``out`` (see `wfsim replay`);
+    ``models``: a registry, or a list of them (a seed ensemble)."""
     from episodes.store import load_panel
     from simulator.results.export import export_run
     from simulator.strategies import STRATEGIES, STRATEGY_NAMES

@@ -4,7 +4,7 @@ and what each hands to the exports."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,11 +45,20 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 
-def model_predictor(panel: Panel, models: Path, cfg: RunConfig):
-    """``models.serve.ModelPredictor`` for this run (imports torch: only when a model serves)."""
+def model_predictor(panel: Panel, models: Path | Sequence[Path], cfg: RunConfig):
+    """``models.serve.ModelPredictor`` for this run (imports torch: only when a model serves);
+    for a sequence of registries (a seed ensemble), ``models.ensemble.EnsemblePredictor`` of one
+    ModelPredictor each."""
+    from models.ensemble import EnsemblePredictor
     from models.serve import ModelPredictor
 
-    return ModelPredictor(panel, models, cfg.pretrain_config(), cfg.replay.predictions)
+    def one(path: Path) -> ModelPredictor:
+        return ModelPredictor(panel, path, cfg.pretrain_config(), cfg.replay.predictions,
+                              cfg.replay.universe)  # fmt: skip
+
+    if isinstance(models, (str, Path)):
+        return one(Path(models))
+    return EnsemblePredictor([one(Path(m)) for m in models], list(models))
 
 
 STRATEGY_NAMES = ("lstm", "random", "flat", "lstm-portfolio")
@@ -71,9 +80,10 @@ def make_strategy(name: str, cfg: RunConfig) -> DecisionMaker:
 
 
 def replay_strategy(
-    name: str, panel: Panel, cfg: RunConfig, models: Path | None = None
+    name: str, panel: Panel, cfg: RunConfig, models: Path | Sequence[Path] | None = None
 ) -> RunResult:
-    """``run_replay`` of strategy ``name`` (lstm needs ``models``, the registry directory)."""
+    """``run_replay`` of strategy ``name`` (lstm needs ``models``, the registry directory, or a
+    sequence of them: a seed ensemble)."""
     strategy = make_strategy(name, cfg)
     predictor = None
     if strategy.needs_predictions:
@@ -224,12 +234,17 @@ def _run_llm_counterfactual(panel: Panel, cfg: RunConfig) -> StrategyRun:
 def _replay_runner(name: str) -> Callable[..., StrategyRun]:
     """Runner of a simulated strategy (lstm, random, flat) on the event loop (simulator.loop)."""
 
-    def run(panel: Panel, cfg: RunConfig, models: Path | None = None) -> StrategyRun:
+    def run(
+        panel: Panel, cfg: RunConfig, models: Path | Sequence[Path] | None = None
+    ) -> StrategyRun:
         res = replay_strategy(name, panel, cfg, models)
         n_fills = int((res.fills["qty"] > 0).sum())
         line = f"{name}: {len(res.days)} days, {n_fills} fills, {res.sync.n_closes} sync closes"
         tables = {"windows.csv": windows_table(res)}
-        return StrategyRun(run_output(res, panel), run_extra(res, panel), tables, None, line)
+        extra = run_extra(res, panel)
+        if models is not None and not isinstance(models, (str, Path)) and name == "lstm":
+            extra["ensemble"] = {"members": [str(m) for m in models], "n": len(models)}
+        return StrategyRun(run_output(res, panel), extra, tables, None, line)
 
     return run
 

@@ -40,8 +40,9 @@ log = structlog.get_logger(__name__)
 @click.option(
     "--models",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=None,
-    help="Model registry directory (`wfsim pretrain`), for --strategy lstm.",
+    multiple=True,
+    help="Model registry directory (`wfsim pretrain`), for --strategy lstm. Repeat it for a seed "
+    "ensemble: the day's predictions averaged over the registries (same config, other seeds).",
 )
 @config_option()
 @seed_option()
@@ -49,7 +50,7 @@ def replay(
     strategy: str,
     store: Path,
     out: Path,
-    models: Path | None,
+    models: tuple[Path, ...],
     config: Path | None,
     seed: int | None,
 ) -> None:
@@ -68,7 +69,8 @@ def replay(
     from simulator import pipeline
 
     cfg = load_config(config, {"seed": seed} if seed is not None else None)
-    res = pipeline.replay(strategy, store, out, cfg, models)
+    one = models[0] if len(models) == 1 else (list(models) or None)
+    res = pipeline.replay(strategy, store, out, cfg, one)
     click.echo(res.line)
     for p in res.paths.values():
         click.echo(str(p))

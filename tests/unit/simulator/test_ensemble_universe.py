@@ -1,0 +1,118 @@
+"""Seed ensembles (models.ensemble) and the serving universe (replay.universe) on real registries
+of a tiny LSTM pretrained on a stub panel."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import structlog
+import torch
+
+from agents.lstm import LSTMDecisionMaker
+from models.ensemble import EnsemblePredictor
+from models.infoset import STRICT
+from models.pretrain import pretrain
+from simulator.config import load_config
+from simulator.core.errors import RegistryError
+from simulator.kernels.records import BUY, SHORT
+from simulator.loop import consensus_tickers, run_replay
+from simulator.strategies import model_predictor
+from tests.stub_panel import make_panel
+from tests.unit.simulator.test_loop import EPISODE_FIELDS, orders_upto, perturb, rec_bytes
+
+PANEL = make_panel(n_days=50, n_stocks=30, seed=3)
+CFG = load_config(
+    overrides={
+        "windows.initial": 20, "windows.step": 15, "features.seq_len": 5, "model.hidden": 4,
+        "model.layers": 1, "model.embed_dim": 2, "model.dropout": 0.0, "train.max_epochs": 1,
+        "train.warm_epochs": 1, "train.max_samples_per_epoch": 256, "train.max_val_samples": 128,
+        "decision.max_positions": 8, "replay.predictions": "live",
+    }
+)  # fmt: skip
+
+
+def cfg_with(**replay):
+    return dataclasses.replace(CFG, replay=dataclasses.replace(CFG.replay, **replay))
+
+
+@pytest.fixture(scope="module")
+def registries(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("ens")
+    out = []
+    for seed in (1, 2):
+        pretrain(PANEL, root / f"m{seed}", dataclasses.replace(CFG, seed=seed).pretrain_config())
+        out.append(root / f"m{seed}")
+    return out
+
+
+def run(panel, cfg, models):
+    maker = LSTMDecisionMaker(cfg.decision_config(), fee_rate=cfg.replay.fee_rate,
+                              margin_rate=cfg.replay.margin_rate)  # fmt: skip
+    return run_replay(panel, maker, cfg, predictor=model_predictor(panel, models, cfg))
+
+
+def test_ensemble_of_one_is_the_registry_byte_for_byte(registries):
+    one, ens = run(PANEL, CFG, registries[0]), run(PANEL, CFG, registries[:1])
+    assert rec_bytes(one.fills) == rec_bytes(ens.fills) and len(one.fills)
+    assert one.orders.tobytes() == ens.orders.tobytes()
+    assert one.marks.nav.tobytes() == ens.marks.nav.tobytes()
+
+
+def test_ensemble_of_two_is_the_mean_day_by_day(registries):
+    a, b = (model_predictor(PANEL, m, CFG) for m in registries)
+    ens = model_predictor(PANEL, registries, CFG)
+    assert isinstance(ens, EnsemblePredictor) and ens.describe()["n"] == 2
+    differ = 0
+    for t in range(CFG.windows.initial, PANEL.n_days):
+        (ka, pa), (kb, pb), (ke, pe) = a(t), b(t), ens(t)
+        np.testing.assert_array_equal(ka, kb)
+        np.testing.assert_array_equal(ke, ka)
+        np.testing.assert_array_equal(pe, (pa + pb) / 2)
+        differ += not np.array_equal(pa, pb)
+        assert ens.window_of(t) == a.window_of(t)
+    assert differ > 20  # the seeds give other predictions: the mean is not trivially a member
+
+
+def test_ensemble_members_must_serve_the_same_points(registries):
+    cons = model_predictor(PANEL, registries[0], CFG)
+    wide = model_predictor(PANEL, registries[1], cfg_with(universe="eligible"))
+    with pytest.raises(RegistryError, match="ensemble members serve different points") as err:
+        EnsemblePredictor([cons, wide], registries)(CFG.windows.initial)
+    assert err.value.abort
+
+
+def test_eligible_serves_the_screened_universe_and_fills_uncovered_limits(registries):
+    cons, wide = (
+        run(PANEL, CFG, registries[0]),
+        run(PANEL, cfg_with(universe="eligible"), registries[0]),
+    )
+    assert wide.n_pred.sum() > 1.5 * cons.n_pred.sum()
+    # openings on tickers the risk manager of episode t-1 did not cover (median limit rule)
+    o = wide.orders[np.isin(wide.orders["action"], (BUY, SHORT))]
+    o = o[~PANEL.is_bond[o["k"]]]  # the bond sleeve's buys are no openings of the strategy
+    covered = consensus_tickers(PANEL, STRICT)[o["day"], o["k"]]
+    assert (~covered).sum() > 0 and covered.sum() > 0
+
+
+def test_eligible_saved_mode_serves_live_with_a_warning(registries):
+    with structlog.testing.capture_logs() as logs:
+        p = model_predictor(
+            PANEL, registries[0], cfg_with(universe="eligible", predictions="saved")
+        )
+    assert p.mode == "live"
+    assert [e for e in logs if e["event"] == "predictions_live_universe"]
+
+
+@pytest.mark.parametrize("t", [25, 38])
+def test_eligible_run_does_not_look_ahead(registries, t):
+    """Closes and every agent/after-book field of episode t (and later) move; the orders of days
+    <= t stay. No retraining is needed: every window serving a day <= t was trained on days
+    before its first serve day <= t, so the perturbation cannot reach its training data."""
+    cfg = cfg_with(universe="eligible")
+    base = run(PANEL, cfg, registries[0])
+    moved = run(perturb(PANEL, t, EPISODE_FIELDS + ("open", "close")), cfg, registries[0])
+    assert orders_upto(base, t) == orders_upto(moved, t)
+    assert orders_upto(base, t + 1) != orders_upto(moved, t + 1)  # the test has teeth
