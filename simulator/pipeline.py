@@ -195,13 +195,18 @@ def compare(run_dirs: Sequence[Path], out: Path | None = None, **inputs: Any) ->
     return res
 
 
-def report(run_dirs: Sequence[Path], out: Path, **inputs: Any) -> list[Path]:
-    """The self-contained HTML report of ``run_dirs`` at ``out`` (+ PNGs beside it)."""
+def report(
+    run_dirs: Sequence[Path], out: Path, *, sections: Sequence[str] = (), **inputs: Any
+) -> list[Path]:
+    """The self-contained HTML report of ``run_dirs`` at ``out`` (+ PNGs beside it); ``sections``:
+    extra HTML sections (e.g. the study table) placed after the comparison."""
     from simulator.results.report import write_report  # matplotlib is imported only here
 
     got = load_inputs(run_dirs, **inputs)
     res = _compared(got)
-    paths = write_report(out, got.runs, res.table, benchmark=got.spy, risk=res.risk)
+    paths = write_report(
+        out, got.runs, res.table, benchmark=got.spy, risk=res.risk, sections=sections
+    )
     log.info("report_written", path=str(out), runs=len(got.runs), days=len(res.table.dates))
     return list(paths)
 

@@ -47,10 +47,11 @@ def write_report(
     *,
     benchmark: pd.Series | None = None,
     risk: RiskComparison | None = None,
+    sections: Sequence[str] = (),
 ) -> list[Path]:
     """Write ``out`` (HTML) and ``<stem>-<chart>.png`` beside it, atomically; return the paths."""
     out = Path(out)
-    page, pngs = render_report(runs, comp, benchmark=benchmark, risk=risk)
+    page, pngs = render_report(runs, comp, benchmark=benchmark, risk=risk, sections=sections)
     paths = [write_atomic(out, page)]
     for name, data in pngs.items():
         paths.append(write_atomic(out.with_name(f"{out.stem}-{name}.png"), data))
@@ -63,12 +64,14 @@ def render_report(
     *,
     benchmark: pd.Series | None = None,
     risk: RiskComparison | None = None,
+    sections: Sequence[str] = (),
 ) -> tuple[str, dict[str, bytes]]:
     """The HTML page and the PNG bytes of each chart drawn (same inputs → same bytes).
 
     Every series is restricted to ``comp.dates``. Sections whose inputs are missing (no
     positions.csv, no windows.csv) are replaced by a note. With ``risk`` (`compare_risk` on
-    ``comp.dates``) a Risk section and its ``rolling`` chart follow the comparison.
+    ``comp.dates``) a Risk section and its ``rolling`` chart follow the comparison. ``sections``:
+    the caller's HTML sections (e.g. the study table), placed right after the comparison.
     """
     curves = {run.label: run.returns.loc[comp.dates] for run in runs}
     if benchmark is not None and any(row.strategy == "benchmark" for row in comp.rows):
@@ -94,6 +97,8 @@ def render_report(
     risk_html = ""
     if risk is not None:
         risk_html, pngs[ROLLING_CHART] = risk_section(risk, order)
+    if sections:  # the caller's sections right after the comparison, before the risk section
+        risk_html = "\n".join([*sections, *([risk_html] if risk_html else [])])
     page = _page(runs, comp, svgs, risk_html)
     return page, pngs
 

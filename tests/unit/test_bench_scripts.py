@@ -91,3 +91,25 @@ def test_lstm_flop_count_is_two_per_weight_per_step_and_sequence(monkeypatch):
         lstm = nn.LSTM(n_in, hidden, layers)
         weights = sum(p.numel() for name, p in lstm.named_parameters() if "weight" in name)
         assert mod._lstm_flops(73, 20, n_in, hidden, layers) == 2 * weights * 73 * 20
+
+
+def test_families_floor_counts_the_sample_passes_run(monkeypatch):
+    """bench_families' training floor: epochs x min(n_train, budget) passes at 3x the forward,
+    plus validation forwards (one more epoch for a warm start), per window."""
+    from types import SimpleNamespace as NS
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    spec = importlib.util.spec_from_file_location("bench_families", BENCH / "bench_families.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = NS(train=NS(max_samples_per_epoch=100, max_val_samples=10),
+             model=NS(hidden=8, layers=1), features=NS(seq_len=5))  # fmt: skip
+    metas = [{"features": ["a", "b"], "val": {"n_train": 50, "n_val": 40, "epochs": 2,
+                                             "warm": False}},
+             {"features": ["a", "b"], "val": {"n_train": 500, "n_val": 5, "epochs": 3,
+                                             "warm": True}}]  # fmt: skip
+    fwd = mod._lstm_flops(1, 5, 3, 8, 1)
+    seconds, note = mod._floor_s(metas, cfg, rate=1e9)
+    train, val = 2 * 50 + 3 * 100, 2 * 10 + 4 * 5
+    assert seconds == pytest.approx((3 * fwd * train + fwd * val) / 2 / 1e9)
+    assert note.startswith(f"{train} train + {val} val sample-passes")

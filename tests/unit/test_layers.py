@@ -15,7 +15,7 @@ STDLIB = set(sys.stdlib_module_names)
 # package (or module prefix) -> allowed top-level imports besides the stdlib; first match wins.
 # The arrows run one way: episodes/models/agents see only simulator.core and simulator.kernels;
 # models never import agents; agents never import torch; only simulator/cli imports the CLI; the
-# engine (simulator/*.py but pipeline.py) never imports results.
+# engine (simulator/*.py but pipeline.py and study.py) never imports results.
 CORE = {"simulator.core"}
 DATA = {"numpy", "pandas", "pyarrow", "orjson", "structlog"}
 ENGINE = DATA | CORE | {"simulator", "episodes", "models", "agents", "yaml"}
@@ -33,11 +33,13 @@ RULES: list[tuple[str, set[str]]] = [
     ("simulator/cli/", ENGINE | {"click", "simulator.cli", "torch", "matplotlib"}),
     ("simulator/results/", DATA | CORE | {"simulator", "episodes", "matplotlib"}),
     ("simulator/pipeline.py", ENGINE),
+    ("simulator/study.py", ENGINE),
     ("simulator/", ENGINE),
 ]
 FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [  # (prefix, never imported) on top of RULES
     ("simulator/results/", ("simulator.cli",)),
     ("simulator/pipeline.py", ("simulator.cli",)),
+    ("simulator/study.py", ("simulator.cli",)),
     ("simulator/", ("simulator.cli", "simulator.results")),
 ]
 

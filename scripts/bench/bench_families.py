@@ -1,0 +1,145 @@
+"""Benchmark every model family's pretraining at 1 and 2 torch threads, against its FLOP floor.
+
+Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESULTS.md unless
+--no-append.
+
+  <family>_t<n>          pretrain wall per window (whole local pretrain / windows), n threads;
+                         ratio: t2 against t1 of the same family (same process)
+  <family>_floor_t<n>    neural families: the training FLOP floor per window = (sample-passes
+                         actually run x FLOPs per forward+backward (3x forward) + validation
+                         forward passes x forward FLOPs) / the best torch.mm rate measured here on
+                         the training GEMM [batch, H] x [H, 4H]; ratio: wall / floor
+  <family>_infer_t<n>    neural families: one day's predict (bench_pretrain's rows), ratio: to
+                         its FLOP floor (infer_floor)
+
+Sample-passes come from each window's metadata.json (epochs, n_train, n_val; the epoch budget
+and validation cap of the config), not from the plan. Without --store a synthetic store is made
+(--days, --tickers). Usage:
+  python scripts/bench/bench_families.py [--store S] [--families lstm,ridge,gbm] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT, add_common_args, median, report, table
+
+sys.path.insert(0, str(ROOT))
+
+from bench_pretrain import _gemm_rate, _infer, _lstm_flops  # noqa: E402
+
+NEURAL = ("lstm",)  # families with a FLOP floor (the TickerLSTM forward of bench_pretrain)
+
+
+def _synth_store(days: int, tickers: int, seed: int) -> Path:
+    from episodes.config import SynthConfig
+    from episodes.store import ingest
+    from episodes.synth import write_episodes
+
+    root = Path(tempfile.mkdtemp(prefix="bench_families_"))
+    write_episodes(root / "eps", SynthConfig(days=days, tickers=tickers), seed)
+    ingest(root / "eps", root / "store")
+    return root / "store"
+
+
+def _pretrain(store: Path, cfg) -> tuple[float, Path, list[dict]]:
+    """Wall seconds of one fresh local pretrain, its directory and its windows' metadata."""
+    from models.pretrain import pretrain
+
+    out = Path(tempfile.mkdtemp(prefix="bench_fam_models_"))
+    t0 = time.perf_counter()
+    res = pretrain(store, out, cfg)
+    wall = time.perf_counter() - t0
+    metas = [json.loads((out / e.id / "metadata.json").read_text()) for e in res.entries]
+    return wall, out, metas
+
+
+def _floor_s(metas: list[dict], cfg, rate: float) -> tuple[float, str]:
+    """The FLOP floor in seconds per window, and a note on the passes counted."""
+    tc, m = cfg.train, cfg.model
+    n_in = len(metas[0]["features"]) + 1  # + the mask channel, as TickerLSTMModel's input
+    fwd = _lstm_flops(1, cfg.features.seq_len, n_in, m.hidden, m.layers)
+    train = val = 0
+    for meta in metas:
+        v = meta["val"]
+        per_epoch = min(v["n_train"], tc.max_samples_per_epoch or v["n_train"])
+        train += v["epochs"] * per_epoch
+        scored = min(v["n_val"], tc.max_val_samples or v["n_val"])
+        val += (v["epochs"] + bool(v["warm"])) * scored  # a warm start scores its epoch 0 too
+    flops = (3.0 * fwd * train + fwd * val) / len(metas)
+    note = f"{train} train + {val} val sample-passes, {flops / 1e9:.2f} GFLOP/window"
+    return flops / rate, note + f" at {rate / 1e9:.1f} GFLOP/s"
+
+
+def _family_rows(store: Path, base, family: str, args) -> list[tuple]:
+    import torch
+
+    from models.pretrain import prepare
+
+    rows, ref = [], None
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        train = dataclasses.replace(base.train, torch_threads=threads)
+        model = dataclasses.replace(base.model, family=family)
+        cfg = dataclasses.replace(base, train=train, model=model)
+        runs = [_pretrain(store, cfg.pretrain_config()) for _ in range(args.repeat)]
+        n = len(runs[0][2])
+        per = [wall / n for wall, _, _ in runs]
+        ratio = median(per) / ref if ref else 1.0
+        ref = ref or median(per)
+        rows.append(((f"{family}_t{threads}", per, ratio, f"{n} windows"), threads))
+        if family not in NEURAL:
+            continue
+        rate = _gemm_rate(cfg.train.batch_size, cfg.model.hidden, 200)
+        floor, note = _floor_s(runs[0][2], cfg, rate)
+        rows.append(((f"{family}_floor_t{threads}", [floor], median(per) / floor, note), threads))
+        data = prepare(store, cfg.pretrain_config())
+        inf = _infer(runs[0][1], data, args, threads)
+        day, f = inf["day"], inf["floor"]
+        rows.append(
+            ((f"{family}_infer_t{threads}", day[0], median(day[0]) / f[0][0], f[1]), threads)
+        )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--store", help="episode store (default: a synthetic one, --days x --tickers)")
+    ap.add_argument("--days", type=int, default=313, help="synthetic days (313: 3 windows)")
+    ap.add_argument("--tickers", type=int, default=60)
+    ap.add_argument("--config", help="YAML config (default: configs/default.yaml)")
+    ap.add_argument("--families", help="comma-separated (default: every family)")
+    ap.add_argument("--threads", default="1,2", help="torch thread counts to time")
+    add_common_args(ap, repeat=3, warmup=0, check_help="verify inference against saved preds")
+    args = ap.parse_args()
+    args.threads = [int(x) for x in args.threads.split(",")]
+    args.alt_hidden = 64  # bench_pretrain._infer's speed-only row (not printed here)
+
+    from models.config import FAMILIES
+    from simulator.config import load_config
+    from simulator.core.logs import configure_logging
+
+    configure_logging("warning")
+    cfg = load_config(Path(args.config) if args.config else None, {"seed": args.seed})
+    store = Path(args.store) if args.store else _synth_store(args.days, args.tickers, args.seed)
+    families = args.families.split(",") if args.families else list(FAMILIES)
+    load = os.getloadavg()[0]
+    rows = [r for fam in families for r in _family_rows(store, cfg, fam, args)]
+    title = (
+        f"### bench_families (load avg {load:.1f} at start, store {store}, config "
+        f"{args.config or 'default'}, seed {args.seed}, repeat={args.repeat}); ratio: t<n> vs "
+        "t1 of the family; floor rows: wall / floor; infer rows: predict / its FLOP floor"
+    )
+    text = table(title, [r for r, _ in rows], extra=("note",), threads=[t for _, t in rows])
+    report(text, args.no_append)
+
+
+if __name__ == "__main__":
+    main()

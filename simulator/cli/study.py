@@ -1,0 +1,88 @@
+"""`wfsim study`: every model family × seed on the same days, one table (mean ± std over seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from models.config import FAMILIES
+from simulator.cli.options import config_option, store_option
+from simulator.cli.report import DEFAULT_BENCHMARKS
+from simulator.config import load_config
+from simulator.core.errors import ConfigError
+
+__all__ = ["COMMANDS", "study"]
+
+
+def _families(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from simulator.study import check_families
+
+    try:
+        return check_families(tuple(f.strip() for f in value.split(",") if f.strip()))
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command()
+@store_option()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output directory: models/<family>-<seed>/, runs/*/, study.csv, report.html.",
+)
+@click.option(
+    "--families",
+    callback=_families,
+    default=",".join(FAMILIES),
+    show_default=True,
+    help=f"Comma-separated model families, of: {', '.join(FAMILIES)}.",
+)
+@click.option("--seeds", "n_seeds", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--first-seed", type=int, default=0, show_default=True)
+@config_option()
+@click.option(
+    "--benchmarks",
+    "benchmarks_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_BENCHMARKS,
+    show_default=True,
+    help="Folder of the benchmark CSVs (SPY, risk-free rate).",
+)
+def study(
+    store: Path,
+    out: Path,
+    families: tuple[str, ...],
+    n_seeds: int,
+    first_seed: int,
+    config: Path | None,
+    benchmarks_dir: Path,
+) -> None:
+    """Pretrain and replay every model family × seed on the same days, then one table.
+
+    \b
+    OUT/runs/llm                 the recorded baseline, replayed and reconciled (once)
+    OUT/models/<family>-<seed>   walk-forward models (model.family = family, seed = seed)
+    OUT/runs/<family>-<seed>     their replay; OUT/runs/random-<seed>: the random null
+    OUT/study.csv and stdout     per family: OOS IC (pooled, mean daily), rank IC, ICIR, IC t,
+                                 direction accuracy, total return, Sharpe (rf), max DD,
+                                 turnover, fees, pretrain s/window; mean ± std over seeds;
+                                 each seed, the LLM, random and SPY rows
+    OUT/report.html              every run, with the study table as a section
+
+    Resumable: a run that is done under its config (summary's config hash, manifest, and every
+    registry window verified) is skipped; anything else is pretrained (resuming) and replayed.
+
+    \b
+    Example:
+      wfsim study --store real-store --out study --families lstm,ridge,gbm --seeds 3
+    """
+    from simulator.study import study as run_study
+
+    cfg = load_config(config)
+    seed_list = range(first_seed, first_seed + n_seeds)
+    run_study(store, out, cfg, families, seed_list, click.echo, benchmarks_dir=benchmarks_dir)
+
+
+COMMANDS: list[click.Command] = [study]

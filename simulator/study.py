@@ -1,0 +1,304 @@
+"""`wfsim study`: every model family × seed pretrained and replayed on the same days, one table.
+
+Beside ``pipeline.py`` (same import allowance: it reads the results layer for the comparison).
+Out-of-sample model quality comes from each registry's saved predictions (``models.evaluate``,
+``models.ic``); replay metrics from the comparison of every run over the days all runs share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import structlog
+import yaml
+
+from simulator import pipeline
+from simulator.config import RunConfig, config_hash, config_to_dict
+from simulator.core.atomic import write_atomic
+from simulator.core.errors import ConfigError
+
+__all__ = ["STUDY_COLUMNS", "Cell", "StudyResult", "check_families", "cell_done", "study"]
+
+log = structlog.get_logger(__name__)
+
+STUDY_COLUMNS = (
+    ("ic_pooled", "IC pooled", "num3"),
+    ("ic_mean", "IC mean", "num3"),
+    ("rank_ic", "Rank IC", "num3"),
+    ("icir", "ICIR", "num2"),
+    ("ic_t", "IC t", "num2"),
+    ("accuracy", "Dir acc", "pct"),
+    ("total_return", "Total ret", "pct"),
+    ("sharpe_rf", "Sharpe rf", "num2"),
+    ("max_drawdown", "Max DD", "pct"),
+    ("turnover", "Turnover", "num2"),
+    ("fees_paid", "Fees", "money"),
+    ("pretrain_s_per_window", "Pretrain s/win", "num2"),
+)
+"""(key, header, format) of the study table; the CSV carries each key and ``<key>_std``."""
+
+LEGEND = (
+    "IC pooled: one Pearson correlation over every served (day, ticker) pair; IC mean / Rank IC: "
+    "mean of the daily cross-sectional (rank) ICs; ICIR: IC mean / its daily std; IC t: t-stat of "
+    "the daily IC mean; Dir acc: share of matching signs; replay metrics over the days every run "
+    "shares (Sharpe rf: excess over the rf CSV); Pretrain s/win: mean training_time_s of the "
+    "registry's windows; 'a±b': mean ± std (ddof=1) over seeds"
+)
+MODEL_KEYS = ("ic_pooled", "ic_mean", "rank_ic", "icir", "ic_t", "accuracy")
+MODEL_KEYS += ("pretrain_s_per_window",)
+REPLAY_KEYS = ("total_return", "sharpe_rf", "max_drawdown", "turnover", "fees_paid")
+
+
+class Cell(NamedTuple):
+    """One family × seed: its config, registry directory and run directory."""
+
+    family: str
+    seed: int
+    cfg: RunConfig
+    models: Path
+    run: Path
+
+
+class StudyResult(NamedTuple):
+    """The table rows (dicts), the CSV path, and how many cells were run and skipped."""
+
+    rows: list[dict[str, Any]]
+    csv: Path
+    ran: int
+    skipped: int
+
+
+def check_families(families: Sequence[str]) -> tuple[str, ...]:
+    """``families`` as a tuple, each a known family and none twice; ConfigError otherwise."""
+    from models.config import FAMILIES
+
+    bad = [f for f in families if f not in FAMILIES]
+    if bad or not families or len(set(families)) != len(families):
+        raise ConfigError(
+            "families",
+            "unknown, repeated or no model family",
+            got=",".join(families),
+            expected=f"a comma-separated subset of {','.join(FAMILIES)}",
+        )
+    return tuple(families)
+
+
+def cell_done(run: Path, cfg: RunConfig, models: Path | None = None) -> bool:
+    """A run is done when its files match its manifest and its summary's config hash is
+    ``cfg``'s; with ``models``, also when every registry window is done and verifies."""
+    from simulator.results.export import verify_run
+
+    try:
+        summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+        if summary.get("config_hash") != config_hash(cfg) or verify_run(run):
+            return False
+    except (OSError, ValueError, KeyError):
+        return False
+    if models is None:
+        return True
+    from models.registry import Registry
+    from simulator.core.errors import RegistryError
+
+    try:
+        reg = Registry.load(models)
+    except RegistryError:
+        return False
+    return bool(reg.entries) and all(reg.verify(e) for e in reg.entries)
+
+
+def _cells(out: Path, cfg: RunConfig, families: Sequence[str], seeds: Sequence[int]) -> list[Cell]:
+    cells = []
+    for family in families:
+        model = dataclasses.replace(cfg.model, family=family)
+        for s in seeds:
+            seeded = dataclasses.replace(cfg, seed=s, model=model)
+            name = f"{family}-{s}"
+            cells.append(Cell(family, s, seeded, out / "models" / name, out / "runs" / name))
+    return cells
+
+
+def _replay_once(echo, name: str, run: Path, store: Path, cfg: RunConfig, models=None) -> bool:
+    """Replay ``name`` into ``run`` unless done; True when it ran."""
+    if cell_done(run, cfg, models):
+        log.info("cell_skipped", run=run.name)
+        return False
+    if models is not None:
+        pipeline._step(echo, f"pretrain {run.name}", pipeline.pretrain, store, models, cfg, echo)
+    pipeline._step(echo, f"replay {run.name}", pipeline.replay, name, store, run, cfg, models)
+    return True
+
+
+def study(
+    store: Path,
+    out: Path,
+    cfg: RunConfig,
+    families: Sequence[str],
+    seeds: Sequence[int],
+    echo: pipeline.Echo = pipeline._silent,
+    **inputs: Any,
+) -> StudyResult:
+    """Pretrain and replay every family × seed, the recorded LLM once and the random null per
+    seed, all on the store's days; then one table (``out/study.csv``, ``echo``, and a section of
+    ``out/report.html``). A cell whose run is done under its config (``cell_done``) is skipped.
+    ``inputs``: ``pipeline.load_inputs`` options (benchmarks_dir, ...)."""
+    families = check_families(families)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+    write_atomic(out / "config-study.yaml", cfg_text)
+    cells = _cells(out, cfg, families, seeds)
+    runs = out / "runs"
+    ran = int(_replay_once(echo, "llm", runs / "llm", store, cfg))
+    for cell in cells:
+        ran += _replay_once(echo, "lstm", cell.run, store, cell.cfg, cell.models)
+    randoms = [(s, runs / f"random-{s}") for s in seeds]
+    for s, rnd in randoms:
+        ran += _replay_once(echo, "random", rnd, store, dataclasses.replace(cfg, seed=s))
+    total = 1 + len(cells) + len(randoms)
+    echo(f"study: {total} runs, {ran} run, {total - ran} skipped (done under this config)")
+    dirs = [runs / "llm", *(c.run for c in cells), *(d for _, d in randoms)]
+    rows, notes = _rows(cells, randoms, runs / "llm", dirs, inputs)
+    csv = write_atomic(out / "study.csv", study_csv(rows))
+    echo(format_study(rows, notes).rstrip("\n"))
+    echo(f"wrote {csv}")
+    section = study_html(rows, notes)
+    for p in pipeline.report(dirs, out / "report.html", sections=(section,), **inputs):
+        echo(str(p))
+    log.info("study_finished", cells=len(cells), ran=ran, skipped=total - ran)
+    return StudyResult(rows, csv, ran, total - ran)
+
+
+def model_metrics(models: Path) -> dict[str, float]:
+    """OOS quality of a registry's saved predictions (every done window pooled) and its mean
+    training seconds per window."""
+    from models.evaluate import oos_metrics
+    from models.ic import daily_ic, day_corr, mean_t
+    from models.registry import Registry
+
+    reg = Registry.load(models)
+    frames, secs = [], []
+    for e in reg.entries:
+        if e.status == "done":
+            frames.append(pd.read_parquet(reg.root / e.path / "predictions.parquet"))
+            meta = json.loads((reg.root / e.path / "metadata.json").read_text(encoding="utf-8"))
+            secs.append(float(meta["training_time_s"]))
+    p = pd.concat(frames, ignore_index=True)
+    t, pred, y = (p[c].to_numpy() for c in ("t", "pred", "y"))
+    m = oos_metrics(t, pred, y)
+    days = daily_ic(t, pred, y)
+    ic_mean, ic_t, n = mean_t(days.ic)
+    sd = float(np.nanstd(days.ic, ddof=1)) if n > 1 else math.nan
+    pooled, _ = day_corr(np.zeros(len(t), np.int64), pred.astype(float), y.astype(float), 1)
+    return {
+        "ic_pooled": float(pooled[0]),
+        "ic_mean": ic_mean,
+        "rank_ic": m["rank_ic"],
+        "icir": ic_mean / sd if sd > 0 else math.nan,
+        "ic_t": ic_t,
+        "accuracy": m["accuracy"],
+        "pretrain_s_per_window": float(np.mean(secs)),
+    }
+
+
+def _replay_metrics(dirs: Sequence[Path], inputs: dict) -> tuple[dict[str, dict], list[str]]:
+    """Metrics of every run on the common days, one row per run (never grouped), and SPY."""
+    from simulator.results.compare import compare_runs
+
+    got = pipeline.load_inputs(dirs, **inputs)
+    runs = [dataclasses.replace(r, strategy=r.label) for r in got.runs]
+    comp = compare_runs(runs, rf=got.rf, benchmark=got.spy, notes=got.notes)
+    d = comp.dates
+    notes = [f"{len(d)} common dates {d[0]:%Y-%m-%d} .. {d[-1]:%Y-%m-%d}", *comp.notes]
+    return {row.label: row.metrics for row in comp.rows}, notes
+
+
+def _rows(cells, randoms, llm: Path, dirs, inputs) -> tuple[list[dict], list[str]]:
+    replay, notes = _replay_metrics(dirs, inputs)
+
+    def one(label, kind, family, seed, metrics):
+        return {"row": label, "kind": kind, "family": family, "seed": seed, "n_seeds": 1, **metrics}
+
+    def pick(name):
+        return {k: replay[name].get(k, math.nan) for k in REPLAY_KEYS}
+
+    rows = []
+    groups = {c.family: [] for c in cells}
+    for c in cells:
+        groups[c.family].append(one(c.run.name, "seed", c.family, c.seed,
+                                    model_metrics(c.models) | pick(c.run.name)))  # fmt: skip
+    groups["random"] = [one(d.name, "seed", "random", s, pick(d.name)) for s, d in randoms]
+    for family, members in groups.items():
+        rows.append(_aggregate(family, members))
+        rows.extend(members)
+    rows.insert(0, one("llm", "baseline", "llm", None, pick(llm.name)))
+    spy = [label for label in replay if label not in {r["row"] for r in rows}]
+    rows += [one(label, "benchmark", label, None, pick(label)) for label in spy]
+    return rows, notes
+
+
+def _aggregate(family: str, members: list[dict]) -> dict[str, Any]:
+    row: dict[str, Any] = {"row": f"{family} (x{len(members)})", "kind": "family"}
+    row |= {"family": family, "seed": None, "n_seeds": len(members)}
+    for key, _, _ in STUDY_COLUMNS:
+        vals = np.array([m.get(key, math.nan) for m in members], dtype=float)
+        ok = vals[np.isfinite(vals)]
+        row[key] = float(ok.mean()) if len(ok) else math.nan
+        row[f"{key}_std"] = float(ok.std(ddof=1)) if len(ok) > 1 else math.nan
+    return row
+
+
+def study_csv(rows: list[dict]) -> str:
+    """The rows as CSV: row, kind, family, seed, n_seeds, then each key and ``<key>_std``."""
+    cols = ["row", "kind", "family", "seed", "n_seeds"]
+    cols += [c for key, _, _ in STUDY_COLUMNS for c in (key, f"{key}_std")]
+    frame = pd.DataFrame(rows).reindex(columns=cols)
+    frame["seed"] = frame["seed"].astype("Int64")
+    return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    v, sd = row.get(key), row.get(f"{key}_std")
+    if v is None or not math.isfinite(v):
+        return "-"
+    sd = sd if sd is not None and math.isfinite(sd) else None
+    if fmt == "pct":
+        return f"{100 * v:.2f}%" if sd is None else f"{100 * v:.2f}±{100 * sd:.2f}%"
+    spec = {"num2": ".2f", "num3": ".3f", "money": ",.0f"}[fmt]
+    return f"{v:{spec}}" if sd is None else f"{v:{spec}}±{sd:{spec}}"
+
+
+def _grid(rows: list[dict]) -> list[list[str]]:
+    head = ["run", *(h for _, h, _ in STUDY_COLUMNS)]
+    shown = [r for r in rows if r["kind"] != "seed"] + [r for r in rows if r["kind"] == "seed"]
+    return [head, *([r["row"], *(_cell(r, k, f) for k, _, f in STUDY_COLUMNS)] for r in shown)]
+
+
+def format_study(rows: list[dict], notes: Sequence[str] = ()) -> str:
+    """The table as aligned text (families, baselines and SPY first, then each seed), legend,
+    notes."""
+    grid = _grid(rows)
+    widths = [max(len(r[i]) for r in grid) for i in range(len(grid[0]))]
+    lines = ["  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:],
+                                                                           strict=True))])
+             for r in grid]  # fmt: skip
+    return "\n".join([*lines, LEGEND, *(f"note: {n}" for n in notes)]) + "\n"
+
+
+def study_html(rows: list[dict], notes: Sequence[str] = ()) -> str:
+    """The table as an HTML section of the report (``id="study"``)."""
+    from html import escape
+
+    grid = _grid(rows)
+    head = "".join(f"<th>{escape(c)}</th>" for c in grid[0])
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in grid[1:])
+    parts = ['<h2 id="study">Model families × seeds</h2>',
+             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>",
+             f'<p class="legend">{escape(LEGEND)}</p>',
+             *(f'<p class="note">note: {escape(n)}</p>' for n in notes)]  # fmt: skip
+    return "\n".join(parts)

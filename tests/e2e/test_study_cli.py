@@ -1,0 +1,140 @@
+"""`wfsim study`: families × seeds on one tiny synthetic store; the table, the rerun that skips
+everything done, and the redo of a corrupted or unfinished family × seed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from models.config import FAMILIES as ALL_FAMILIES
+from simulator.cli import main
+from tests.e2e.test_demo import TINY
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # ~35 s first run on 2 loaded cores
+
+FAMILIES = ("lstm", "ridge")
+KEYS = ("ic_pooled", "ic_mean", "rank_ic", "icir", "ic_t", "accuracy", "total_return")
+KEYS += ("sharpe_rf", "max_drawdown", "turnover", "fees_paid", "pretrain_s_per_window")
+
+
+def _benchmarks(folder: Path) -> Path:
+    """SPY and a risk-free rate on every calendar day of 2022 (synthetic, seeded)."""
+    folder.mkdir()
+    days = pd.date_range("2022-01-01", "2022-12-31", freq="D")
+    rng = np.random.default_rng(0)
+    spy = pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "SPY": rng.normal(0, 0.01, len(days))})
+    spy.to_csv(folder / "spy_returns.csv", index=False)
+    rf = pd.DataFrame({"risk_free_rate": np.full(len(days), 1e-4)}, index=days.strftime("%Y-%m-%d"))
+    rf.to_csv(folder / "daily_risk_free_rate.csv")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    (root / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    runner = CliRunner()
+    for args in (
+        ["episodes", "synth", "--out", str(root / "eps"), "--config", str(root / "tiny.yaml")],
+        ["episodes", "ingest", str(root / "eps"), "--store", str(root / "store")],
+    ):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 0, res.output
+    args = ["study", "--store", str(root / "store"), "--out", str(root / "out"),
+            "--families", ",".join(FAMILIES), "--seeds", "2", "--config", str(root / "tiny.yaml"),
+            "--benchmarks", str(_benchmarks(root / "bench"))]  # fmt: skip
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    return root, args, res.output
+
+
+def _files(out: Path) -> dict[str, tuple[str, int]]:
+    """sha256 and mtime of every file of the runs and registries."""
+    return {
+        str(p.relative_to(out)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for sub in ("runs", "models")
+        for p in sorted((out / sub).rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_the_table_has_every_family_and_seed_with_the_baselines(done):
+    root, _, output = done
+    table = pd.read_csv(root / "out" / "study.csv")
+    rows = dict(zip(table["row"], table["kind"], strict=True))
+    for f in FAMILIES:
+        assert rows[f"{f} (x2)"] == "family"
+        assert rows[f"{f}-0"] == rows[f"{f}-1"] == "seed"
+    assert rows["llm"] == "baseline" and rows["random (x2)"] == "family" and rows["SPY"]
+    fam = table.set_index("row")
+    for key in KEYS:
+        seeds = fam.loc[["lstm-0", "lstm-1"], key].to_numpy()
+        assert fam.loc["lstm (x2)", key] == pytest.approx(seeds.mean()), key
+        assert fam.loc["lstm (x2)", f"{key}_std"] == pytest.approx(seeds.std(ddof=1)), key
+    assert fam.loc["lstm-0", "total_return"] != fam.loc["lstm-1", "total_return"]
+    assert np.isfinite(fam.loc["llm", "sharpe_rf"]) and np.isnan(fam.loc["llm", "ic_mean"])
+    assert fam.loc["random (x2)", "n_seeds"] == 2 and np.isfinite(fam.loc["SPY", "total_return"])
+    assert re.search(r"^lstm \(x2\) .*±", output, re.M)  # the terminal table: mean ± std
+    assert "study: 7 runs, 7 run, 0 skipped" in output
+    html = (root / "out" / "report.html").read_text()
+    assert 'id="study"' in html and "ridge (x2)" in html
+
+
+def test_a_rerun_skips_everything_done_and_redoes_a_broken_cell(done):
+    root, args, _ = done
+    out = root / "out"
+    before = _files(out)
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "study: 7 runs, 0 run, 7 skipped" in res.output
+    assert _files(out) == before  # nothing rewritten: same bytes and same mtimes
+    (out / "runs" / "lstm-1" / "summary.json").write_text("{")  # a corrupted run
+    (out / "models" / "ridge-0" / "w001" / "model.pt").unlink()  # an unfinished registry
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "study: 7 runs, 2 run, 5 skipped" in res.output
+    after = _files(out)
+    redone = {k for k in after if k.startswith(("runs/lstm-1/", "runs/ridge-0/"))}
+    redone |= {k for k in after if k.startswith("models/ridge-0/w001/")}
+    resumed = {f"models/{c}/{f}" for c in ("lstm-1", "ridge-0") for f in (".lock", "registry.json")}
+    kept = set(after) - redone - resumed
+    assert {k: after[k] for k in kept} == {k: before[k] for k in kept}  # untouched
+    for k in redone | resumed:  # redone, deterministically: the same bytes again
+        assert after[k][0] == before[k][0], k
+    for k in redone:
+        assert after[k][1] > before[k][1], k
+
+
+def test_cell_done_requires_the_same_config(done):
+    from simulator.config import load_config
+    from simulator.study import cell_done
+
+    root, _, _ = done
+    cfg = load_config(root / "tiny.yaml")
+    assert cell_done(root / "out" / "runs" / "llm", cfg)
+    other = load_config(root / "tiny.yaml", {"replay.fee_rate": 0.001})
+    assert not cell_done(root / "out" / "runs" / "llm", other)
+
+
+def test_an_unknown_family_is_a_usage_error_listing_the_valid_ones(tmp_path):
+    res = CliRunner().invoke(
+        main,
+        [
+            "study",
+            "--store",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--families",
+            "lstm,nope",
+        ],  # fmt: skip
+    )
+    assert res.exit_code == 2
+    assert "nope" in res.output and ",".join(ALL_FAMILIES) in res.output
