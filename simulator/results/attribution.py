@@ -328,3 +328,24 @@ def format_attribution(att: Attribution) -> str:
     lines.append(f"stock names a day (mean): both {o['both']:.1f}, run only {o['run_only']:.1f}, "
                  f"baseline only {o['baseline_only']:.1f}")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def gap_json(att: Attribution, constraints: dict[str, pd.DataFrame], horizon_days: int) -> dict:
+    """The attribution and constraint logs as plain JSON data (``wfsim gap --out``)."""
+    daily = att.daily.reset_index()
+    daily["date"] = daily["date"].dt.strftime("%Y-%m-%d")
+    return {
+        "run": att.run,
+        "baseline": att.baseline,
+        "first_date": att.first_date,
+        "last_date": att.last_date,
+        "days": att.n_days,
+        "scale": att.scale,
+        "parts": {p: att.parts.loc[p].to_dict() for p in att.parts.index},
+        "overlap": att.overlap,
+        "daily": daily.to_dict(orient="list"),
+        "constraints": {
+            "horizon_days": horizon_days,
+            "runs": {k: t.to_dict(orient="index") for k, t in constraints.items()},
+        },
+    }
