@@ -145,7 +145,7 @@ def ledger(run: RunTables, prices: Prices) -> Ledger:
     T, K = len(prices.dates), len(prices.tickers)
     pos_after = np.full((T, K), np.nan)
     order = np.lexsort((np.arange(len(tr)), k, t_fill))  # stable: file order within (day, k)
-    last = np.r_[(np.diff(t_fill[order]) != 0) | (np.diff(k[order]) != 0), True]
+    last = np.r_[(np.diff(t_fill[order]) != 0) | (np.diff(k[order]) != 0), True][: len(tr)]
     pos_after[t_fill[order][last], k[order][last]] = after[order][last]
     first = np.unique(k, return_index=True)[1]  # the first record of each ticker, in file order
     start = np.zeros(K)
