@@ -88,9 +88,10 @@ def constraint_summary(
 
 def format_constraints(label: str, table: pd.DataFrame, horizon_days: int) -> str:
     """The summary as a fixed-width text table (``–`` where a reason has no cost)."""
+    when = "fill day" if horizon_days == 1 else f"fill day + {horizon_days - 1} days"
     lines = [
-        f"constraints: {label} (P&L foregone to the close {horizon_days - 1} day(s) after the "
-        "fill, before fees; + = cost the run money)",
+        f"constraints: {label} (P&L foregone from the fill price to the close of the {when}, "
+        "before fees; + = cost the run money)",
         f"{'reason':<16} {'records':>8} {'shares':>12} {'notional':>14} {'pnl_foregone':>14}",
     ]
     for name, r in table.iterrows():

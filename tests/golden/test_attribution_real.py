@@ -42,5 +42,7 @@ def test_parts_sum_to_the_real_gap(real_store, real_runs, name, days):
     if name == "random":  # the LLM row of the README's real-data table: +15.99 % on these days
         assert att.first_date == "2023-03-31" and att.last_date == "2024-12-31"
         assert att.parts.loc["total", "baseline"] == pytest.approx(15_985.43, abs=0.005)
-    else:  # the same decisions at twice the fee: the costs part is most of the gap
-        assert att.scale == 1.0 and att.parts.loc["costs", "gap"] < 0
+    else:  # the same decisions at twice the fee: the costs part is most of the gap (measured
+        # -12,087 of -12,129; the cap and cash then differ a little, hence the other parts)
+        assert att.scale == 1.0 and att.overlap["both"] > 29
+        assert att.parts.loc["costs", "gap"] / att.parts.loc["total", "gap"] > 0.95
