@@ -34,6 +34,7 @@ __all__ = [
     "report",
     "demo",
     "seeds",
+    "gap",
     "DEMO_STRATEGIES",
 ]
 
@@ -308,3 +309,28 @@ def seeds(
     for p in _step(echo, "report", report, every, out / "report.html", **inputs):
         echo(str(p))
     return comp
+
+
+class Gap(NamedTuple):
+    """The anatomy of a run's gap to a baseline, and each run's constraint log on those days."""
+
+    attribution: Any  # simulator.results.attribution.Attribution
+    constraints: dict[str, pd.DataFrame]  # run label -> constraint_summary table
+
+
+def gap(run: Path, baseline: Path, store: Path, *, horizon_days: int = 1) -> Gap:
+    """``run`` vs ``baseline`` (run directories) over their common days, priced from ``store``
+    (see ``simulator.results.attribution.attribute`` and ``constraints.constraint_summary``)."""
+    from episodes.store import load_panel
+    from simulator.results.attribution import Prices, attribute, read_run
+    from simulator.results.constraints import constraint_summary
+
+    panel = load_panel(store)
+    prices = Prices(panel.dates, panel.tickers, panel.close, panel.is_bond)
+    runs = [read_run(run), read_run(baseline)]
+    att = attribute(*runs, prices)
+    span = {"first_date": att.first_date, "last_date": att.last_date}
+    cons = {r.label: constraint_summary(r, prices, horizon_days=horizon_days, **span) for r in runs}
+    log.info("gap_attributed", run=att.run, baseline=att.baseline, days=att.n_days,
+             gap=float(att.parts.loc["total", "gap"]))  # fmt: skip
+    return Gap(att, cons)

@@ -51,9 +51,9 @@ def main(log_level: str, log_json: bool | None) -> None:
 
 
 def _register() -> None:
-    from simulator.cli import audit, demo, episodes, models, replay, report, seeds, study
+    from simulator.cli import audit, demo, episodes, gap, models, replay, report, seeds, study
 
-    mods = (demo, episodes, models, replay, report, seeds, study, audit)
+    mods = (demo, episodes, models, replay, report, seeds, study, audit, gap)
     for mod in mods:
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
