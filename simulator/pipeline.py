@@ -96,7 +96,8 @@ def replay(
 ) -> ReplayOutput:
     """Run ``strategy`` over the store's days and export it into ``out`` (see `wfsim replay`)."""
     from episodes.store import load_panel
-    from simulator.results.export import export_run
+    from simulator.results.export import RUN_VERSIONS, export_run
+    from simulator.results.holdings import holdings_tables, run_versions, units
     from simulator.strategies import STRATEGIES, STRATEGY_NAMES
 
     chash = config_hash(cfg)
@@ -107,7 +108,9 @@ def replay(
         opts = {"models": models} if strategy in STRATEGY_NAMES else {}
         res = STRATEGIES[strategy](panel, cfg, **opts)
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
-        paths = export_run(out, res.run, extra, res.tables)
+        tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
+        docs = {"units.json": units(), "versions.json": run_versions(RUN_VERSIONS)}
+        paths = export_run(out, res.run, extra, tables, docs)
         nav = res.run.marks.nav
         final = float(nav[-1]) if len(nav) else res.run.initial_nav
         log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))
