@@ -197,13 +197,22 @@ def compare(run_dirs: Sequence[Path], out: Path | None = None, **inputs: Any) ->
     return res
 
 
-def report(run_dirs: Sequence[Path], out: Path, **inputs: Any) -> list[Path]:
-    """The self-contained HTML report of ``run_dirs`` at ``out`` (+ PNGs beside it)."""
+def report(
+    run_dirs: Sequence[Path], out: Path, *, interactive: bool = True, **inputs: Any
+) -> list[Path]:
+    """The self-contained HTML report of ``run_dirs`` at ``out`` (+ PNGs beside it) and, with
+    ``interactive``, the offline plotly tearsheet ``<stem>-tearsheet.html``."""
     from simulator.results.report import write_report  # matplotlib is imported only here
 
     got = load_inputs(run_dirs, **inputs)
     res = _compared(got)
     paths = write_report(out, got.runs, res.table, benchmark=got.spy, risk=res.risk)
+    if interactive:
+        from simulator.results.report_interactive import write_interactive
+
+        sheet = Path(out).with_name(f"{Path(out).stem}-tearsheet.html")
+        paths.append(write_interactive(sheet, got.runs, res.table, benchmark=got.spy,
+                                       risk=res.risk))  # fmt: skip
     log.info("report_written", path=str(out), runs=len(got.runs), days=len(res.table.dates))
     return list(paths)
 
