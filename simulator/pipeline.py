@@ -224,11 +224,11 @@ def _step(echo: Echo, name: str, fn: Callable[..., Any], *args: Any, **kwargs: A
     res = fn(*args, **kwargs)
     if isinstance(res, ReplayOutput):
         echo(res.line)
-        for p in res.paths.values():
-            echo(str(p))
+        folders = sorted({str(p.parent) for p in res.paths.values()})
+        echo(f"wrote {len(res.paths)} files to {', '.join(folders)}")
         if res.error is not None:
             raise res.error
-    log.info("step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
+    log.debug("step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
     return res
 
 
@@ -261,8 +261,7 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
     echo(format_table(comp.table).rstrip("\n"))
     echo(format_risk(comp.risk).rstrip("\n"))
     written = _step(echo, "report", report, run_dirs, out / "report.html", **inputs)
-    for p in written:
-        echo(str(p))
+    echo(f"wrote {', '.join(p.name for p in written)} to {out}")
     return [cfg_path, eps, store, models, *run_dirs, out / "report.html"]
 
 
