@@ -26,7 +26,7 @@ TINY = {
     "train": {"max_epochs": 2, "warm_epochs": 1, "max_samples_per_epoch": 256},
 }
 MAX_LINES = 75
-"""The tiny demo's whole output (stdout + stderr, JSON logs) measured 69 lines after collapsing the
+"""The tiny demo's whole output (stdout + stderr, JSON logs) measured 63 lines after collapsing the
 per-file path lists (was > 110): a regression guard. Not yet one 50-line screen: the comparison
 and risk tables with their notes take ~35 lines."""
 
