@@ -36,6 +36,7 @@ from models.registry import (
 from models.targets import with_target
 from models.train import split_window
 from models.windows import Window, from_config
+from simulator.core import progress
 from simulator.core.errors import ConfigError, RegistryError
 from simulator.core.locks import os_errors, writer_lock
 
@@ -300,8 +301,14 @@ def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, for
     jobs = [(i, w, e) for i, (w, e) in enumerate(plan) if e.id in todo]
     ctx = _Ctx(data.fs, data.tickers, data.dates, cfg, reg, [w for w, _ in plan])
     run = _run_local if backend == "local" else _run_ray
-    if jobs:
-        run(jobs, ctx, on_done, workers, address)
+    if jobs:  # the windows bar advances in this process (the Ray driver) as windows finish
+        with progress.bar("windows", len(jobs), "windows") as windows_bar:
+
+            def on_done_shown(out: WindowOutput) -> None:
+                on_done(out)
+                windows_bar.advance(window=out.window)
+
+            run(jobs, ctx, on_done_shown, workers, address)
     elapsed = time.perf_counter() - t0
     skipped = tuple(e.id for _, e in plan if e.id not in todo)
     log.info(

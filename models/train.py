@@ -7,7 +7,6 @@ gradient clipping and early stopping that keeps the best state.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from models.config import PretrainConfig
 from models.features import FeatureSet, Scaler, gather_sequences, split_train_val, train_samples
 from models.lstm import ModelBundle, TickerLSTMModel, build_vocab, remap_state, token_ids
 from models.windows import Window
+from simulator.core import progress
 
 __all__ = ["WindowSplit", "TrainResult", "split_window", "epoch_draw", "train_window"]
 
@@ -130,23 +130,18 @@ def _val_mse(model: TickerLSTMModel, data: tuple[torch.Tensor, ...], y_scale: fl
 
 
 class _Progress:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+    """One epoch's batches bar (drawn only where the CLI installed a terminal reporter)."""
 
     def __init__(self, label: str, total: int) -> None:
-        self.label, self.total = label, max(1, total)
-        self.on = sys.stderr.isatty()
+        self._cm = progress.bar("batches", max(1, total), label)
+        self._bar, self._done = self._cm.__enter__(), 0
 
     def update(self, done: int, loss: float) -> None:
-        if self.on:
-            fill = int(20 * done / self.total)
-            bar = "#" * fill + "." * (20 - fill)
-            sys.stderr.write(f"\r{self.label} [{bar}] {done}/{self.total} loss={loss:.4f}")
-            sys.stderr.flush()
+        self._bar.advance(done - self._done, loss=loss)
+        self._done = done
 
     def close(self) -> None:
-        if self.on:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        self._cm.__exit__(None, None, None)
 
 
 def _run_epoch(model, opt, data: _Samples, idx, batch_size, clip, bar) -> float:
@@ -209,22 +204,24 @@ def _fit(model, data: _Data, tc: Any, lr: float, epochs: int, rng, window_id: st
     best_mse = _val_mse(model, data.val, data.y_scale) if warm else float("inf")
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     best_epoch, bad, epoch = 0, 0, 0
-    for epoch in range(1, epochs + 1):
-        idx = epoch_draw(rng, data.train.t, tc.max_samples_per_epoch, tc.recent_days)
-        bar = _Progress(f"{window_id} epoch {epoch}/{epochs}", len(idx))
-        train_loss = _run_epoch(model, opt, data.train, idx, tc.batch_size, tc.grad_clip, bar)
-        bar.close()
-        mse = _val_mse(model, data.val, data.y_scale)
-        log.debug(
-            "epoch_finished", window=window_id, epoch=epoch, train_loss=train_loss, val_mse=mse
-        )
-        if mse < best_mse:
-            best_mse, best_epoch, bad = mse, epoch, 0
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= tc.patience:
-                break
+    with progress.bar("epochs", epochs, window_id) as epochs_bar:
+        for epoch in range(1, epochs + 1):
+            idx = epoch_draw(rng, data.train.t, tc.max_samples_per_epoch, tc.recent_days)
+            bar = _Progress(f"{window_id} epoch {epoch}/{epochs}", len(idx))
+            train_loss = _run_epoch(model, opt, data.train, idx, tc.batch_size, tc.grad_clip, bar)
+            bar.close()
+            mse = _val_mse(model, data.val, data.y_scale)
+            log.debug(
+                "epoch_finished", window=window_id, epoch=epoch, train_loss=train_loss, val_mse=mse
+            )
+            epochs_bar.advance(val_mse=mse)
+            if mse < best_mse:
+                best_mse, best_epoch, bad = mse, epoch, 0
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            else:
+                bad += 1
+                if bad >= tc.patience:
+                    break
     model.load_state_dict(best_state)
     model.eval()
     return epoch, best_epoch, best_mse
@@ -301,7 +298,7 @@ def train_window(
         window.id,
     )
     elapsed = time.perf_counter() - t0
-    log.info(
+    log.debug(  # window_saved (pretrain) is the one info line per window
         "window_trained",
         window=window.id,
         warm=warm,

@@ -98,7 +98,8 @@ def replay(
     """Run ``strategy`` over the store's days and export it into ``out`` (see `wfsim replay`);
     ``models``: a registry, or a list of them (a seed ensemble)."""
     from episodes.store import load_panel
-    from simulator.results.export import export_run
+    from simulator.results.export import RUN_VERSIONS, export_run
+    from simulator.results.holdings import holdings_tables, run_versions, units
     from simulator.strategies import STRATEGIES, STRATEGY_NAMES
 
     chash = config_hash(cfg)
@@ -109,7 +110,9 @@ def replay(
         opts = {"models": models} if strategy in STRATEGY_NAMES else {}
         res = STRATEGIES[strategy](panel, cfg, **opts)
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
-        paths = export_run(out, res.run, extra, res.tables)
+        tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
+        docs = {"units.json": units(), "versions.json": run_versions(RUN_VERSIONS)}
+        paths = export_run(out, res.run, extra, tables, docs)
         nav = res.run.marks.nav
         final = float(nav[-1]) if len(nav) else res.run.initial_nav
         log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))
@@ -197,10 +200,16 @@ def compare(run_dirs: Sequence[Path], out: Path | None = None, **inputs: Any) ->
 
 
 def report(
-    run_dirs: Sequence[Path], out: Path, *, sections: Sequence[str] = (), **inputs: Any
+    run_dirs: Sequence[Path],
+    out: Path,
+    *,
+    sections: Sequence[str] = (),
+    interactive: bool = True,
+    **inputs: Any,
 ) -> list[Path]:
     """The self-contained HTML report of ``run_dirs`` at ``out`` (+ PNGs beside it); ``sections``:
-    extra HTML sections (e.g. the study table) placed after the comparison."""
+    extra HTML sections (e.g. the study table) placed after the comparison; with ``interactive``,
+    also the offline plotly tearsheet ``<stem>-tearsheet.html``."""
     from simulator.results.report import write_report  # matplotlib is imported only here
 
     got = load_inputs(run_dirs, **inputs)
@@ -208,6 +217,12 @@ def report(
     paths = write_report(
         out, got.runs, res.table, benchmark=got.spy, risk=res.risk, sections=sections
     )
+    if interactive:
+        from simulator.results.report_interactive import write_interactive
+
+        sheet = Path(out).with_name(f"{Path(out).stem}-tearsheet.html")
+        paths.append(write_interactive(sheet, got.runs, res.table, benchmark=got.spy,
+                                       risk=res.risk))  # fmt: skip
     log.info("report_written", path=str(out), runs=len(got.runs), days=len(res.table.dates))
     return list(paths)
 
@@ -219,11 +234,11 @@ def _step(echo: Echo, name: str, fn: Callable[..., Any], *args: Any, **kwargs: A
     res = fn(*args, **kwargs)
     if isinstance(res, ReplayOutput):
         echo(res.line)
-        for p in res.paths.values():
-            echo(str(p))
+        folders = sorted({str(p.parent) for p in res.paths.values()})
+        echo(f"wrote {len(res.paths)} files to {', '.join(folders)}")
         if res.error is not None:
             raise res.error
-    log.info("step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
+    log.debug("step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
     return res
 
 
@@ -256,8 +271,7 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
     echo(format_table(comp.table).rstrip("\n"))
     echo(format_risk(comp.risk).rstrip("\n"))
     written = _step(echo, "report", report, run_dirs, out / "report.html", **inputs)
-    for p in written:
-        echo(str(p))
+    echo(f"wrote {', '.join(p.name for p in written)} to {out}")
     return [cfg_path, eps, store, models, *run_dirs, out / "report.html"]
 
 

@@ -47,7 +47,15 @@ def main(log_level: str, log_json: bool | None) -> None:
 
     Results go to stdout, logs to stderr.
     """
-    configure_logging(log_level, log_json)
+    from simulator.cli import progress as bars
+    from simulator.core import progress
+
+    if bars.wanted():  # a terminal, not CI: nested bars, log lines printed above them
+        configure_logging(log_level, log_json, file=bars.BarSafeStream())
+        ctx = click.get_current_context()
+        ctx.with_resource(progress.use(bars.TqdmReporter()))
+    else:
+        configure_logging(log_level, log_json)
 
 
 def _register() -> None:

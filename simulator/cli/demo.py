@@ -57,9 +57,8 @@ def demo(out: Path, config: Path | None, seed: int | None) -> None:
     paths = pipeline.demo(out, cfg, click.echo, benchmarks_dir=DEFAULT_BENCHMARKS)
     elapsed = time.perf_counter() - t0
     log.info("demo_finished", elapsed_s=round(elapsed, 1), out=str(out))
-    click.echo(f"\ndemo finished in {elapsed:.0f} s; outputs in {out}/:")
-    for p in paths:
-        click.echo(f"  {p}")
+    names = [p.name + ("/" if p.is_dir() else "") for p in paths]
+    click.echo(f"\ndemo finished in {elapsed:.0f} s; outputs in {out}/: {' '.join(names)}")
 
 
 COMMANDS: list[click.Command] = [demo]

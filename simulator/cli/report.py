@@ -111,6 +111,12 @@ def compare(
     show_default=True,
     help="The HTML file; the PNG charts go beside it as <stem>-<chart>.png.",
 )
+@click.option(
+    "--interactive/--no-interactive",
+    default=True,
+    show_default=True,
+    help="Also write <stem>-tearsheet.html: offline plotly charts, sortable trades, window IC.",
+)
 def report(
     run_dirs: tuple[Path, ...],
     benchmark: str,
@@ -118,12 +124,13 @@ def report(
     benchmarks_dir: Path,
     reference: tuple[str, ...],
     out: Path,
+    interactive: bool,
 ) -> None:
     """Write a self-contained HTML report (charts, monthly returns, windows, comparison table)."""
     if out.suffix not in (".html", ".htm"):
         raise click.BadParameter(f"{out}: expected an .html file", param_hint="--out")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
-    for path in pipeline.report(run_dirs, out, **inputs):
+    for path in pipeline.report(run_dirs, out, interactive=interactive, **inputs):
         click.echo(str(path))
 
 

@@ -207,16 +207,21 @@ MANIFEST = "manifest.json"
 
 
 def export_run(
-    out: Path, run: RunOutput, extra: dict[str, Any], tables: dict[str, pa.Table] | None = None
+    out: Path,
+    run: RunOutput,
+    extra: dict[str, Any],
+    tables: dict[str, pa.Table] | None = None,
+    documents: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Path]:
     """Write a run's exports into ``out``, whole, and return their paths by file name.
 
     Files: trades, equity and positions as .csv and .parquet, summary.json (``run_summary`` with
     the metrics, updated with ``extra`` — the caller's config, config_hash, seed and
-    strategy-specific facts), the caller's extra CSV ``tables`` (name -> table) and
-    ``manifest.json`` (sha256 and size of every other file). Written like a model window
-    (``simulator.core.atomic.atomic_dir``): into a hidden temp directory renamed over ``out`` at the
-    end, so a kill or a full disk leaves the previous run or the new one, never a mix.
+    strategy-specific facts), the caller's extra CSV ``tables`` (name -> table), extra JSON
+    ``documents`` (name -> dict) and ``manifest.json`` (sha256 and size of every other file).
+    Written like a model window (``simulator.core.atomic.atomic_dir``): into a hidden temp
+    directory renamed over ``out`` at the end, so a kill or a full disk leaves the previous run
+    or the new one, never a mix.
     """
     out = Path(out)
     trades = trades_table(run.fills, run.days, run.dates, run.tickers)
@@ -236,6 +241,9 @@ def export_run(
         names.append("summary.json")
         for name, table in (tables or {}).items():
             write_csv(tmp / name, table)
+            names.append(name)
+        for name, doc in (documents or {}).items():
+            write_json(tmp / name, doc)
             names.append(name)
         write_json(tmp / MANIFEST, {"files": {n: _file_entry(tmp / n) for n in names}})
     return {n: out / n for n in [*names, MANIFEST]}

@@ -90,7 +90,8 @@ def test_report_writes_html_and_pngs_deterministically(setup):
         res = invoke("report", *runs, "--benchmarks", str(bench), "--out", str(out))
         assert res.exit_code == 0, res.output
         written = res.output.split()
-        assert written[0] == str(out) and len(written) == 5  # html + 4 charts (with rolling)
+        assert written[0] == str(out) and len(written) == 6  # html + 4 charts + tearsheet
+        assert written[-1] == str(out.with_name("report-tearsheet.html"))
         digests.append([hashlib.sha256(open(p, "rb").read()).hexdigest() for p in written])
     assert digests[0] == digests[1]
 

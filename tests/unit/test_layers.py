@@ -14,7 +14,8 @@ STDLIB = set(sys.stdlib_module_names)
 
 # package (or module prefix) -> allowed top-level imports besides the stdlib; first match wins.
 # The arrows run one way: episodes/models/agents see only simulator.core and simulator.kernels;
-# models never import agents; agents never import torch; only simulator/cli imports the CLI; the
+# models never import agents; agents never import torch; only simulator/cli imports the CLI
+# (simulator/app, the web app, is a composition root like it: results + engine); the
 # engine (simulator/*.py but pipeline.py and study.py) never imports results.
 CORE = {"simulator.core"}
 DATA = {"numpy", "pandas", "pyarrow", "orjson", "structlog"}
@@ -30,8 +31,9 @@ RULES: list[tuple[str, set[str]]] = [
     ("episodes/", DATA | CORE | {"simulator.kernels", "episodes"}),
     ("models/", DATA | CORE | {"torch", "episodes", "models", "ray", "lightgbm"}),
     ("agents/", DATA | CORE | {"simulator.kernels", "episodes", "agents"}),
-    ("simulator/cli/", ENGINE | {"click", "simulator.cli", "torch", "matplotlib"}),
-    ("simulator/results/", DATA | CORE | {"simulator", "episodes", "matplotlib"}),
+    ("simulator/cli/", ENGINE | {"click", "simulator.cli", "torch", "matplotlib", "tqdm"}),
+    ("simulator/app/", ENGINE | {"simulator.results", "simulator.app", "streamlit"}),
+    ("simulator/results/", DATA | CORE | {"simulator", "episodes", "matplotlib", "plotly"}),
     ("simulator/pipeline.py", ENGINE),
     ("simulator/study.py", ENGINE),
     ("simulator/", ENGINE),
@@ -69,7 +71,7 @@ def _rule_for(rel: str) -> set[str] | None:
 
 
 def _forbidden(rel: str, name: str) -> bool:
-    if rel.startswith("simulator/cli/"):
+    if rel.startswith(("simulator/cli/", "simulator/app/")):  # the composition roots
         return False
     for prefix, names in FORBIDDEN:
         if rel == prefix or (prefix.endswith("/") and rel.startswith(prefix)):
