@@ -10,7 +10,6 @@ import click
 import structlog
 
 from simulator.cli.options import config_option, seed_option
-from simulator.cli.report import DEFAULT_BENCHMARKS
 from simulator.config import DEMO_PRESET, config_hash, load_config, load_preset
 
 __all__ = ["COMMANDS", "demo"]
@@ -54,7 +53,7 @@ def demo(out: Path, config: Path | None, seed: int | None) -> None:
     overrides = {"seed": seed} if seed is not None else None
     cfg = load_config(config, overrides, preset=load_preset(DEMO_PRESET))
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
-    paths = pipeline.demo(out, cfg, click.echo, benchmarks_dir=DEFAULT_BENCHMARKS)
+    paths = pipeline.demo(out, cfg, click.echo)
     elapsed = time.perf_counter() - t0
     log.info("demo_finished", elapsed_s=round(elapsed, 1), out=str(out))
     click.echo(f"\ndemo finished in {elapsed:.0f} s; outputs in {out}/:")

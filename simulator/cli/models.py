@@ -99,13 +99,23 @@ def pretrain_cmd(
             "window": e.id,
             "serve": f"{e.serve_dates[0]}..{e.serve_dates[1]}",
             "status": e.status,
-            "trained": "yes" if e.id in res.trained else "",
+            "trained": _trained(e, res.trained),
             "ic": e.metrics.get("oos", {}).get("ic"),
             "accuracy": e.metrics.get("oos", {}).get("accuracy"),
         }
         for e in res.entries
     ]
     click.echo(_table(pd.DataFrame(rows)))
+
+
+def _trained(entry, trained: tuple[str, ...]) -> str:
+    """"yes" for a window trained by this call, "kept predecessor" when its warm start never beat
+    the predecessor's weights (best epoch 0), "" for a window skipped as already done."""
+    from models.evaluate import KEPT, weights_status
+
+    if entry.id not in trained:
+        return ""
+    return KEPT if weights_status(entry.metrics) == KEPT else "yes"
 
 
 @click.group("models")
@@ -125,7 +135,9 @@ def report_cmd(models_dir: Path) -> None:
     """Print OOS metrics per window (from its saved predictions), then a mean and a pooled row.
 
     Columns: n predictions with a known outcome; direction accuracy; precision, recall, F1 of the
-    "up" class; IC and rank IC (daily cross-sectional, mean) with their t-statistics.
+    "up" class; IC and rank IC (daily cross-sectional, mean) with their t-statistics; weights:
+    "trained", or "kept predecessor" for a warm-started window whose best epoch was 0 (its
+    predecessor's weights were never beaten on validation and serve unchanged).
     """
     from models.evaluate import report_frame
 

@@ -45,6 +45,13 @@ log = structlog.get_logger(__name__)
 )
 @config_option()
 @seed_option()
+@click.option(
+    "--allow-gaps",
+    is_flag=True,
+    help="Accept days no model serves (an unfinished pretrain): the run is exported as "
+    "incomplete, with its coverage (served days / days) in summary.json, compare and report. "
+    "Without it such a run fails before anything is written.",
+)
 def replay(
     strategy: str,
     store: Path,
@@ -52,6 +59,7 @@ def replay(
     models: Path | None,
     config: Path | None,
     seed: int | None,
+    allow_gaps: bool = False,
 ) -> None:
     """Replay one strategy over every day of the store and write its exports into --out.
 
@@ -68,7 +76,7 @@ def replay(
     from simulator import pipeline
 
     cfg = load_config(config, {"seed": seed} if seed is not None else None)
-    res = pipeline.replay(strategy, store, out, cfg, models)
+    res = pipeline.replay(strategy, store, out, cfg, models, allow_gaps=allow_gaps)
     click.echo(res.line)
     for p in res.paths.values():
         click.echo(str(p))

@@ -15,8 +15,8 @@ __all__ = ["COMMANDS", "DEFAULT_BENCHMARKS", "compare", "report"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared/data/mas-hedge-fund/benchmarks"
-"""The benchmark CSVs of the shared data set, beside the repository (../shared)."""
+DEFAULT_BENCHMARKS: Path | None = None
+"""No default folder: ``--benchmarks DIR``, else the runs' own ``benchmarks/`` (synthetic stores)."""
 
 REFERENCES = ("mas-runs", "lstm-original")
 
@@ -48,8 +48,8 @@ def _inputs_options(func: Callable) -> Callable:
             "benchmarks_dir",
             type=click.Path(file_okay=False, path_type=Path),
             default=DEFAULT_BENCHMARKS,
-            show_default=True,
-            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors).",
+            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors) "
+            "[default: the runs' own benchmarks/, written for synthetic stores].",
         ),
         click.option(
             "--reference",

@@ -45,8 +45,8 @@ __all__ = ["COMMANDS", "seeds"]
     "benchmarks_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_BENCHMARKS,
-    show_default=True,
-    help="Folder of the benchmark CSVs (SPY, risk-free rate) for the comparison.",
+    help="Folder of the benchmark CSVs (SPY, risk-free rate) for the comparison "
+    "[default: the runs' own benchmarks/, written for synthetic stores].",
 )
 def seeds(
     store: Path,

@@ -207,13 +207,18 @@ MANIFEST = "manifest.json"
 
 
 def export_run(
-    out: Path, run: RunOutput, extra: dict[str, Any], tables: dict[str, pa.Table] | None = None
+    out: Path,
+    run: RunOutput,
+    extra: dict[str, Any],
+    tables: dict[str, pa.Table] | None = None,
+    files: dict[str, bytes] | None = None,
 ) -> dict[str, Path]:
     """Write a run's exports into ``out``, whole, and return their paths by file name.
 
     Files: trades, equity and positions as .csv and .parquet, summary.json (``run_summary`` with
     the metrics, updated with ``extra`` — the caller's config, config_hash, seed and
     strategy-specific facts), the caller's extra CSV ``tables`` (name -> table) and
+    the caller's raw ``files`` (relative path -> bytes, e.g. ``benchmarks/spy_returns.csv``) and
     ``manifest.json`` (sha256 and size of every other file). Written like a model window
     (``simulator.core.atomic.atomic_dir``): into a hidden temp directory renamed over ``out`` at the
     end, so a kill or a full disk leaves the previous run or the new one, never a mix.
@@ -237,6 +242,10 @@ def export_run(
         for name, table in (tables or {}).items():
             write_csv(tmp / name, table)
             names.append(name)
+        for name, data in (files or {}).items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(data)
+            names.append(name)
         write_json(tmp / MANIFEST, {"files": {n: _file_entry(tmp / n) for n in names}})
     return {n: out / n for n in [*names, MANIFEST]}
 
@@ -251,5 +260,5 @@ def verify_run(out: Path) -> list[str]:
     out = Path(out)
     listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
     bad = [n for n, e in listed.items() if not (out / n).is_file() or _file_entry(out / n) != e]
-    extra = {p.name for p in out.iterdir()} - set(listed) - {MANIFEST}
+    extra = {p.name for p in out.iterdir()} - {n.split("/")[0] for n in listed} - {MANIFEST}
     return sorted(bad) + sorted(extra)
