@@ -11,8 +11,7 @@ clean machine.
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from simulator.core.atomic import write_atomic
 
@@ -26,6 +25,9 @@ __all__ = [
     "benchmark_files",
     "store_benchmarks",
 ]
+
+if TYPE_CHECKING:  # numpy only where the series are made (`wfsim --help` imports the names)
+    import numpy as np
 
 BENCH_DIR = "benchmarks"
 """The folder beside the episodes (``EPISODES/benchmarks``) and inside a store."""
@@ -43,11 +45,14 @@ def synthetic_series(
     SPY: the equal-weight mean over stocks of close(t)/close(t−1) − 1 (day 0: open→close), i.e.
     the market the synthetic tickers make. rf: ``(1 + fed_rate/100)^(1/252) − 1`` per trading day.
 
+    >>> import numpy as np
     >>> spy, rf = synthetic_series(np.array(["2024-01-02", "2024-01-03"], "datetime64[D]"),
     ...     np.array([[10.0, 20.0], [11.0, 19.0]]), np.array([[10.0, 20.0]]), np.array([5.0, 5.0]))
     >>> [round(float(v), 6) for v in spy], round(float(rf[0]) * 252, 4)
     ([0.0, 0.025], 0.0488)
     """
+    import numpy as np
+
     prev = np.vstack([open_[:1], close[:-1]])
     with np.errstate(invalid="ignore", divide="ignore"):
         ret = close / prev - 1.0
@@ -58,6 +63,8 @@ def synthetic_series(
 
 def write_synthetic(folder: Path, dates: np.ndarray, spy: np.ndarray, rf: np.ndarray) -> list[Path]:
     """Write ``SPY_FILE`` and ``RF_FILE`` into ``folder`` (each atomically)."""
+    import numpy as np
+
     iso = [str(d) for d in np.asarray(dates, "datetime64[D]")]
     spy_csv = "Date,SPY\n" + "".join(f"{d},{v:.10g}\n" for d, v in zip(iso, spy, strict=True))
     rf_csv = ",risk_free_rate\n" + "".join(f"{d},{v:.10g}\n" for d, v in zip(iso, rf, strict=True))

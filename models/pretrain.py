@@ -357,7 +357,10 @@ def require_ray() -> None:
         import ray  # noqa: F401  (optional extra: wfsim[ray])
     except ImportError as exc:
         raise ConfigError(
-            "--backend", "ray is not installed", got="ray", error=str(exc),
+            "--backend",
+            "ray is not installed",
+            got="ray",
+            error=str(exc),
             fix="pip install 'wfsim[ray]', or use --backend local",
         ) from None
 

@@ -32,6 +32,7 @@ __all__ = [
     "DEMO_PRESET",
 ]
 
+
 def _config_dir() -> Path:
     """``configs/``: package data of an installed wfsim (``wfsim/configs``, mapped from the
     repository's ``configs/`` by setup.py), else the repository's own folder."""

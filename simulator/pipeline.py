@@ -10,15 +10,17 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pandas as pd
 import structlog
 import yaml
 
 from simulator.config import RunConfig, config_hash, config_to_dict
 from simulator.core.atomic import write_atomic
 from simulator.core.errors import WfsimError
+
+if TYPE_CHECKING:  # pandas is imported where a step needs it (`wfsim --help` stays light)
+    import pandas as pd
 
 __all__ = [
     "Echo",

@@ -15,7 +15,7 @@ import structlog
 from agents.base import DecisionMaker
 from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
-from episodes.account import RECORDED_ACCOUNT, AccountRules
+from episodes.account import RECORDED_ACCOUNT
 from episodes.panel import Panel
 from models.ic import mean_t
 from simulator.config import RunConfig
@@ -25,6 +25,7 @@ from simulator.kernels.records import HOLD, REASON_NAMES
 from simulator.loop import RunResult, run_replay
 from simulator.reconcile import Mismatch, replay_decisions, replay_recorded
 from simulator.runs import RunOutput
+from simulator.strategy_names import STRATEGY_NAMES, rules_text
 
 __all__ = [
     "COUNTERFACTUAL",
@@ -50,8 +51,6 @@ def model_predictor(panel: Panel, models: Path, cfg: RunConfig):
 
     return ModelPredictor(panel, models, cfg.pretrain_config(), cfg.replay.predictions)
 
-
-STRATEGY_NAMES = ("lstm", "random", "flat")
 
 
 def make_strategy(name: str, cfg: RunConfig) -> DecisionMaker:
@@ -228,11 +227,6 @@ def _replay_runner(name: str) -> Callable[..., StrategyRun]:
         return StrategyRun(run_output(res, panel), run_extra(res, panel), tables, None, line)
 
     return run
-
-
-def rules_text(rules: AccountRules) -> str:
-    return (f"fee_rate={rules.fee_rate}, margin_rate={rules.margin_rate}, "
-            f"max_positions={rules.max_positions}")  # fmt: skip
 
 
 STRATEGIES: dict[str, Callable[..., StrategyRun]] = {

@@ -63,4 +63,4 @@ def _inside(mod, root: Path) -> bool:
 _load_own_packages()
 
 from wfsim.api import *  # noqa: E402,F403  (the public functions, after our packages loaded)
-from wfsim.api import __all__  # noqa: E402
+from wfsim.api import __all__ as __all__  # noqa: E402

@@ -40,6 +40,7 @@ __all__ = [
     "seeds",
 ]
 
+
 def _drop(_logger: Any, _name: str, _event: dict) -> dict:
     import structlog
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import structlog
 
 from models.config import INFO_SET_LAGS
 from simulator.cli.options import config_option
 from simulator.core.atomic import write_atomic
+from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "audit"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @click.command()

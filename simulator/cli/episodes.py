@@ -11,11 +11,9 @@ from pathlib import Path
 
 import click
 
-from episodes.reader import is_archive, read_days
-from episodes.schema import ACTIONS
-from episodes.store import MANIFEST, load_panel, open_store
-from episodes.validate import validate_days
 from simulator.core.errors import EpisodeError
+
+# the episodes modules (pandas, pyarrow) are imported inside the commands: `wfsim --help` is fast
 
 __all__ = ["COMMANDS", "episodes_group"]
 
@@ -45,6 +43,9 @@ def validate_cmd(ctx: click.Context, src: Path, workers: int) -> None:
     Prints each problem as `FILE: DATE: field.path: what is wrong`, then
     `N episodes, M clean, P problems`. Exit status 1 when there is any problem.
     """
+    from episodes.reader import read_days
+    from episodes.validate import validate_days
+
     report = validate_days(read_days(src, workers=workers))
     for err in report.problems:
         click.echo(str(err))
@@ -85,6 +86,8 @@ def ingest_cmd(
 def info_cmd(path: Path, workers: int) -> None:
     """Describe a store, a directory of episodes or a .tar.xz: days, dates, tickers per day,
     actions, size on disk, tables."""
+    from episodes.store import MANIFEST
+
     if path.is_dir() and (path / MANIFEST).exists():
         lines = _store_info(path)
     else:
@@ -94,6 +97,9 @@ def info_cmd(path: Path, workers: int) -> None:
 
 
 def _store_info(path: Path) -> list[str]:
+    from episodes.schema import ACTIONS
+    from episodes.store import load_panel, open_store
+
     st = open_store(path)
     panel = load_panel(st)
     per_day = panel.eligible.sum(axis=1)
@@ -112,6 +118,8 @@ def _store_info(path: Path) -> list[str]:
 
 
 def _source_info(path: Path, workers: int) -> list[str]:
+    from episodes.reader import is_archive, read_days
+
     days = read_days(path, workers=workers)
     eps = [d.episode for d in days if d.episode is not None]
     if not eps:
@@ -131,6 +139,8 @@ def _dir_size(path: Path) -> int:
 
 
 def _common(n: int, first: str, last: str, per_day: list[int], acts: collections.Counter):
+    from episodes.schema import ACTIONS
+
     hist = ", ".join(f"{a} {acts.get(a, 0)}" for a in ACTIONS)
     other = sum(v for k, v in acts.items() if k not in ACTIONS)
     return [

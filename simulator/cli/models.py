@@ -8,21 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
-import structlog
 
 from models.config import FAMILIES
 from simulator.cli.options import config_option, seed_option, store_option
-from simulator.config import config_hash, load_config
+from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "pretrain_cmd", "models_group"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _FLOAT = "{:.3f}".format
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame) -> str:
     return frame.to_string(index=False, float_format=_FLOAT, na_rep="-")
 
 
@@ -80,11 +78,14 @@ def pretrain_cmd(
     resumes. Prints the registry path and one row per window (OOS IC and direction accuracy).
     """
     from simulator import pipeline
+    from simulator.config import config_hash, load_config
 
     overrides = {"seed": seed} if seed is not None else {}
     if family is not None:
         overrides["model.family"] = family
     cfg = load_config(config_path, overrides)
+    import structlog
+
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
     opts = {
         "backend": backend,
@@ -105,11 +106,13 @@ def pretrain_cmd(
         }
         for e in res.entries
     ]
+    import pandas as pd
+
     click.echo(_table(pd.DataFrame(rows)))
 
 
 def _trained(entry, trained: tuple[str, ...]) -> str:
-    """"yes" for a window trained by this call, "kept predecessor" when its warm start never beat
+    """ "yes" for a window trained by this call, "kept predecessor" when its warm start never beat
     the predecessor's weights (best epoch 0), "" for a window skipped as already done."""
     from models.evaluate import KEPT, weights_status
 

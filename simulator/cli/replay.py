@@ -5,22 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import structlog
 
 from episodes.account import RECORDED_ACCOUNT
 from simulator.cli.options import config_option, seed_option, store_option
-from simulator.config import load_config
-from simulator.strategies import STRATEGIES, rules_text
+from simulator.core.logs import get_logger
+from simulator.strategy_names import ALL_STRATEGIES, rules_text
 
 __all__ = ["COMMANDS", "replay"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @click.command("replay")
 @click.option(
     "--strategy",
-    type=click.Choice(sorted(STRATEGIES)),
+    type=click.Choice(sorted(ALL_STRATEGIES)),
     default="llm",
     show_default=True,
     help="llm: the recorded decisions, replayed exactly under the recording's account rules "
@@ -74,6 +73,7 @@ def replay(
     The first still reconciles (recording's rules); the second shows the higher fees.
     """
     from simulator import pipeline
+    from simulator.config import load_config
 
     cfg = load_config(config, {"seed": seed} if seed is not None else None)
     res = pipeline.replay(strategy, store, out, cfg, models, allow_gaps=allow_gaps)

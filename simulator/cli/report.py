@@ -6,17 +6,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-import structlog
 
-from simulator import pipeline
-from simulator.results.benchmarks import RF_FILE, SPY_FILE
+from episodes.benchmarks import RF_FILE, SPY_FILE
+from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "DEFAULT_BENCHMARKS", "compare", "report"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_BENCHMARKS: Path | None = None
-"""No default folder: ``--benchmarks DIR``, else the runs' own ``benchmarks/`` (synthetic stores)."""
+"""No default: ``--benchmarks DIR``, else the runs' own ``benchmarks/`` (synthetic stores)."""
 
 REFERENCES = ("mas-runs", "lstm-original")
 
@@ -95,6 +94,8 @@ def compare(
     if out is not None and out.suffix not in (".csv", ".json"):
         raise click.BadParameter(f"{out}: expected a .csv or .json file", param_hint="--out")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
+    from simulator import pipeline
+
     res = pipeline.compare(run_dirs, out, **inputs)
     click.echo(format_table(res.table), nl=False)
     click.echo(format_risk(res.risk), nl=False)
@@ -123,6 +124,8 @@ def report(
     if out.suffix not in (".html", ".htm"):
         raise click.BadParameter(f"{out}: expected an .html file", param_hint="--out")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
+    from simulator import pipeline
+
     for path in pipeline.report(run_dirs, out, **inputs):
         click.echo(str(path))
 

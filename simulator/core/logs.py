@@ -4,14 +4,36 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
-import structlog
+__all__ = ["configure_logging", "get_logger"]
 
-__all__ = ["configure_logging"]
+
+class _LazyLogger:
+    """``structlog.get_logger(name)``, made on first use: modules on the `wfsim --help` path
+    (simulator/cli) hold one without importing structlog (about 0.2 s) at import time."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, attr)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger named ``name`` that imports structlog only when it first logs."""
+    return _LazyLogger(name)
 
 
 def configure_logging(level: str = "info", json: bool | None = None) -> None:
     """Configure structlog once, at the command boundary (``simulator/cli.py``)."""
+    import structlog
+
     if json is None:
         json = not sys.stderr.isatty()
     renderer = (

@@ -242,8 +242,9 @@ def compare_runs(
             rows.append(Row(benchmark_label, "benchmark", (benchmark_label,), m))
             if covered < len(dates):
                 miss = ", ".join(_day(d) for d in dates[~have][:3])
+                more = ", ..." if len(dates) - covered > 3 else ""
                 notes.append(f"{benchmark_label} row on its {covered} of {len(dates)} common "
-                             f"dates (missing {miss}{', ...' if len(dates) - covered > 3 else ''})")  # fmt: skip
+                             f"dates (missing {miss}{more})")  # fmt: skip
         else:
             notes.append(f"{benchmark_label} omitted: it covers {covered} of {len(dates)} dates")
     if rf is None:
