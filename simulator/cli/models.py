@@ -75,7 +75,12 @@ def pretrain_cmd(
 
     Writes MODELS/registry.json (the plan first, then each window as it finishes) and
     MODELS/<window>/{model.pt, metadata.json, predictions.parquet}. Killing it is safe: a rerun
-    resumes. Prints the registry path and one row per window (OOS IC and direction accuracy).
+    resumes. Prints the registry path and one row per window (OOS IC and direction accuracy);
+    "trained" says "kept predecessor" for a warm-started window whose best epoch was 0.
+
+    \b
+    Example:
+      wfsim pretrain --store store --models models --seed 1 --model ridge
     """
     from simulator import pipeline
     from simulator.config import config_hash, load_config
@@ -123,7 +128,12 @@ def _trained(entry, trained: tuple[str, ...]) -> str:
 
 @click.group("models")
 def models_group() -> None:
-    """Pretrained walk-forward models: report their out-of-sample quality."""
+    """Pretrained walk-forward models: report their out-of-sample quality.
+
+    \b
+    Example:
+      wfsim models report --models models
+    """
 
 
 @models_group.command("report")
@@ -141,6 +151,10 @@ def report_cmd(models_dir: Path) -> None:
     "up" class; IC and rank IC (daily cross-sectional, mean) with their t-statistics; weights:
     "trained", or "kept predecessor" for a warm-started window whose best epoch was 0 (its
     predecessor's weights were never beaten on validation and serve unchanged).
+
+    \b
+    Example:
+      wfsim models report --models models
     """
     from models.evaluate import report_frame
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from episodes.benchmarks import RF_FILE, SPY_FILE
+from simulator.cli.options import deprecated_alias, pick
 from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "DEFAULT_BENCHMARKS", "compare", "report"]
@@ -68,31 +69,43 @@ def _inputs(benchmark, benchmark_csv, benchmarks_dir, reference) -> dict[str, ob
             "benchmarks_dir": benchmarks_dir, "reference": reference}  # fmt: skip
 
 
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
 @click.command("compare")
 @_inputs_options
 @click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "--table",
+    type=_FILE,
     default=None,
     help="Also write the table as CSV or JSON (by suffix: .csv, .json).",
 )
+@deprecated_alias("--out", "--table", "table", _FILE)
 def compare(
     run_dirs: tuple[Path, ...],
     benchmark: str,
     benchmark_csv: Path | None,
     benchmarks_dir: Path,
     reference: tuple[str, ...],
-    out: Path | None,
+    table: Path | None,
+    table_deprecated: Path | None,
 ) -> None:
     """Compare run directories: one row per run (seeds of a strategy as mean ± std) plus SPY.
 
-    Every row is computed over the dates all runs share. The table goes to stdout.
+    Every row is computed over the dates all runs share. The table goes to stdout. A run made
+    with `replay --allow-gaps` is marked INCOMPLETE in the notes with its coverage.
+
+    \b
+    Example:
+      wfsim compare runs/llm runs/lstm --benchmarks ../shared/data/mas-hedge-fund/benchmarks \\
+          --table comparison.csv
     """
+    out = pick(table, table_deprecated, "--out", "--table")
     from simulator.results.compare import format_table
     from simulator.results.compare_risk import format_risk
 
     if out is not None and out.suffix not in (".csv", ".json"):
-        raise click.BadParameter(f"{out}: expected a .csv or .json file", param_hint="--out")
+        raise click.BadParameter(f"{out}: expected a .csv or .json file", param_hint="--table")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
     from simulator import pipeline
 
@@ -106,23 +119,31 @@ def compare(
 @click.command("report")
 @_inputs_options
 @click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
-    show_default=True,
-    help="The HTML file; the PNG charts go beside it as <stem>-<chart>.png.",
+    "--html",
+    type=_FILE,
+    default=None,
+    help="The HTML file [default: report.html]; the PNG charts go beside it as "
+    "<stem>-<chart>.png.",
 )
+@deprecated_alias("--out", "--html", "html", _FILE)
 def report(
     run_dirs: tuple[Path, ...],
     benchmark: str,
     benchmark_csv: Path | None,
     benchmarks_dir: Path,
     reference: tuple[str, ...],
-    out: Path,
+    html: Path | None,
+    html_deprecated: Path | None,
 ) -> None:
-    """Write a self-contained HTML report (charts, monthly returns, windows, comparison table)."""
+    """Write a self-contained HTML report (charts, monthly returns, windows, comparison table).
+
+    \b
+    Example:
+      wfsim report runs/* --html report.html
+    """
+    out = pick(html, html_deprecated, "--out", "--html") or Path("report.html")
     if out.suffix not in (".html", ".htm"):
-        raise click.BadParameter(f"{out}: expected an .html file", param_hint="--out")
+        raise click.BadParameter(f"{out}: expected an .html file", param_hint="--html")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
     from simulator import pipeline
 
