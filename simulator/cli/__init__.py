@@ -58,7 +58,6 @@ def main(log_level: str, log_json: bool | None) -> None:
 
 def _register() -> None:
     from simulator.cli import audit, demo, episodes, models, replay, report, seeds
-
     from simulator.cli.options import verbosity_options
 
     mods = (demo, episodes, models, replay, report, seeds, audit)

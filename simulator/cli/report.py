@@ -122,8 +122,7 @@ def compare(
     "--html",
     type=_FILE,
     default=None,
-    help="The HTML file [default: report.html]; the PNG charts go beside it as "
-    "<stem>-<chart>.png.",
+    help="The HTML file [default: report.html]; PNG charts go beside it (<stem>-<chart>.png).",
 )
 @deprecated_alias("--out", "--html", "html", _FILE)
 def report(

@@ -105,7 +105,8 @@ def test_store_option_everywhere_and_deprecated_spellings(chain, tmp_path):
 
 def test_synthetic_benchmarks_travel_to_the_comparison(chain):
     root, _ = chain
-    for folder in (root / "eps/benchmarks", root / "store/benchmarks", root / "runs/llm/benchmarks"):
+    for where in ("eps", "store", "runs/llm"):
+        folder = root / where / "benchmarks"
         assert sorted(p.name for p in folder.iterdir()) == [
             "daily_risk_free_rate.csv",
             "spy_returns.csv",
