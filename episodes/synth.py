@@ -15,6 +15,7 @@ import orjson
 import structlog
 
 from episodes.account import RECORDED_ACCOUNT
+from episodes.benchmarks import BENCH_DIR, synthetic_series, write_synthetic
 from episodes.config import SynthConfig
 from episodes.panel import ANALYSTS, BONDS
 from episodes.synth_market import SynthMarket, forward_agent, generate_market, macro_agent
@@ -350,7 +351,11 @@ def write_episodes(out_dir: Path, cfg: SynthConfig, seed: int) -> list[Path]:
     out_dir = Path(out_dir)
     if out_dir.exists():
         alien = (
-            sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("episode_"))
+            sorted(
+                p.name
+                for p in out_dir.iterdir()
+                if not p.name.startswith("episode_") and p.name != BENCH_DIR
+            )
             if out_dir.is_dir()
             else ["(a file)"]
         )
@@ -368,6 +373,10 @@ def write_episodes(out_dir: Path, cfg: SynthConfig, seed: int) -> list[Path]:
             name = f"episode_{ep['date']}.json"
             (tmp / name).write_bytes(dumps_episode(ep))
             names.append(name)
+        mkt = generate_market(cfg, seed)  # its SPY and rf series, beside the episodes
+        k = len(mkt.tickers) - len(BONDS)
+        spy, rf = synthetic_series(mkt.dates, mkt.close[:, :k], mkt.open[:1, :k], mkt.fed_rate)
+        write_synthetic(tmp / BENCH_DIR, mkt.dates, spy, rf)
     log.info(
         "episodes_synthesized",
         days=cfg.days,

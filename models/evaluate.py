@@ -11,7 +11,20 @@ import pandas as pd
 from models.ic import daily_ic, mean_t
 from simulator.core.errors import RegistryError
 
-__all__ = ["oos_metrics", "report_frame"]
+__all__ = ["oos_metrics", "report_frame", "weights_status", "KEPT"]
+
+KEPT = "kept predecessor"
+"""``weights_status`` of a warm-started window whose best epoch was 0: its predecessor's weights
+were never beaten on validation, so the window serves them unchanged (it was not trained)."""
+
+
+def weights_status(metrics: dict) -> str:
+    """``"trained"``, or ``KEPT`` for a warm start whose best epoch is 0 (an entry's metrics).
+
+    >>> weights_status({"warm": True, "best_epoch": 0}), weights_status({"best_epoch": 0})
+    ('kept predecessor', 'trained')
+    """
+    return KEPT if metrics.get("warm") and metrics.get("best_epoch") == 0 else "trained"
 
 
 def _ratio(num: int, den: int) -> float:
@@ -91,7 +104,8 @@ def report_frame(models_dir: Path) -> pd.DataFrame:
         p = pd.read_parquet(reg.root / e.path / "predictions.parquet")
         frames.append(p)
         m = oos_metrics(p["t"].to_numpy(), p["pred"].to_numpy(), p["y"].to_numpy())
-        rows.append({"window": e.id, "serve": f"{e.serve_dates[0]}..{e.serve_dates[1]}", **m})
+        serve = f"{e.serve_dates[0]}..{e.serve_dates[1]}"
+        rows.append({"window": e.id, "serve": serve, **m, "weights": weights_status(e.metrics)})
     if not rows:
         raise RegistryError(
             str(reg.path), "no finished window to report", fix="run `wfsim pretrain` first"
@@ -107,4 +121,4 @@ def report_frame(models_dir: Path) -> pd.DataFrame:
         **m,
     }
     out = pd.concat([table, pd.DataFrame([mean, pooled])], ignore_index=True)
-    return out[["window", "serve", *REPORT_COLUMNS]]
+    return out[["window", "serve", *REPORT_COLUMNS, "weights"]]

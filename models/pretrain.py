@@ -50,6 +50,7 @@ __all__ = [
     "serve_predictions",
     "run_window",
     "pretrain",
+    "require_ray",
 ]
 
 log = structlog.get_logger(__name__)
@@ -250,6 +251,8 @@ def pretrain(
         raise ConfigError("--backend", "unknown backend", got=backend, expected="local or ray")
     if workers < 1:
         raise ConfigError("--workers", "must be >= 1", got=workers)
+    if backend == "ray":
+        require_ray()  # before the lock file or any window is written
     models_dir = Path(models_dir)
     lock = writer_lock(models_dir / LOCK_FILE, owner=str(models_dir), cls=RegistryError, wait=wait)
     with lock, os_errors(models_dir, RegistryError, known_only=True):
@@ -354,6 +357,20 @@ def _run_local(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, addr
         on_done(out)
         if warm:
             outputs[i] = out
+
+
+def require_ray() -> None:
+    """Import Ray or raise a ``ConfigError`` saying how to install it (``--backend ray``)."""
+    try:
+        import ray  # noqa: F401  (optional extra: wfsim[ray])
+    except ImportError as exc:
+        raise ConfigError(
+            "--backend",
+            "ray is not installed",
+            got="ray",
+            error=str(exc),
+            fix="pip install 'wfsim[ray]', or use --backend local",
+        ) from None
 
 
 def _run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:

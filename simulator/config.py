@@ -32,7 +32,16 @@ __all__ = [
     "DEMO_PRESET",
 ]
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+def _config_dir() -> Path:
+    """``configs/``: package data of an installed wfsim (``wfsim/configs``, mapped from the
+    repository's ``configs/`` by setup.py), else the repository's own folder."""
+    root = Path(__file__).resolve().parent.parent
+    installed = root / "wfsim" / "configs"
+    return installed if (installed / "default.yaml").is_file() else root / "configs"
+
+
+CONFIG_DIR = _config_dir()
 DEFAULT_YAML = CONFIG_DIR / "default.yaml"
 DEMO_PRESET = "demo"  # configs/demo.yaml: the demo's preset on top of the defaults
 

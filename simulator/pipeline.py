@@ -10,15 +10,17 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pandas as pd
 import structlog
 import yaml
 
 from simulator.config import RunConfig, config_hash, config_to_dict
 from simulator.core.atomic import write_atomic
 from simulator.core.errors import WfsimError
+
+if TYPE_CHECKING:  # pandas is imported where a step needs it (`wfsim --help` stays light)
+    import pandas as pd
 
 __all__ = [
     "Echo",
@@ -59,9 +61,11 @@ def synth(out: Path, cfg: RunConfig, echo: Echo = _silent) -> list[Path]:
 
 def ingest(src: Path, store: Path, echo: Echo = _silent, **options: Any):
     """``episodes.store.ingest`` (options: replace, with_reasoning, workers); its report."""
+    from episodes.benchmarks import copy_benchmarks
     from episodes.store import ingest as ingest_days
 
     rep = ingest_days(src, store, **options)
+    copy_benchmarks(src, store)  # synthetic SPY/rf written beside the episodes, if any
     echo(
         f"{rep.path}: {rep.n_days} days ({rep.n_new} new, {rep.n_replaced} replaced, "
         f"{rep.n_unchanged} unchanged), {rep.size_bytes / 1e6:.2f} MB, {rep.elapsed_s:.2f} s"
@@ -93,10 +97,21 @@ class ReplayOutput(NamedTuple):
 
 
 def replay(
-    strategy: str, store: Path, out: Path, cfg: RunConfig, models: Path | list[Path] | None = None
+    strategy: str,
+    store: Path,
+    out: Path,
+    cfg: RunConfig,
+    models: Path | list[Path] | None = None,
+    *,
+    allow_gaps: bool = False,
 ) -> ReplayOutput:
     """Run ``strategy`` over the store's days and export it into ``out`` (see `wfsim replay`);
-    ``models``: a registry, or a list of them (a seed ensemble)."""
+    ``models``: a registry, or a list of them (a seed ensemble).
+
+    Days that no model serves (an unfinished pretrain) raise ``RegistryError`` before anything
+    is written, unless ``allow_gaps``: then summary.json gets ``coverage`` (served days / days,
+    a note), which compare and report show."""
+    from episodes.benchmarks import benchmark_files
     from episodes.store import load_panel
     from simulator.results.export import RUN_VERSIONS, export_run
     from simulator.results.holdings import holdings_tables, run_versions, units
@@ -110,13 +125,34 @@ def replay(
         opts = {"models": models} if strategy in STRATEGY_NAMES else {}
         res = STRATEGIES[strategy](panel, cfg, **opts)
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
+        extra |= _coverage(res, strategy, allow_gaps)
         tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
         docs = {"units.json": units(), "versions.json": run_versions(RUN_VERSIONS)}
-        paths = export_run(out, res.run, extra, tables, docs)
+        # the store's own SPY/rf (synthetic stores) travel with the run, for compare/report
+        paths = export_run(out, res.run, extra, tables, docs, benchmark_files(store))
         nav = res.run.marks.nav
         final = float(nav[-1]) if len(nav) else res.run.initial_nav
         log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))
     return ReplayOutput(f"{res.line}; final NAV {final:.2f}", paths, final, res.error)
+
+
+def _coverage(res: Any, strategy: str, allow_gaps: bool) -> dict[str, Any]:
+    """``{"coverage": ...}`` when days went unserved (and ``allow_gaps``), else nothing; raises
+    ``RegistryError`` on unserved days without ``allow_gaps``."""
+    from simulator.core.errors import RegistryError
+
+    n_days = len(res.run.dates)
+    gaps = int(res.extra.get("replay", {}).get("skipped_days", {}).get("no_model", 0))
+    if not gaps:
+        return {}
+    if not allow_gaps:
+        raise RegistryError(
+            f"replay {strategy}", f"no model serves {gaps} of {n_days} days",
+            fix="finish `wfsim pretrain` (it resumes), or pass --allow-gaps for an incomplete run",
+        )  # fmt: skip
+    note = f"{gaps} days had no model (no trades decided); the run is incomplete"
+    return {"coverage": {"served_days": n_days - gaps, "days": n_days,
+                         "fraction": (n_days - gaps) / n_days, "note": note}}  # fmt: skip
 
 
 class Inputs(NamedTuple):
@@ -151,7 +187,10 @@ def load_inputs(
     from simulator.results.risk import FACTOR_FILES, load_factors
 
     runs = [load_run(p) for p in run_dirs]
-    folder = Path(benchmarks_dir) if benchmarks_dir is not None else None
+    folder = Path(benchmarks_dir) if benchmarks_dir is not None else _own_benchmarks(run_dirs)
+    if reference and folder is None:
+        raise WfsimError("--reference", "needs the recorded benchmark CSVs",
+                         reference=",".join(reference), fix="pass --benchmarks DIR")  # fmt: skip
     if "mas-runs" in reference:
         for i, (label, returns) in enumerate(bench.load_mas_runs(folder).items()):
             runs.append(series_run(label, returns, strategy="llm-recorded", seed=i))
@@ -163,7 +202,8 @@ def load_inputs(
     if benchmark == "spy" and spy_path is not None and spy_path.is_file():
         spy = bench.load_spy(spy_path)
     elif benchmark == "spy":
-        notes.append(f"SPY benchmark omitted: {spy_path} not found (pass --benchmark-csv PATH)")
+        where = spy_path or "no --benchmarks folder given and the runs have no benchmarks/"
+        notes.append(f"SPY benchmark omitted: {where} not found (pass --benchmarks DIR)")
         log.warning("benchmark_missing", path=str(spy_path))
     rf_path = folder / bench.RF_FILE if folder else None
     if rf_path is not None and rf_path.is_file():
@@ -174,6 +214,14 @@ def load_inputs(
     paths = {k: folder / f for k, f in FACTOR_FILES.items()} if folder else {}
     factors = {k: load_factors(p) for k, p in paths.items() if p.is_file()}
     return Inputs(runs, rf, spy, notes, factors)
+
+
+def _own_benchmarks(run_dirs: Sequence[Path]) -> Path | None:
+    """The first run's ``benchmarks/`` (copied from a synthetic store by replay), if any."""
+    from episodes.benchmarks import store_benchmarks
+
+    found = (store_benchmarks(Path(p)) for p in run_dirs)
+    return next((f for f in found if f is not None), None)
 
 
 def _compared(inputs: Inputs) -> Compared:
@@ -246,7 +294,8 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
     """The whole chain on synthetic episodes into ``out``; returns the paths it made.
 
     ``out/config.yaml`` records ``cfg``; a rerun resumes (finished windows are not retrained).
-    ``inputs``: ``load_inputs`` options of the comparison (the benchmark row is always off).
+    ``inputs``: ``load_inputs`` options of the comparison; without ``benchmarks_dir``, the
+    synthetic SPY and risk-free series written beside the episodes (``episodes.benchmarks``).
     """
     from simulator.results.compare import format_table
     from simulator.results.compare_risk import format_risk
@@ -266,7 +315,8 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
         extra = models if name == "lstm" else None
         _step(echo, f"replay {name}", replay, name, store, runs / name, cfg, extra)
     run_dirs = [runs / name for name in names]
-    inputs = inputs | {"benchmark": "none"}
+    if inputs.get("benchmarks_dir") is None:
+        inputs = inputs | {"benchmarks_dir": store / "benchmarks"}
     comp = _step(echo, "compare", compare, run_dirs, **inputs)
     echo(format_table(comp.table).rstrip("\n"))
     echo(format_risk(comp.risk).rstrip("\n"))

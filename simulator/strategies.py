@@ -16,7 +16,7 @@ from agents.base import DecisionMaker
 from agents.lstm import LSTMDecisionMaker
 from agents.null import FlatDecisionMaker, RandomDecisionMaker
 from agents.portfolio import PortfolioDecisionMaker
-from episodes.account import RECORDED_ACCOUNT, AccountRules
+from episodes.account import RECORDED_ACCOUNT
 from episodes.panel import Panel
 from models.ic import mean_t
 from simulator.config import RunConfig
@@ -26,6 +26,7 @@ from simulator.kernels.records import HOLD, REASON_NAMES
 from simulator.loop import RunResult, run_replay
 from simulator.reconcile import Mismatch, replay_decisions, replay_recorded
 from simulator.runs import RunOutput
+from simulator.strategy_names import STRATEGY_NAMES, rules_text
 
 __all__ = [
     "COUNTERFACTUAL",
@@ -59,9 +60,6 @@ def model_predictor(panel: Panel, models: Path | Sequence[Path], cfg: RunConfig)
     if isinstance(models, (str, Path)):
         return one(Path(models))
     return EnsemblePredictor([one(Path(m)) for m in models], list(models))
-
-
-STRATEGY_NAMES = ("lstm", "random", "flat", "lstm-portfolio")
 
 
 def make_strategy(name: str, cfg: RunConfig) -> DecisionMaker:
@@ -247,11 +245,6 @@ def _replay_runner(name: str) -> Callable[..., StrategyRun]:
         return StrategyRun(run_output(res, panel), extra, tables, None, line)
 
     return run
-
-
-def rules_text(rules: AccountRules) -> str:
-    return (f"fee_rate={rules.fee_rate}, margin_rate={rules.margin_rate}, "
-            f"max_positions={rules.max_positions}")  # fmt: skip
 
 
 STRATEGIES: dict[str, Callable[..., StrategyRun]] = {

@@ -45,7 +45,13 @@ def main(log_level: str, log_json: bool | None) -> None:
     walk-forward ticker-LSTM models, and compares them against the LLM baseline, SPY and
     null strategies. Start with `wfsim demo` (synthetic data, no files needed).
 
-    Results go to stdout, logs to stderr.
+    Results go to stdout, logs to stderr (-q: warnings only, -v: debug; after any command).
+
+    \b
+    Example:
+      wfsim demo --out wfsim-demo
+      wfsim replay --strategy lstm --store wfsim-demo/store --models wfsim-demo/models \\
+          --out runs/lstm -q
     """
     from simulator.cli import progress as bars
     from simulator.core import progress
@@ -60,11 +66,22 @@ def main(log_level: str, log_json: bool | None) -> None:
 
 def _register() -> None:
     from simulator.cli import audit, demo, episodes, gap, models, replay, report, seeds, study
+    from simulator.cli.options import verbosity_options
 
     mods = (demo, episodes, models, replay, report, seeds, study, audit, gap)
     for mod in mods:
         for cmd in mod.COMMANDS:
             main.add_command(cmd)
+    for cmd in _leaves(main):
+        verbosity_options(cmd)
+
+
+def _leaves(group: click.Group) -> list[click.Command]:
+    """Every command under ``group`` that is not a group (`wfsim episodes info`, ...)."""
+    out = []
+    for cmd in group.commands.values():
+        out += _leaves(cmd) if isinstance(cmd, click.Group) else [cmd]
+    return out
 
 
 _register()

@@ -5,19 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import structlog
 
 from models.config import INFO_SET_LAGS
-from simulator.cli.options import config_option
+from simulator.cli.options import config_option, deprecated_alias, pick
 from simulator.core.atomic import write_atomic
+from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "audit"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
+
+
+_STORE = click.Path(exists=True, file_okay=False, path_type=Path)
+_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command()
-@click.argument("store", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("store_arg", metavar="[STORE]", required=False, type=_STORE)
+@click.option("--store", type=_STORE, default=None, help="Episode store (`wfsim episodes ingest`).")
 @click.option(
     "--info-set",
     type=click.Choice([*INFO_SET_LAGS, "both"]),
@@ -25,14 +30,17 @@ log = structlog.get_logger(__name__)
     show_default=True,
     help="Which information set's features to audit (recorded fields are always audited).",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the table as CSV to this file.",
-)
+@click.option("--table", type=_FILE, default=None, help="Also write the table as CSV to this file.")
+@deprecated_alias("--out", "--table", "table", _FILE)
 @config_option()
-def audit(store: Path, info_set: str, out: Path | None, config: Path | None) -> None:
+def audit(
+    store_arg: Path | None,
+    store: Path | None,
+    info_set: str,
+    table: Path | None,
+    table_deprecated: Path | None,
+    config: Path | None,
+) -> None:
     """Rank correlation of every feature and recorded field with same-day and next-day returns.
 
     For each field: the mean daily cross-sectional Spearman IC with the same day's open->close
@@ -40,7 +48,17 @@ def audit(store: Path, info_set: str, out: Path | None, config: Path | None) -> 
     next-day power is flagged LEAK: it was computed after the open of the day it is recorded on
     (the risk manager's current_price is the close of t; the analysts ran with end_date = t).
     Features are built before the open, so none of them should be flagged in `strict`.
+
+    The bare STORE argument is deprecated (one release): use --store.
+
+    \b
+    Example:
+      wfsim audit --store real-store --info-set strict --table audit.csv
     """
+    store = pick(store, store_arg, "STORE (positional)", "--store")
+    if store is None:
+        raise click.UsageError("missing option --store")
+    out = pick(table, table_deprecated, "--out", "--table")
     import dataclasses
 
     import pandas as pd

@@ -7,15 +7,13 @@ import time
 from pathlib import Path
 
 import click
-import structlog
 
 from simulator.cli.options import config_option, seed_option
-from simulator.cli.report import DEFAULT_BENCHMARKS
-from simulator.config import DEMO_PRESET, config_hash, load_config, load_preset
+from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "demo"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @click.command()
@@ -49,12 +47,15 @@ def demo(out: Path, config: Path | None, seed: int | None) -> None:
       wfsim demo --out my-demo --seed 7
     """
     from simulator import pipeline
+    from simulator.config import DEMO_PRESET, config_hash, load_config, load_preset
 
     t0 = time.perf_counter()
     overrides = {"seed": seed} if seed is not None else None
     cfg = load_config(config, overrides, preset=load_preset(DEMO_PRESET))
+    import structlog
+
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
-    paths = pipeline.demo(out, cfg, click.echo, benchmarks_dir=DEFAULT_BENCHMARKS)
+    paths = pipeline.demo(out, cfg, click.echo)
     elapsed = time.perf_counter() - t0
     log.info("demo_finished", elapsed_s=round(elapsed, 1), out=str(out))
     names = [p.name + ("/" if p.is_dir() else "") for p in paths]

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import click
 
-from episodes.reader import is_archive, read_days
-from episodes.schema import ACTIONS
-from episodes.store import MANIFEST, load_panel, open_store
-from episodes.validate import validate_days
 from simulator.core.errors import EpisodeError
+
+# the episodes modules (pandas, pyarrow) are imported inside the commands: `wfsim --help` is fast
 
 __all__ = ["COMMANDS", "episodes_group"]
 
@@ -32,7 +30,12 @@ _WORKERS = click.option(
 
 @click.group("episodes")
 def episodes_group() -> None:
-    """Recorded days ("episodes"): validate, ingest into a store, describe."""
+    """Recorded days ("episodes"): validate, ingest into a store, describe, synthesize.
+
+    \b
+    Example:
+      wfsim episodes synth --out eps && wfsim episodes ingest eps --store store
+    """
 
 
 @episodes_group.command("validate")
@@ -44,7 +47,14 @@ def validate_cmd(ctx: click.Context, src: Path, workers: int) -> None:
 
     Prints each problem as `FILE: DATE: field.path: what is wrong`, then
     `N episodes, M clean, P problems`. Exit status 1 when there is any problem.
+
+    \b
+    Example:
+      wfsim episodes validate ../shared/data/mas-hedge-fund/episodes-2022-2024.tar.xz
     """
+    from episodes.reader import read_days
+    from episodes.validate import validate_days
+
     report = validate_days(read_days(src, workers=workers))
     for err in report.problems:
         click.echo(str(err))
@@ -66,7 +76,12 @@ def ingest_cmd(
     """Validate SRC (directory or .tar.xz) and add its days to the Parquet store.
 
     Nothing is written if any episode has a problem (all problems are listed on stderr). A re-run
-    on a superset appends only the new days.
+    on a superset appends only the new days. A benchmarks/ folder beside the episodes (the
+    synthetic SPY and risk-free series of `episodes synth`) is copied into the store.
+
+    \b
+    Example:
+      wfsim episodes ingest wfsim-eps --store store
     """
     from simulator import pipeline
 
@@ -80,11 +95,27 @@ def ingest_cmd(
 
 
 @episodes_group.command("info")
-@click.argument("path", type=_SRC)
+@click.argument("path", type=_SRC, required=False)
+@click.option(
+    "--store", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+    help="Episode store to describe (instead of PATH).",
+)  # fmt: skip
 @_WORKERS
-def info_cmd(path: Path, workers: int) -> None:
-    """Describe a store, a directory of episodes or a .tar.xz: days, dates, tickers per day,
-    actions, size on disk, tables."""
+def info_cmd(path: Path | None, store: Path | None, workers: int) -> None:
+    """Describe a store (--store S), or a directory of episodes or a .tar.xz (PATH): days, dates,
+    tickers per day, actions, size on disk, tables. A store given as PATH is still accepted.
+
+    \b
+    Example:
+      wfsim episodes info --store real-store
+      wfsim episodes info ../shared/data/mas-hedge-fund/episodes-2022-2024.tar.xz
+    """
+    from episodes.store import MANIFEST
+
+    if (path is None) == (store is None):
+        raise click.UsageError("give exactly one of --store S or PATH")
+    path = store or path
+
     if path.is_dir() and (path / MANIFEST).exists():
         lines = _store_info(path)
     else:
@@ -94,6 +125,9 @@ def info_cmd(path: Path, workers: int) -> None:
 
 
 def _store_info(path: Path) -> list[str]:
+    from episodes.schema import ACTIONS
+    from episodes.store import load_panel, open_store
+
     st = open_store(path)
     panel = load_panel(st)
     per_day = panel.eligible.sum(axis=1)
@@ -112,6 +146,8 @@ def _store_info(path: Path) -> list[str]:
 
 
 def _source_info(path: Path, workers: int) -> list[str]:
+    from episodes.reader import is_archive, read_days
+
     days = read_days(path, workers=workers)
     eps = [d.episode for d in days if d.episode is not None]
     if not eps:
@@ -131,6 +167,8 @@ def _dir_size(path: Path) -> int:
 
 
 def _common(n: int, first: str, last: str, per_day: list[int], acts: collections.Counter):
+    from episodes.schema import ACTIONS
+
     hist = ", ".join(f"{a} {acts.get(a, 0)}" for a in ACTIONS)
     other = sum(v for k, v in acts.items() if k not in ACTIONS)
     return [
@@ -164,7 +202,16 @@ def synth_cmd(
     days: int | None, tickers: int | None, seed: int | None, out: Path, config: Path | None
 ) -> None:
     """Write synthetic episodes in the recorded schema: a seeded market with a planted,
-    learnable pre-open signal and an LLM-like baseline whose books reconcile exactly."""
+    learnable pre-open signal and an LLM-like baseline whose books reconcile exactly.
+
+    Also writes OUT/benchmarks/spy_returns.csv (the synthetic market's equal-weight daily
+    return, as SPY) and daily_risk_free_rate.csv (from its Fed rate), which ingest carries into
+    the store and compare/report use when no --benchmarks folder is given.
+
+    \b
+    Example:
+      wfsim episodes synth --days 300 --tickers 50 --seed 7 --out wfsim-eps
+    """
     from simulator import pipeline
     from simulator.config import load_config
 

@@ -8,21 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
-import structlog
 
 from models.config import FAMILIES
 from simulator.cli.options import config_option, seed_option, store_option
-from simulator.config import config_hash, load_config
+from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "pretrain_cmd", "models_group"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _FLOAT = "{:.3f}".format
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame) -> str:
     return frame.to_string(index=False, float_format=_FLOAT, na_rep="-")
 
 
@@ -77,14 +75,22 @@ def pretrain_cmd(
 
     Writes MODELS/registry.json (the plan first, then each window as it finishes) and
     MODELS/<window>/{model.pt, metadata.json, predictions.parquet}. Killing it is safe: a rerun
-    resumes. Prints the registry path and one row per window (OOS IC and direction accuracy).
+    resumes. Prints the registry path and one row per window (OOS IC and direction accuracy);
+    "trained" says "kept predecessor" for a warm-started window whose best epoch was 0.
+
+    \b
+    Example:
+      wfsim pretrain --store store --models models --seed 1 --model ridge
     """
     from simulator import pipeline
+    from simulator.config import config_hash, load_config
 
     overrides = {"seed": seed} if seed is not None else {}
     if family is not None:
         overrides["model.family"] = family
     cfg = load_config(config_path, overrides)
+    import structlog
+
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
     opts = {
         "backend": backend,
@@ -99,18 +105,35 @@ def pretrain_cmd(
             "window": e.id,
             "serve": f"{e.serve_dates[0]}..{e.serve_dates[1]}",
             "status": e.status,
-            "trained": "yes" if e.id in res.trained else "",
+            "trained": _trained(e, res.trained),
             "ic": e.metrics.get("oos", {}).get("ic"),
             "accuracy": e.metrics.get("oos", {}).get("accuracy"),
         }
         for e in res.entries
     ]
+    import pandas as pd
+
     click.echo(_table(pd.DataFrame(rows)))
+
+
+def _trained(entry, trained: tuple[str, ...]) -> str:
+    """ "yes" for a window trained by this call, "kept predecessor" when its warm start never beat
+    the predecessor's weights (best epoch 0), "" for a window skipped as already done."""
+    from models.evaluate import KEPT, weights_status
+
+    if entry.id not in trained:
+        return ""
+    return KEPT if weights_status(entry.metrics) == KEPT else "yes"
 
 
 @click.group("models")
 def models_group() -> None:
-    """Pretrained walk-forward models: report their out-of-sample quality."""
+    """Pretrained walk-forward models: report their out-of-sample quality.
+
+    \b
+    Example:
+      wfsim models report --models models
+    """
 
 
 @models_group.command("report")
@@ -125,7 +148,13 @@ def report_cmd(models_dir: Path) -> None:
     """Print OOS metrics per window (from its saved predictions), then a mean and a pooled row.
 
     Columns: n predictions with a known outcome; direction accuracy; precision, recall, F1 of the
-    "up" class; IC and rank IC (daily cross-sectional, mean) with their t-statistics.
+    "up" class; IC and rank IC (daily cross-sectional, mean) with their t-statistics; weights:
+    "trained", or "kept predecessor" for a warm-started window whose best epoch was 0 (its
+    predecessor's weights were never beaten on validation and serve unchanged).
+
+    \b
+    Example:
+      wfsim models report --models models
     """
     from models.evaluate import report_frame
 

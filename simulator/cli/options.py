@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-__all__ = ["store_option", "config_option", "seed_option"]
+__all__ = [
+    "store_option",
+    "config_option",
+    "seed_option",
+    "deprecated_alias",
+    "verbosity_options",
+    "pick",
+]
 
 CONFIG_HELP = "YAML config on top of configs/default.yaml (unknown keys are refused)."
 
@@ -30,6 +37,42 @@ def config_option(name: str = "config", help: str = CONFIG_HELP) -> click.Option
         default=None,
         help=help,
     )
+
+
+def deprecated_alias(old: str, new: str, name: str, path_type: click.Path) -> click.Option:
+    """A hidden ``old`` option feeding ``name`` (one release: ``new`` replaces it)."""
+    return click.option(old, f"{name}_deprecated", type=path_type, default=None, hidden=True,
+                        help=f"Deprecated: use {new}.")  # fmt: skip
+
+
+def pick(new, old, old_flag: str, new_flag: str):
+    """``new``, else ``old`` with a deprecation note on stderr (both: a usage error)."""
+    if old is None:
+        return new
+    if new is not None:
+        raise click.UsageError(f"{old_flag} is a deprecated spelling of {new_flag}: give one")
+    click.echo(f"note: {old_flag} is deprecated, use {new_flag}", err=True)
+    return old
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from simulator.core.logs import configure_logging
+
+    root = ctx.find_root()
+    json = root.params.get("log_json") if root is not ctx else None
+    configure_logging("warning" if param.name == "quiet" else "debug", json)
+
+
+def verbosity_options(cmd: click.Command) -> click.Command:
+    """Add ``-q/--quiet`` (warnings and errors only) and ``-v/--verbose`` (debug) to ``cmd``, so
+    that they work after the subcommand (`wfsim replay ... -q`), like ``--log-level``."""
+    for flag, name, text in (("-q", "quiet", "Only warnings and errors on stderr."),
+                             ("-v", "verbose", "Debug events on stderr.")):  # fmt: skip
+        cmd.params.append(click.Option([flag, f"--{name}"], is_flag=True, expose_value=False,
+                                       callback=_verbosity, help=text))  # fmt: skip
+    return cmd
 
 
 def seed_option() -> click.Option:

@@ -5,22 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import structlog
 
 from episodes.account import RECORDED_ACCOUNT
 from simulator.cli.options import config_option, seed_option, store_option
-from simulator.config import load_config
-from simulator.strategies import STRATEGIES, rules_text
+from simulator.core.logs import get_logger
+from simulator.strategy_names import ALL_STRATEGIES, rules_text
 
 __all__ = ["COMMANDS", "replay"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 @click.command("replay")
 @click.option(
     "--strategy",
-    type=click.Choice(sorted(STRATEGIES)),
+    type=click.Choice(sorted(ALL_STRATEGIES)),
     default="llm",
     show_default=True,
     help="llm: the recorded decisions, replayed exactly under the recording's account rules "
@@ -46,6 +45,13 @@ log = structlog.get_logger(__name__)
 )
 @config_option()
 @seed_option()
+@click.option(
+    "--allow-gaps",
+    is_flag=True,
+    help="Accept days no model serves (an unfinished pretrain): the run is exported as "
+    "incomplete, with its coverage (served days / days) in summary.json, compare and report. "
+    "Without it such a run fails before anything is written.",
+)
 def replay(
     strategy: str,
     store: Path,
@@ -53,6 +59,7 @@ def replay(
     models: tuple[Path, ...],
     config: Path | None,
     seed: int | None,
+    allow_gaps: bool = False,
 ) -> None:
     """Replay one strategy over every day of the store and write its exports into --out.
 
@@ -67,10 +74,11 @@ def replay(
     The first still reconciles (recording's rules); the second shows the higher fees.
     """
     from simulator import pipeline
+    from simulator.config import load_config
 
     cfg = load_config(config, {"seed": seed} if seed is not None else None)
     one = models[0] if len(models) == 1 else (list(models) or None)
-    res = pipeline.replay(strategy, store, out, cfg, one)
+    res = pipeline.replay(strategy, store, out, cfg, one, allow_gaps=allow_gaps)
     click.echo(res.line)
     for p in res.paths.values():
         click.echo(str(p))

@@ -6,17 +6,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-import structlog
 
-from simulator import pipeline
-from simulator.results.benchmarks import RF_FILE, SPY_FILE
+from episodes.benchmarks import RF_FILE, SPY_FILE
+from simulator.cli.options import deprecated_alias, pick
+from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "DEFAULT_BENCHMARKS", "compare", "report"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
-DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared/data/mas-hedge-fund/benchmarks"
-"""The benchmark CSVs of the shared data set, beside the repository (../shared)."""
+DEFAULT_BENCHMARKS: Path | None = None
+"""No default: ``--benchmarks DIR``, else the runs' own ``benchmarks/`` (synthetic stores)."""
 
 REFERENCES = ("mas-runs", "lstm-original")
 
@@ -48,8 +48,8 @@ def _inputs_options(func: Callable) -> Callable:
             "benchmarks_dir",
             type=click.Path(file_okay=False, path_type=Path),
             default=DEFAULT_BENCHMARKS,
-            show_default=True,
-            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors).",
+            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors) "
+            "[default: the runs' own benchmarks/, written for synthetic stores].",
         ),
         click.option(
             "--reference",
@@ -69,32 +69,46 @@ def _inputs(benchmark, benchmark_csv, benchmarks_dir, reference) -> dict[str, ob
             "benchmarks_dir": benchmarks_dir, "reference": reference}  # fmt: skip
 
 
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
 @click.command("compare")
 @_inputs_options
 @click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "--table",
+    type=_FILE,
     default=None,
     help="Also write the table as CSV or JSON (by suffix: .csv, .json).",
 )
+@deprecated_alias("--out", "--table", "table", _FILE)
 def compare(
     run_dirs: tuple[Path, ...],
     benchmark: str,
     benchmark_csv: Path | None,
     benchmarks_dir: Path,
     reference: tuple[str, ...],
-    out: Path | None,
+    table: Path | None,
+    table_deprecated: Path | None,
 ) -> None:
     """Compare run directories: one row per run (seeds of a strategy as mean ± std) plus SPY.
 
-    Every row is computed over the dates all runs share. The table goes to stdout.
+    Every row is computed over the dates all runs share. The table goes to stdout. A run made
+    with `replay --allow-gaps` is marked INCOMPLETE in the notes with its coverage.
+
+    \b
+    Example:
+      wfsim compare runs/llm runs/lstm --benchmarks ../shared/data/mas-hedge-fund/benchmarks \\
+          --table comparison.csv
     """
+    out = pick(table, table_deprecated, "--out", "--table")
     from simulator.results.compare import format_table
     from simulator.results.compare_risk import format_risk
 
     if out is not None and out.suffix not in (".csv", ".json"):
-        raise click.BadParameter(f"{out}: expected a .csv or .json file", param_hint="--out")
+        raise click.BadParameter(f"{out}: expected a .csv or .json file", param_hint="--table")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
+    from simulator import pipeline
+
     res = pipeline.compare(run_dirs, out, **inputs)
     click.echo(format_table(res.table), nl=False)
     click.echo(format_risk(res.risk), nl=False)
@@ -105,11 +119,10 @@ def compare(
 @click.command("report")
 @_inputs_options
 @click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
-    show_default=True,
-    help="The HTML file; the PNG charts go beside it as <stem>-<chart>.png.",
+    "--html",
+    type=_FILE,
+    default=None,
+    help="The HTML file [default: report.html]; PNG charts go beside it (<stem>-<chart>.png).",
 )
 @click.option(
     "--interactive/--no-interactive",
@@ -117,19 +130,29 @@ def compare(
     show_default=True,
     help="Also write <stem>-tearsheet.html: offline plotly charts, sortable trades, window IC.",
 )
+@deprecated_alias("--out", "--html", "html", _FILE)
 def report(
     run_dirs: tuple[Path, ...],
     benchmark: str,
     benchmark_csv: Path | None,
     benchmarks_dir: Path,
     reference: tuple[str, ...],
-    out: Path,
+    html: Path | None,
+    html_deprecated: Path | None,
     interactive: bool,
 ) -> None:
-    """Write a self-contained HTML report (charts, monthly returns, windows, comparison table)."""
+    """Write a self-contained HTML report (charts, monthly returns, windows, comparison table).
+
+    \b
+    Example:
+      wfsim report runs/* --html report.html
+    """
+    out = pick(html, html_deprecated, "--out", "--html") or Path("report.html")
     if out.suffix not in (".html", ".htm"):
-        raise click.BadParameter(f"{out}: expected an .html file", param_hint="--out")
+        raise click.BadParameter(f"{out}: expected an .html file", param_hint="--html")
     inputs = _inputs(benchmark, benchmark_csv, benchmarks_dir, reference)
+    from simulator import pipeline
+
     for path in pipeline.report(run_dirs, out, interactive=interactive, **inputs):
         click.echo(str(path))
 

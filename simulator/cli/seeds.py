@@ -9,7 +9,6 @@ import click
 from models.config import FAMILIES, INFO_SET_LAGS
 from simulator.cli.options import config_option, store_option
 from simulator.cli.report import DEFAULT_BENCHMARKS
-from simulator.config import load_config
 
 __all__ = ["COMMANDS", "seeds"]
 
@@ -45,8 +44,8 @@ __all__ = ["COMMANDS", "seeds"]
     "benchmarks_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_BENCHMARKS,
-    show_default=True,
-    help="Folder of the benchmark CSVs (SPY, risk-free rate) for the comparison.",
+    help="Folder of the benchmark CSVs (SPY, risk-free rate) for the comparison "
+    "[default: the runs' own benchmarks/, written for synthetic stores].",
 )
 def seeds(
     store: Path,
@@ -76,6 +75,7 @@ def seeds(
       wfsim seeds --store real-store --out real-runs --seeds 3 --info-set recorded
     """
     from simulator import pipeline
+    from simulator.config import load_config
 
     overrides: dict[str, object] = {"features.info_set": info_set} if info_set else {}
     if family:

@@ -1,6 +1,7 @@
 """structlog setup: events on stderr (console renderer on a tty, JSON lines otherwise).
 
 One line per event at the default level; floats are rounded for reading (``round_floats``).
+structlog is imported only when a logger first logs or logging is configured (``wfsim --help``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,28 @@ import math
 import sys
 from typing import Any, TextIO
 
-import structlog
+__all__ = ["configure_logging", "get_logger", "round_floats", "round_float"]
 
-__all__ = ["configure_logging", "round_floats", "round_float"]
+
+class _LazyLogger:
+    """``structlog.get_logger(name)``, made on first use: modules on the `wfsim --help` path
+    (simulator/cli) hold one without importing structlog (about 0.2 s) at import time."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, attr)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger named ``name`` that imports structlog only when it first logs."""
+    return _LazyLogger(name)
 
 
 def round_float(v: float) -> float:
@@ -35,10 +55,12 @@ def round_floats(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, A
 
 
 def configure_logging(level: str = "info", json: bool | None = None, file: TextIO | None = None):
-    """Configure structlog once, at the command boundary (``simulator/cli.py``).
+    """Configure structlog once, at the command boundary (``simulator/cli``).
 
     ``file``: where lines go (default stderr; the CLI passes a progress-bar-safe stream).
     """
+    import structlog
+
     if json is None:
         json = not sys.stderr.isatty()
     renderer = (

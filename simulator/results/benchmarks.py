@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from episodes.benchmarks import RF_FILE, SPY_FILE
 from simulator.core.errors import WfsimError
 
 __all__ = [
@@ -20,10 +21,8 @@ __all__ = [
     "load_lstm_original",
 ]
 
-SPY_FILE = "spy_returns.csv"
-"""SPY total daily return, ``Date,SPY``, NYSE trading days 2022-01-04 .. 2024-12-31."""
-RF_FILE = "daily_risk_free_rate.csv"
-"""``,risk_free_rate``: one row per calendar day, each value a rate per trading day."""
+# SPY total daily return ``Date,SPY``; ``,risk_free_rate``: each value a rate per trading day
+# (declared with the synthetic series beside episodes; the real files: 2022-01-04 .. 2024-12-31)
 RECORDED_RUN_FILE = "mas_hedge_fund_returns_20250731_233942.csv"
 """The recorded run's daily portfolio_return: the same run as the episodes (MAS2 in the thesis)."""
 _MAS_GLOB = "mas_hedge_fund_returns_*.csv"

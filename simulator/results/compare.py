@@ -129,6 +129,7 @@ def load_run(path: Path) -> Run:
         pos = pos.set_index(pd.DatetimeIndex(pos.pop("date"), name="date"))
         book = book.join(pos[["n_long", "n_short"]], how="left")
     notes += _counterfactual_notes(summary, path)
+    notes += coverage_notes(summary, path.name)
     seed = summary.get("seed")
     return Run(
         label=path.name,
@@ -141,6 +142,15 @@ def load_run(path: Path) -> Run:
         config_hash=summary.get("config_hash"),
         notes=tuple(notes),
     )
+
+
+def coverage_notes(summary: dict, label: str) -> list[str]:
+    """The note of an incomplete run (`wfsim replay --allow-gaps`): days no model served."""
+    cov = summary.get("coverage")
+    if not isinstance(cov, dict):
+        return []
+    return [f"{label}: INCOMPLETE, coverage {cov.get('served_days')}/{cov.get('days')} days "
+            f"served by a model ({cov.get('note', '')})"]  # fmt: skip
 
 
 def _counterfactual_notes(summary: dict, path: Path) -> list[str]:
@@ -224,11 +234,17 @@ def compare_runs(
     }
     rows = [_row(group, per_run) for group in _groups(runs)]
     if benchmark is not None:
-        covered = int(dates.isin(pd.DatetimeIndex(benchmark.index)).sum())
-        if covered == len(dates):
-            b = series_run(benchmark_label, benchmark).returns.loc[dates]
+        have = dates.isin(pd.DatetimeIndex(benchmark.index))
+        covered = int(have.sum())
+        if covered >= max(2, len(dates) // 2):  # a few missing dates: align, say so
+            b = series_run(benchmark_label, benchmark).returns.loc[dates[have]]
             m = compute_metrics(b, rf=rf, benchmark=benchmark)
             rows.append(Row(benchmark_label, "benchmark", (benchmark_label,), m))
+            if covered < len(dates):
+                miss = ", ".join(_day(d) for d in dates[~have][:3])
+                more = ", ..." if len(dates) - covered > 3 else ""
+                notes.append(f"{benchmark_label} row on its {covered} of {len(dates)} common "
+                             f"dates (missing {miss}{more})")  # fmt: skip
         else:
             notes.append(f"{benchmark_label} omitted: it covers {covered} of {len(dates)} dates")
     if rf is None:

@@ -212,13 +212,15 @@ def export_run(
     extra: dict[str, Any],
     tables: dict[str, pa.Table] | None = None,
     documents: dict[str, dict[str, Any]] | None = None,
+    files: dict[str, bytes] | None = None,
 ) -> dict[str, Path]:
     """Write a run's exports into ``out``, whole, and return their paths by file name.
 
     Files: trades, equity and positions as .csv and .parquet, summary.json (``run_summary`` with
     the metrics, updated with ``extra`` — the caller's config, config_hash, seed and
     strategy-specific facts), the caller's extra CSV ``tables`` (name -> table), extra JSON
-    ``documents`` (name -> dict) and ``manifest.json`` (sha256 and size of every other file).
+    ``documents`` (name -> dict), raw ``files`` (relative path -> bytes, e.g.
+    ``benchmarks/spy_returns.csv``) and ``manifest.json`` (sha256 and size of every other file).
     Written like a model window (``simulator.core.atomic.atomic_dir``): into a hidden temp
     directory renamed over ``out`` at the end, so a kill or a full disk leaves the previous run
     or the new one, never a mix.
@@ -245,6 +247,10 @@ def export_run(
         for name, doc in (documents or {}).items():
             write_json(tmp / name, doc)
             names.append(name)
+        for name, data in (files or {}).items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(data)
+            names.append(name)
         write_json(tmp / MANIFEST, {"files": {n: _file_entry(tmp / n) for n in names}})
     return {n: out / n for n in [*names, MANIFEST]}
 
@@ -259,5 +265,5 @@ def verify_run(out: Path) -> list[str]:
     out = Path(out)
     listed = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
     bad = [n for n, e in listed.items() if not (out / n).is_file() or _file_entry(out / n) != e]
-    extra = {p.name for p in out.iterdir()} - set(listed) - {MANIFEST}
+    extra = {p.name for p in out.iterdir()} - {n.split("/")[0] for n in listed} - {MANIFEST}
     return sorted(bad) + sorted(extra)

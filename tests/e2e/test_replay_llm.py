@@ -29,8 +29,9 @@ def test_synthetic_baseline_replays_exactly(tmp_path: Path):
         res = _invoke("replay", "--strategy", "llm", "--store", str(store), "--out", str(out))
         assert res.exit_code == 0, res.output
         assert res.stdout.startswith("llm: reconciled 40/40 days, 0 mismatches; final NAV ")
-    for f in sorted(outs[0].iterdir()):
-        assert f.read_bytes() == (outs[1] / f.name).read_bytes(), f.name
+    for f in sorted(p for p in outs[0].rglob("*") if p.is_file()):  # benchmarks/ included
+        rel = f.relative_to(outs[0])
+        assert f.read_bytes() == (outs[1] / rel).read_bytes(), rel
     summary = json.loads((outs[0] / "summary.json").read_text())
     assert summary["reconcile"] == {"days": 40, "days_ok": 40, "mismatches": 0}
     assert summary["seed"] == 42 and len(summary["config_hash"]) == 16

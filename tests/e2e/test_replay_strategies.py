@@ -50,8 +50,9 @@ def test_strategy_reruns_are_byte_identical(world, tmp_path: Path, strategy):
                       str(cfg), "--out", str(out), *extra)  # fmt: skip
         assert res.exit_code == 0, res.output
         assert res.stdout.startswith(f"{strategy}: 40 days, ")
-    for f in sorted(outs[0].iterdir()):
-        assert f.read_bytes() == (outs[1] / f.name).read_bytes(), f.name
+    for f in sorted(p for p in outs[0].rglob("*") if p.is_file()):  # benchmarks/ included
+        rel = f.relative_to(outs[0])
+        assert f.read_bytes() == (outs[1] / rel).read_bytes(), rel
     names = {f.name for f in outs[0].iterdir()}
     assert {"trades.csv", "equity.csv", "positions.csv", "windows.csv", "summary.json"} <= names
     summary = json.loads((outs[0] / "summary.json").read_text())

@@ -39,7 +39,7 @@ def invoke(*args):
 
 def test_compare_prints_the_table_and_writes_csv(setup):
     tmp, runs, bench = setup
-    res = invoke("compare", *runs, "--benchmarks", str(bench), "--out", str(tmp / "c.csv"))
+    res = invoke("compare", *runs, "--benchmarks", str(bench), "--table", str(tmp / "c.csv"))
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
     assert lines[0].startswith("40 common dates 2024-01-02 .. 2024-02-26")
@@ -57,7 +57,7 @@ def test_compare_says_when_the_benchmark_file_is_missing(setup):
     res = invoke("compare", *runs, "--benchmarks", str(empty))
     assert res.exit_code == 0
     assert f"note: SPY benchmark omitted: {empty / 'spy_returns.csv'} not found" in res.output
-    assert "(pass --benchmark-csv PATH)" in res.output
+    assert "(pass --benchmarks DIR)" in res.output
     assert "note: risk-free rate omitted" in res.output
     res = invoke("compare", *runs, "--benchmark-csv", str(tmp / "nope.csv"))
     assert res.exit_code == 2 and "does not exist" in res.output
@@ -65,7 +65,7 @@ def test_compare_says_when_the_benchmark_file_is_missing(setup):
 
 def test_compare_usage_and_data_errors(setup):
     tmp, runs, bench = setup
-    res = invoke("compare", *runs, "--benchmarks", str(bench), "--out", str(tmp / "c.txt"))
+    res = invoke("compare", *runs, "--benchmarks", str(bench), "--table", str(tmp / "c.txt"))
     assert res.exit_code == 2 and "expected a .csv or .json file" in res.output
     res = invoke("compare", str(bench))  # not a run directory
     assert res.exit_code == 1 and "run summary not found" in res.output
@@ -75,7 +75,7 @@ def test_compare_json_and_benchmark_none(setup):
     tmp, runs, bench = setup
     out = tmp / "c.json"
     res = invoke(
-        "compare", runs[0], "--benchmark", "none", "--benchmarks", str(bench), "--out", str(out)
+        "compare", runs[0], "--benchmark", "none", "--benchmarks", str(bench), "--table", str(out)
     )
     assert res.exit_code == 0
     doc = json.loads(out.read_text())
@@ -87,7 +87,7 @@ def test_report_writes_html_and_pngs_deterministically(setup):
     digests = []
     for name in ("a", "b"):
         out = tmp / name / "report.html"
-        res = invoke("report", *runs, "--benchmarks", str(bench), "--out", str(out))
+        res = invoke("report", *runs, "--benchmarks", str(bench), "--html", str(out))
         assert res.exit_code == 0, res.output
         written = res.output.split()
         assert written[0] == str(out) and len(written) == 6  # html + 4 charts + tearsheet

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.e2e
 
 def _digest(folder: Path) -> str:
     h = hashlib.sha256()
-    for p in sorted(folder.iterdir()):
-        h.update(p.name.encode() + p.read_bytes())
+    for p in sorted(p for p in folder.rglob("*") if p.is_file()):  # benchmarks/ included
+        h.update(str(p.relative_to(folder)).encode() + p.read_bytes())
     return h.hexdigest()
 
 
@@ -40,8 +40,12 @@ def test_flags_override_the_config_file(tmp_path):
         main, ["episodes", "synth", "--config", str(cfg), "--tickers", "10", "--out", str(out)]
     )
     assert res.exit_code == 0, res.output
-    files = sorted(out.iterdir())
+    files = sorted(out.glob("episode_*.json"))
     assert files[0].name == "episode_2023-01-02.json" and len(files) == 6
+    assert sorted(p.name for p in (out / "benchmarks").iterdir()) == [
+        "daily_risk_free_rate.csv",
+        "spy_returns.csv",
+    ]
     ep = json.loads(files[0].read_text())
     assert len(ep["portfolio_before"]["positions"]) == 10 + 2
     assert res.output.rstrip().endswith("seed 9")

@@ -59,7 +59,8 @@ def _same(a, b) -> bool:
 
 def test_files_are_named_by_business_day(tmp_path):
     paths = write_episodes(tmp_path / "eps", SMALL, 7)
-    assert [p.name for p in paths] == sorted(p.name for p in (tmp_path / "eps").iterdir())
+    written = sorted(p.name for p in (tmp_path / "eps").glob("episode_*.json"))
+    assert [p.name for p in paths] == written
     dates = np.array([p.name[len("episode_") : -len(".json")] for p in paths], "datetime64[D]")
     assert len(dates) == SMALL.days and np.all(np.diff(dates) > np.timedelta64(0, "D"))
     assert np.is_busday(dates).all()
@@ -71,8 +72,8 @@ def test_files_are_named_by_business_day(tmp_path):
 
 def _digest(folder: Path) -> str:
     h = hashlib.sha256()
-    for p in sorted(folder.iterdir()):
-        h.update(p.name.encode() + p.read_bytes())
+    for p in sorted(x for x in folder.rglob("*") if x.is_file()):  # episodes + benchmarks/
+        h.update(p.relative_to(folder).as_posix().encode() + p.read_bytes())
     return h.hexdigest()
 
 
@@ -104,7 +105,7 @@ def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
 def test_rewrite_replaces_the_run_but_refuses_foreign_folders(tmp_path):
     write_episodes(tmp_path / "eps", SMALL, 1)
     write_episodes(tmp_path / "eps", SynthConfig(days=5, tickers=6), 2)
-    assert len(list((tmp_path / "eps").iterdir())) == 5
+    assert len(list((tmp_path / "eps").glob("episode_*.json"))) == 5
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(EpisodeError, match="refusing to replace.*found=notes.txt"):

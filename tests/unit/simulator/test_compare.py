@@ -113,10 +113,19 @@ def test_benchmark_row_and_omission(tmp_path):
     comp = compare_runs([run], benchmark=spy)
     assert comp.rows[-1].label == "SPY" and comp.rows[-1].metrics["beta"] == pytest.approx(1.0)
     assert not math.isnan(comp.rows[0].metrics["beta"])
+    # issue 13.8: a benchmark missing a few dates is aligned on its dates, with a note
     comp = compare_runs([run], benchmark=spy.iloc[1:], notes=("first note",))
-    assert [r.label for r in comp.rows] == ["a"]
+    assert [r.label for r in comp.rows] == ["a", "SPY"]
     assert comp.notes[0] == "first note"
-    assert "SPY omitted: it covers 29 of 30 dates" in comp.notes
+    day0 = str(run.returns.index[0].date())
+    assert f"SPY row on its 29 of 30 common dates (missing {day0})" in comp.notes
+    full = compare_runs([run], benchmark=spy.iloc[1:].reindex(spy.index, fill_value=0.0))
+    assert comp.rows[1].metrics["total_return"] == pytest.approx(
+        full.rows[1].metrics["total_return"]
+    )  # the missing day contributes nothing
+    comp = compare_runs([run], benchmark=spy.iloc[20:])
+    assert [r.label for r in comp.rows] == ["a"]
+    assert "SPY omitted: it covers 10 of 30 dates" in comp.notes
 
 
 def test_duplicate_labels_are_refused(tmp_path):
