@@ -90,7 +90,7 @@ def get_family(name: str) -> Family:
     """The family called ``name`` (one of ``FAMILIES``)."""
     if name not in FAMILIES:
         raise ValueError(f"model family={name!r}, expected one of {', '.join(FAMILIES)}")
-    return importlib.import_module(f"models.families.{name}").FAMILY
+    return importlib.import_module(f"models.families.{name.replace('-', '_')}").FAMILY
 
 
 def load_predictor(checkpoint: dict[str, Any]) -> Predictor:
@@ -101,12 +101,25 @@ def load_predictor(checkpoint: dict[str, Any]) -> Predictor:
 def model_section(m: ModelConfig) -> dict[str, Any]:
     """The part of ``cfg.model`` a family's models depend on (hashed into ``config_hash``).
 
-    ``lstm`` with the ``raw`` target: the LSTM shape only, exactly the pre-family model section
-    (so its registries keep their hashes). Otherwise: family, target and the family's own
-    section (``lstm``: its shape; ``ridge``/``gbm``: ``model.ridge`` / ``model.gbm``).
+    ``lstm`` with the ``raw`` target and no SSL: the LSTM shape only, exactly the pre-family model
+    section (so its registries keep their hashes). Otherwise: family, target and the family's own
+    section (``lstm``: its shape; ``ridge``/``gbm``/``embed-gbm``: ``model.ridge`` / ``model.gbm``
+    / ``model.embed_gbm``), plus what the family also reads: ``ssl`` for an lstm with SSL on;
+    ``gbm`` for embed-gbm, and with embeddings on also ``lstm`` (the encoder shape) and ``ssl``.
     """
     shape = {k: getattr(m, k) for k in LSTM_SHAPE}
-    if m.family == "lstm" and m.target == "raw":
+    ssl_on = m.ssl.method != "none"
+    if m.family == "lstm" and m.target == "raw" and not ssl_on:
         return shape
-    own = shape if m.family == "lstm" else dataclasses.asdict(getattr(m, m.family))
-    return {"family": m.family, "target": m.target, m.family: own}
+    if m.family == "lstm":
+        own = shape
+    else:
+        own = dataclasses.asdict(getattr(m, m.family.replace("-", "_")))
+    out = {"family": m.family, "target": m.target, m.family: own}
+    if m.family == "embed-gbm":
+        out["gbm"] = dataclasses.asdict(m.gbm)
+        if m.embed_gbm.embeddings:
+            out["lstm"] = shape
+    if ssl_on and (m.family == "lstm" or "lstm" in out):
+        out["ssl"] = dataclasses.asdict(m.ssl)
+    return out
