@@ -117,9 +117,7 @@ def _heads(model: TickerLSTMModel, sc: Any, seed: int) -> nn.Module:
         torch.manual_seed(seed)
         if sc.method == "masked":
             return nn.Linear(hidden, model.n_features)
-        return nn.Sequential(
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, sc.proj_dim)
-        )
+        return nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, sc.proj_dim))
 
 
 def _loss(model, head, x: np.ndarray, mask: np.ndarray, sc: Any, rng) -> torch.Tensor:
