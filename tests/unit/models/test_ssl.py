@@ -91,9 +91,9 @@ def test_augment_crops_a_contiguous_run_of_at_least_crop_min():
 @pytest.mark.parametrize("method", ["masked", "contrastive"])
 def test_ssl_loss_falls(method):
     fs = ar_features()
-    cfg = load_config(overrides={"model.hidden": 16, "model.layers": 1, "features.seq_len": 8,
-                                 "model.ssl.method": method, "model.ssl.epochs": 6,
-                                 "model.ssl.lr": 0.01, "train.batch_size": 64}).pretrain_config()  # fmt: skip
+    over = {"model.hidden": 16, "model.layers": 1, "features.seq_len": 8, "model.ssl.lr": 0.01,
+            "model.ssl.method": method, "model.ssl.epochs": 6, "train.batch_size": 64}  # fmt: skip
+    cfg = load_config(overrides=over).pretrain_config()
     model = TickerLSTMModel(3, 2, cfg.model, seed=0)
     scale = (np.zeros(3, np.float32), np.ones(3, np.float32))
     w = Window("w000", range(0, 50), range(50, 60))
