@@ -18,6 +18,8 @@ __all__ = [
     "GBMConfig",
     "UniverseConfig",
     "PortfolioConfig",
+    "SSLConfig",
+    "EmbedGBMConfig",
     "ModelConfig",
     "TrainConfig",
     "PretrainConfig",
@@ -27,8 +29,8 @@ __all__ = [
 # information set -> agent lag: episodes between an agent output and the first day it may inform.
 # The one table of names; models.infoset.InfoSet holds the rules built on it.
 INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
-# model families (models/families/<name with - as _>.py)
-FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe", "lstm-portfolio")
+# model families (models/families/<name>.py, a "-" in the name is "_" in the module's)
+FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe", "lstm-portfolio", "embed-gbm")
 REBALANCE_DAYS = (1, 5, 21)  # model.portfolio.rebalance choices
 TARGETS = ("raw", "demeaned", "rank")  # training target (models.targets.fit_target)
 
@@ -174,6 +176,46 @@ class PortfolioConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SSLConfig:
+    """Self-supervised pretraining of the LSTM encoder before fine-tuning (``models.ssl``)."""
+
+    method: Literal["none", "masked", "contrastive"] = "none"
+    epochs: int = 3  # passes over (a draw of) the window's unlabeled sequences
+    lr: float = 1e-3  # Adam learning rate of the pretraining
+    max_samples_per_epoch: int = 4096  # sequences per epoch (0 = all): recent days + a random draw
+    mask_frac: float = 0.15  # masked: share of a sequence's steps hidden and reconstructed
+    temperature: float = 0.1  # contrastive: NT-Xent temperature
+    jitter: float = 0.1  # contrastive: std of the Gaussian noise added to the scaled features
+    feature_drop: float = 0.1  # contrastive: share of features zeroed in a view
+    crop_min: float = 0.6  # contrastive: a view keeps a contiguous crop of >= this share of steps
+    proj_dim: int = 32  # contrastive: projection head output size
+
+    def __post_init__(self) -> None:
+        check_choices(self)
+        if self.epochs < 1 or self.proj_dim < 1 or self.max_samples_per_epoch < 0:
+            raise ValueError("epochs and proj_dim must be >= 1, max_samples_per_epoch >= 0")
+        if self.lr <= 0 or self.temperature <= 0 or self.jitter < 0:
+            raise ValueError("lr and temperature must be > 0, jitter >= 0")
+        for name in ("mask_frac", "crop_min"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)}, expected in (0, 1]")
+        if not 0.0 <= self.feature_drop < 1.0:
+            raise ValueError(f"feature_drop={self.feature_drop}, expected in [0, 1)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EmbedGBMConfig:
+    """Family ``embed-gbm``: LSTM-encoder embeddings plus the raw features into ``model.gbm``."""
+
+    embeddings: bool = True  # YAML on|off; off: exactly the gbm family (no encoder is trained)
+    embedding_size: int = 128  # = model.hidden: the encoder state; else a fixed random projection
+
+    def __post_init__(self) -> None:
+        if self.embedding_size < 1:
+            raise ValueError(f"embedding_size={self.embedding_size}, expected >= 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ModelConfig:
     """The model family, its training target, and each family's own section.
 
@@ -192,6 +234,8 @@ class ModelConfig:
     gbm: GBMConfig = field(default_factory=GBMConfig)
     universe: UniverseConfig = field(default_factory=UniverseConfig)
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
+    ssl: SSLConfig = field(default_factory=SSLConfig)  # lstm encoders (lstm, embed-gbm)
+    embed_gbm: EmbedGBMConfig = field(default_factory=EmbedGBMConfig)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

@@ -77,15 +77,23 @@ class TickerLSTMModel(nn.Module):
                 nn.Linear(width, 1),
             )
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, tok: torch.Tensor) -> torch.Tensor:
-        """``x`` [B, L, F] float, ``mask`` [B, L] bool, ``tok`` [B] long -> [B] prediction."""
+    def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The encoder: LSTM outputs [B, L, hidden] of ``x`` [B, L, F] with ``mask`` [B, L]."""
         m = mask.unsqueeze(-1).to(x.dtype)
         out, _ = self.lstm(torch.cat([x * m, m], dim=-1))
+        return out
+
+    def summary(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The sequence summary [B, hidden]: the last step's output, or the attention pool."""
+        out = self.encode(x, mask)
         if self.attn is None:
-            pooled = out[:, -1]
-        else:
-            score = self.attn(out).squeeze(-1).masked_fill(~mask, -1e9)
-            pooled = (torch.softmax(score, dim=1).unsqueeze(-1) * out).sum(dim=1)
+            return out[:, -1]
+        score = self.attn(out).squeeze(-1).masked_fill(~mask, -1e9)
+        return (torch.softmax(score, dim=1).unsqueeze(-1) * out).sum(dim=1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, tok: torch.Tensor) -> torch.Tensor:
+        """``x`` [B, L, F] float, ``mask`` [B, L] bool, ``tok`` [B] long -> [B] prediction."""
+        pooled = self.summary(x, mask)
         return self.head(torch.cat([pooled, self.embed(tok)], dim=-1)).squeeze(-1)
 
 

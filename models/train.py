@@ -2,7 +2,8 @@
 
 Reads top to bottom: seed once -> purged train/validation split -> scaler and target scale fitted
 on the training part -> model (cold, or warm-started from the previous window) -> Adam loop with
-gradient clipping and early stopping that keeps the best state.
+gradient clipping and early stopping that keeps the best state. With ``model.ssl.method`` other
+than none, a cold-started model's encoder is first pretrained self-supervised (``models.ssl``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from models.config import PretrainConfig
 from models.features import FeatureSet, Scaler, gather_sequences, split_train_val, train_samples
 from models.lstm import ModelBundle, TickerLSTMModel, build_vocab, remap_state, token_ids
+from models.ssl import ssl_pretrain
 from models.windows import Window
 from simulator.core import progress
 
@@ -57,6 +59,7 @@ class TrainResult:
     best_epoch: int  # 0 = a warm start's initial state was never beaten
     val_mse: float  # validation MSE of the kept state, in return units
     elapsed_s: float
+    ssl_losses: tuple[float, ...] = ()  # per-epoch loss of the SSL pretraining (none: empty)
 
 
 def split_window(window: Window, fs: FeatureSet, val_frac: float) -> WindowSplit:
@@ -285,6 +288,10 @@ def train_window(
     split = split_window(window, fs, tc.val_frac)
     data = _prepare(split, fs, tickers, cfg, rng)
     model, warm = _init_model(len(fs.names), data.vocab, cfg, seed, init)
+    ssl_losses: tuple[float, ...] = ()
+    if cfg.model.ssl.method != "none" and not warm:  # a warm start inherits a pretrained encoder
+        scale = (data.train.mean, data.train.std)
+        ssl_losses = ssl_pretrain(model, fs, window, scale, cfg, seed)
     lr, epochs = (tc.lr * tc.warm_lr_factor, tc.warm_epochs) if warm else (tc.lr, tc.max_epochs)
     epoch, best_epoch, best_mse = _fit(model, data, tc, lr, epochs, rng, window.id, warm)
 
@@ -309,4 +316,6 @@ def train_window(
         n_val=len(split.val_t),
         elapsed_s=round(elapsed, 2),
     )
-    return TrainResult(window.id, seed, bundle, split, warm, epoch, best_epoch, best_mse, elapsed)
+    return TrainResult(
+        window.id, seed, bundle, split, warm, epoch, best_epoch, best_mse, elapsed, ssl_losses
+    )

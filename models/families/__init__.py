@@ -102,13 +102,17 @@ def load_predictor(checkpoint: dict[str, Any]) -> Predictor:
 def model_section(m: ModelConfig) -> dict[str, Any]:
     """The part of ``cfg.model`` a family's models depend on (hashed into ``config_hash``).
 
-    ``lstm`` with the ``raw`` target: the LSTM shape only, exactly the pre-family model section
-    (so its registries keep their hashes). Otherwise: family, target and the family's own
+    ``lstm`` with the ``raw`` target and no SSL: the LSTM shape only, exactly the pre-family model
+    section (so its registries keep their hashes). Otherwise: family, target and the family's own
     section (``lstm``: its shape; ``lstm-universe``: the shape and ``model.universe``;
-    ``ridge``/``gbm``: ``model.ridge`` / ``model.gbm``; ``lstm-portfolio``: ``model.portfolio``).
+    ``ridge``/``gbm``/``embed-gbm``: ``model.ridge`` / ``model.gbm`` / ``model.embed_gbm``;
+    ``lstm-portfolio``: ``model.portfolio``), plus what the family also reads: ``ssl`` for an
+    lstm with SSL on; ``gbm`` for embed-gbm, and with embeddings on also ``lstm`` (the encoder
+    shape) and ``ssl``.
     """
     shape = {k: getattr(m, k) for k in LSTM_SHAPE}
-    if m.family == "lstm" and m.target == "raw":
+    ssl_on = m.ssl.method != "none"
+    if m.family == "lstm" and m.target == "raw" and not ssl_on:
         return shape
     key = SECTIONS.get(m.family, m.family)
     if m.family == "lstm":
@@ -116,5 +120,12 @@ def model_section(m: ModelConfig) -> dict[str, Any]:
     elif m.family == "lstm-universe":
         own = {**shape, "universe": dataclasses.asdict(m.universe)}
     else:
-        own = dataclasses.asdict(getattr(m, key))
-    return {"family": m.family, "target": m.target, key: own}
+        own = dataclasses.asdict(getattr(m, SECTIONS.get(m.family, m.family.replace("-", "_"))))
+    out = {"family": m.family, "target": m.target, key: own}
+    if m.family == "embed-gbm":
+        out["gbm"] = dataclasses.asdict(m.gbm)
+        if m.embed_gbm.embeddings:
+            out["lstm"] = shape
+    if ssl_on and (m.family == "lstm" or "lstm" in out):
+        out["ssl"] = dataclasses.asdict(m.ssl)
+    return out

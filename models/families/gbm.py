@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from models.families import Fitted
-from models.families.tabular import check_names, row_names, rows, tabular_data
+from models.families.tabular import TabularData, check_names, row_names, rows, tabular_data
 from models.features import FeatureSet
 from models.windows import Window
 
-__all__ = ["FAMILY", "GBMFamily", "GBMPredictor", "lgb_params"]
+__all__ = ["FAMILY", "GBMFamily", "GBMPredictor", "lgb_params", "train_booster", "text_tensor"]
 
 FORMAT = 1
 
@@ -46,6 +46,20 @@ def lgb_params(gc: Any, seed: int) -> dict[str, Any]:
     }
 
 
+def train_booster(gc: Any, seed: int, data: TabularData, cols: Sequence[str]) -> tuple[str, int]:
+    """Fit the ``model.gbm`` booster on ``data``'s rows; its text model at the best round."""
+    import lightgbm as lgb
+
+    train = lgb.Dataset(data.x_train, data.y_train, feature_name=list(cols), free_raw_data=False)
+    val = lgb.Dataset(data.x_val, data.y_val, reference=train, free_raw_data=False)
+    stop = [lgb.early_stopping(gc.early_stopping, verbose=False)] if gc.early_stopping else []
+    booster = lgb.train(
+        lgb_params(gc, seed), train, gc.n_estimators, valid_sets=[val], callbacks=stop
+    )
+    rounds = int(booster.best_iteration or booster.current_iteration())
+    return booster.model_to_string(num_iteration=rounds), rounds
+
+
 class GBMPredictor:
     def __init__(self, text: str, feature_names: Sequence[str], lags: int, threads: int) -> None:
         import lightgbm as lgb
@@ -65,7 +79,7 @@ class GBMPredictor:
         return self.booster.predict(x, num_threads=self.threads).astype(np.float32)
 
 
-def _text_tensor(text: str) -> torch.Tensor:
+def text_tensor(text: str) -> torch.Tensor:
     return torch.tensor(np.frombuffer(text.encode("utf-8"), dtype=np.uint8).copy())
 
 
@@ -82,20 +96,11 @@ class GBMFamily:
         seed: int,
         init: dict[str, Any] | None = None,
     ) -> Fitted:
-        import lightgbm as lgb
-
         t0 = time.perf_counter()
         gc = cfg.model.gbm
         data = tabular_data(window, fs, cfg, gc.lags)
         cols = list(row_names(fs.names, gc.lags))
-        train = lgb.Dataset(data.x_train, data.y_train, feature_name=cols, free_raw_data=False)
-        val = lgb.Dataset(data.x_val, data.y_val, reference=train, free_raw_data=False)
-        stop = [lgb.early_stopping(gc.early_stopping, verbose=False)] if gc.early_stopping else []
-        booster = lgb.train(
-            lgb_params(gc, seed), train, gc.n_estimators, valid_sets=[val], callbacks=stop
-        )
-        rounds = int(booster.best_iteration or booster.current_iteration())
-        text = booster.model_to_string(num_iteration=rounds)
+        text, rounds = train_booster(gc, seed, data, cols)
         pred = GBMPredictor(text, fs.names, gc.lags, gc.num_threads)
         val_pred = pred.predict(fs, data.split.val_t, data.split.val_k, tickers)
         ckpt = {
@@ -106,7 +111,7 @@ class GBMFamily:
             "feature_names": list(fs.names),
             "vocab": [],
             "lags": gc.lags,
-            "state_dict": {"booster": _text_tensor(text)},
+            "state_dict": {"booster": text_tensor(text)},
         }
         metrics = {
             "val_mse": float(np.mean((val_pred.astype(np.float64) - data.y_val) ** 2)),

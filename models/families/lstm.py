@@ -41,6 +41,8 @@ class LSTMFamily:
             "n_val": int(len(res.split.val_t)),
             "vocab": len(res.bundle.vocab),
         }
+        if res.ssl_losses:
+            metrics["ssl_loss"] = list(res.ssl_losses)
         return Fitted(res.bundle.to_checkpoint(), res.bundle, metrics, res.elapsed_s)
 
     def load(self, checkpoint: dict[str, Any]) -> ModelBundle:

@@ -1,5 +1,5 @@
-"""The model-family seam: config, targets, and per family (lstm, ridge, gbm) determinism,
-no look-ahead after retraining, the manager's guard and saved predictions."""
+"""The model-family seam: config, targets, and per family (lstm, ridge, gbm, embed-gbm)
+determinism, no look-ahead after retraining, the manager's guard and saved predictions."""
 
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ from simulator.strategies import make_strategy, model_predictor
 from tests.unit.models.panel_factory import make_panel
 from tests.unit.simulator.test_loop import perturb
 
-FAMS = ("lstm", "ridge", "gbm")
+FAMS = ("lstm", "ridge", "gbm", "embed-gbm")
 SMALL = {
     "windows.initial": 40, "windows.step": 15, "model.hidden": 4, "model.layers": 1,
     "model.embed_dim": 2, "train.max_epochs": 1, "train.warm_epochs": 1,
     "train.max_samples_per_epoch": 128, "features.seq_len": 5, "decision.max_positions": 8,
     "model.gbm.n_estimators": 30, "model.gbm.min_data_in_leaf": 20, "model.gbm.num_threads": 1,
-    "model.ridge.lags": 2,
+    "model.ridge.lags": 2, "model.embed_gbm.embedding_size": 3,
 }  # fmt: skip
 PANEL = make_panel(n_days=70, n_stocks=30, seed=2)  # w000 serves 40..54, w001 55..69
 # what happens at or after the open of day p (prices of p, episode p's agent outputs); the eligible
@@ -263,7 +263,7 @@ def test_replay_config_of_another_family_is_refused(trained):
         model_predictor(PANEL, root, cfg_of(other))
 
 
-@pytest.mark.parametrize("family", ["ridge", "gbm"])
+@pytest.mark.parametrize("family", ["ridge", "gbm", "embed-gbm"])
 def test_resume_after_a_lost_window_gives_the_same_registry(family, tmp_path):
     pretrain(PANEL, tmp_path / "full", cfg_of(family))
     run = tmp_path / "run"
@@ -287,7 +287,7 @@ def local_ray():
 
 @pytest.mark.ray
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["ridge", "gbm"])
+@pytest.mark.parametrize("family", ["ridge", "gbm", "embed-gbm"])
 def test_ray_backend_gives_the_local_artifacts(family, tmp_path, local_ray):
     pretrain(PANEL, tmp_path / "local", cfg_of(family))
     res = pretrain(PANEL, tmp_path / "ray", cfg_of(family), backend="ray", workers=2)
