@@ -163,7 +163,8 @@ def test_replay_command_writes_stable_exports(real_store, tmp_path):
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == sorted(
         ["trades.csv", "trades.parquet", "equity.csv", "equity.parquet", "positions.csv",
-         "positions.parquet", "summary.json", "reconcile.csv", "manifest.json"]
+         "positions.parquet", "summary.json", "reconcile.csv", "manifest.json",
+         "holdings_shares.csv", "holdings_value.csv", "units.json", "versions.json"]
     )  # fmt: skip
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
