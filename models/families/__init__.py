@@ -95,8 +95,8 @@ class Family(Protocol):
 class FamilyBase:
     """The shared ``fit`` of the families: time ``_fit`` (window, purged fit) and wrap it.
 
-    A family implements ``_fit(window, fs, tickers, cfg, seed, init) -> (checkpoint, predictor,
-    metrics)``; ``fit`` returns them as a ``Fitted`` with the wall-clock seconds it took.
+    A family implements ``_fit`` (``fit``'s arguments, ``init`` given) returning ``(checkpoint,
+    predictor, metrics)``; ``fit`` returns them as a ``Fitted`` with the wall-clock seconds it took.
     """
 
     name: str
@@ -114,17 +114,6 @@ class FamilyBase:
         t0 = time.perf_counter()
         ckpt, pred, metrics = self._fit(window, fs, tickers, cfg, seed, init)
         return Fitted(ckpt, pred, metrics, time.perf_counter() - t0)
-
-    def _fit(
-        self,
-        window: Window,
-        fs: FeatureSet,
-        tickers: Sequence[str],
-        cfg: Any,
-        seed: int,
-        init: dict[str, Any] | None,
-    ) -> tuple[dict[str, Any], Predictor, dict[str, Any]]:
-        raise NotImplementedError
 
 
 def header(
