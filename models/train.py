@@ -77,12 +77,16 @@ def epoch_draw(
     Rule: with ``budget == 0`` or at most ``budget`` samples, all of them. Otherwise every sample of
     the newest ``recent_days`` training days, plus a uniform draw without replacement from the
     older ones to fill the budget (a new draw each epoch, so the old days are all visited over
-    epochs and windows). Keeps the cost per window bounded as the expanding window grows.
+    epochs and windows). Keeps the cost per window bounded as the expanding window grows. When
+    the recent days alone hold more than ``budget`` samples (universe-wide training), each epoch
+    draws a seeded ``budget`` of them without replacement (the older days' share is then 0).
     """
     n = len(t)
     if budget == 0 or n <= budget:
         return rng.permutation(n)
-    recent = np.flatnonzero(t > t.max() - recent_days)[:budget]
+    recent = np.flatnonzero(t > t.max() - recent_days)
+    if len(recent) > budget:
+        return rng.choice(recent, size=budget, replace=False)  # a new, shuffled subset per epoch
     older = np.flatnonzero(t <= t.max() - recent_days)
     fill = rng.choice(older, size=min(len(older), budget - len(recent)), replace=False)
     return rng.permutation(np.concatenate([recent, fill]))

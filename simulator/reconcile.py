@@ -90,17 +90,18 @@ class BookReplay(NamedTuple):
     after: DailyBooks
 
 
-class ReplayResult(NamedTuple):
-    """A ``BookReplay`` under the recording's rules plus its reconciliation with the recording."""
-
-    fills: np.ndarray
-    marks: Marks
-    initial_nav: float
-    n_long: np.ndarray  # [T] open long stock positions after the close
-    n_short: np.ndarray  # [T] open short stock positions after the close
-    after: DailyBooks
-    mismatches: list[Mismatch]
-    bad_days: np.ndarray  # [T] bool: day t has at least one mismatch
+# A ``BookReplay``'s fields (declared once, above) plus the reconciliation's two.
+ReplayResult = NamedTuple(
+    "ReplayResult",
+    [
+        *BookReplay.__annotations__.items(),
+        ("mismatches", list[Mismatch]),
+        ("bad_days", np.ndarray),  # [T] bool: day t has at least one mismatch
+    ],
+)
+ReplayResult.__doc__ = (
+    "A ``BookReplay`` under the recording's rules plus its reconciliation with the recording."
+)
 
 
 def replay_recorded(panel: Panel) -> ReplayResult:

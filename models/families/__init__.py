@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +39,10 @@ __all__ = [
     "Predictor",
     "Family",
     "Fitted",
+    "FamilyBase",
+    "header",
+    "split_sizes",
+    "train_metrics",
     "get_family",
     "load_predictor",
     "model_section",
@@ -85,6 +90,61 @@ class Family(Protocol):
     ) -> Fitted: ...
 
     def load(self, checkpoint: dict[str, Any]) -> Predictor: ...
+
+
+class FamilyBase:
+    """The shared ``fit`` of the families: time ``_fit`` (window, purged fit) and wrap it.
+
+    A family implements ``_fit`` (``fit``'s arguments, ``init`` given) returning ``(checkpoint,
+    predictor, metrics)``; ``fit`` returns them as a ``Fitted`` with the wall-clock seconds it took.
+    """
+
+    name: str
+    warm_start: bool
+
+    def fit(
+        self,
+        window: Window,
+        fs: FeatureSet,
+        tickers: Sequence[str],
+        cfg: Any,
+        seed: int,
+        init: dict[str, Any] | None = None,
+    ) -> Fitted:
+        t0 = time.perf_counter()
+        ckpt, pred, metrics = self._fit(window, fs, tickers, cfg, seed, init)
+        return Fitted(ckpt, pred, metrics, time.perf_counter() - t0)
+
+
+def header(
+    fmt: int, family: str, window: Window, config: Any, fs: FeatureSet, vocab: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The first keys of a family checkpoint, in their saved order."""
+    return {
+        "format": fmt,
+        "family": family,
+        "window": window.id,
+        "config": config,
+        "feature_names": list(fs.names),
+        "vocab": list(vocab),
+    }
+
+
+def split_sizes(n_train: int, n_val: int) -> dict[str, int]:
+    """The registry's sample counts of a window's purged train and validation parts."""
+    return {"n_train": int(n_train), "n_val": int(n_val)}
+
+
+def train_metrics(res: Any) -> dict[str, Any]:
+    """Registry metrics of a ``models.train.train_window`` result (families lstm, lstm-universe)."""
+    return {
+        "val_mse": res.val_mse,
+        "epochs": res.epochs,
+        "best_epoch": res.best_epoch,
+        "warm": res.warm,
+        **split_sizes(len(res.split.train_t), len(res.split.val_t)),
+        "vocab": len(res.bundle.vocab),
+    }
 
 
 def get_family(name: str) -> Family:

@@ -23,20 +23,18 @@ and the projection in ``state_dict``; the encoder's scaler, vocabulary and shape
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from models.families import Fitted
+from models.families import FamilyBase, header, split_sizes
 from models.families.gbm import GBMPredictor, text_tensor, train_booster
 from models.families.tabular import check_names, row_names, rows, tabular_data
 from models.features import FeatureSet, gather_sequences
 from models.lstm import EVAL_BATCH, ModelBundle
 from models.train import train_window
-from models.windows import Window
 
 __all__ = ["FAMILY", "EmbedGBMFamily", "EmbedGBMPredictor", "embeddings", "projection"]
 
@@ -101,20 +99,11 @@ def _encoder(window, fs, tickers, cfg, seed) -> tuple[ModelBundle, dict[str, Any
     return res.bundle, facts
 
 
-class EmbedGBMFamily:
+class EmbedGBMFamily(FamilyBase):
     name = "embed-gbm"
     warm_start = False
 
-    def fit(
-        self,
-        window: Window,
-        fs: FeatureSet,
-        tickers: Sequence[str],
-        cfg: Any,
-        seed: int,
-        init: dict[str, Any] | None = None,
-    ) -> Fitted:
-        t0 = time.perf_counter()
+    def _fit(self, window, fs, tickers, cfg, seed, init) -> tuple[dict[str, Any], Any, dict]:
         gc, ec = cfg.model.gbm, cfg.model.embed_gbm
         enc, proj, facts = None, None, {}
         if ec.embeddings:
@@ -139,12 +128,10 @@ class EmbedGBMFamily:
         metrics = {
             "val_mse": float(np.mean((val_pred - data.y_val) ** 2)),
             "rounds": rounds,
-            "n_train": int(len(data.y_train)),
-            "n_val": int(len(data.y_val)),
+            **split_sizes(len(data.y_train), len(data.y_val)),
             **facts,
         }
-        return Fitted(self._checkpoint(window, fs, cfg, text, enc, proj), pred, metrics,
-                      time.perf_counter() - t0)  # fmt: skip
+        return self._checkpoint(window, fs, cfg, text, enc, proj), pred, metrics
 
     def _checkpoint(self, window, fs, cfg, text, enc, proj) -> dict[str, Any]:
         state = {"booster": text_tensor(text)}
@@ -154,16 +141,13 @@ class EmbedGBMFamily:
             state.update({ENC + k: v for k, v in encoder.pop("state_dict").items()})
             if proj is not None:
                 state["projection"] = torch.from_numpy(proj.copy())
+        config = {
+            "embed_gbm": dataclasses.asdict(cfg.model.embed_gbm),
+            "gbm": dataclasses.asdict(cfg.model.gbm),
+        }
+        vocab = enc.vocab if enc is not None else ()
         return {
-            "format": FORMAT,
-            "family": self.name,
-            "window": window.id,
-            "config": {
-                "embed_gbm": dataclasses.asdict(cfg.model.embed_gbm),
-                "gbm": dataclasses.asdict(cfg.model.gbm),
-            },
-            "feature_names": list(fs.names),
-            "vocab": list(enc.vocab) if enc is not None else [],
+            **header(FORMAT, self.name, window, config, fs, vocab),
             "lags": cfg.model.gbm.lags,
             "encoder": encoder,
             "state_dict": state,

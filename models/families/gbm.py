@@ -10,17 +10,15 @@ the checkpoint's ``state_dict``: no pickle). No warm start.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from models.families import Fitted
+from models.families import FamilyBase, header, split_sizes
 from models.families.tabular import TabularData, check_names, row_names, rows, tabular_data
 from models.features import FeatureSet
-from models.windows import Window
 
 __all__ = ["FAMILY", "GBMFamily", "GBMPredictor", "lgb_params", "train_booster", "text_tensor"]
 
@@ -83,20 +81,11 @@ def text_tensor(text: str) -> torch.Tensor:
     return torch.tensor(np.frombuffer(text.encode("utf-8"), dtype=np.uint8).copy())
 
 
-class GBMFamily:
+class GBMFamily(FamilyBase):
     name = "gbm"
     warm_start = False
 
-    def fit(
-        self,
-        window: Window,
-        fs: FeatureSet,
-        tickers: Sequence[str],
-        cfg: Any,
-        seed: int,
-        init: dict[str, Any] | None = None,
-    ) -> Fitted:
-        t0 = time.perf_counter()
+    def _fit(self, window, fs, tickers, cfg, seed, init) -> tuple[dict[str, Any], Any, dict]:
         gc = cfg.model.gbm
         data = tabular_data(window, fs, cfg, gc.lags)
         cols = list(row_names(fs.names, gc.lags))
@@ -104,22 +93,16 @@ class GBMFamily:
         pred = GBMPredictor(text, fs.names, gc.lags, gc.num_threads)
         val_pred = pred.predict(fs, data.split.val_t, data.split.val_k, tickers)
         ckpt = {
-            "format": FORMAT,
-            "family": self.name,
-            "window": window.id,
-            "config": dataclasses.asdict(gc),
-            "feature_names": list(fs.names),
-            "vocab": [],
+            **header(FORMAT, self.name, window, dataclasses.asdict(gc), fs),
             "lags": gc.lags,
             "state_dict": {"booster": text_tensor(text)},
         }
         metrics = {
             "val_mse": float(np.mean((val_pred.astype(np.float64) - data.y_val) ** 2)),
             "rounds": rounds,
-            "n_train": int(len(data.y_train)),
-            "n_val": int(len(data.y_val)),
+            **split_sizes(len(data.y_train), len(data.y_val)),
         }
-        return Fitted(ckpt, pred, metrics, time.perf_counter() - t0)
+        return ckpt, pred, metrics
 
     def load(self, checkpoint: dict[str, Any]) -> GBMPredictor:
         if checkpoint.get("format") != FORMAT:

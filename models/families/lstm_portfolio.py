@@ -18,7 +18,6 @@ the same computation; a day before the serve start is its own one-day path.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +29,10 @@ from torch import nn
 
 from episodes.account import RECORDED_ACCOUNT
 from models.config import PortfolioConfig
-from models.families import Fitted
+from models.families import FamilyBase, Fitted, header, split_sizes
 from models.features import FeatureSet, Scaler, gather_sequences
 from models.portfolio import portfolio_returns, sharpe_loss, weight_path
 from models.train import split_window
-from models.windows import Window
 
 __all__ = ["FAMILY", "PortfolioNet", "PortfolioPredictor", "PortfolioFamily"]
 
@@ -194,20 +192,11 @@ def _fit(net, data: _Days, train: tuple, val: tuple, tc: Any, rng, window_id: st
     return epoch, best_epoch, best
 
 
-class PortfolioFamily:
+class PortfolioFamily(FamilyBase):
     name = "lstm-portfolio"
     warm_start = False
 
-    def fit(
-        self,
-        window: Window,
-        fs: FeatureSet,
-        tickers: Sequence[str],
-        cfg: Any,
-        seed: int,
-        init: dict[str, Any] | None = None,
-    ) -> Fitted:
-        t0 = time.perf_counter()
+    def _fit(self, window, fs, tickers, cfg, seed, init) -> tuple[dict[str, Any], Any, dict]:
         pc, tc = cfg.model.portfolio, cfg.train
         if cfg.model.target != "raw":
             raise ValueError(f"lstm-portfolio: model.target={cfg.model.target!r}, expected 'raw'")
@@ -236,28 +225,26 @@ class PortfolioFamily:
         epochs, best_epoch, val_sharpe = _fit(net, data, parts[0], parts[1], tc, rng, window.id)
         pred = PortfolioPredictor(net, scaler, tuple(fs.names), seq_len, pc, window.serve.start)
         ckpt = {
-            "format": FORMAT,
-            "family": self.name,
-            "window": window.id,
-            "config": dataclasses.asdict(pc),
-            "feature_names": list(fs.names),
-            "vocab": [],
+            **header(FORMAT, self.name, window, dataclasses.asdict(pc), fs),
             "seq_len": seq_len,
             "serve_start": int(window.serve.start),
             "scaler": scaler.to_dict(),
             "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()},
         }
-        elapsed = time.perf_counter() - t0
         metrics = {
             "val_sharpe": val_sharpe,
             "epochs": epochs,
             "best_epoch": best_epoch,
-            "n_train": int(len(split.train_t)),
-            "n_val": int(len(split.val_t)),
+            **split_sizes(len(split.train_t), len(split.val_t)),
         }
-        log.info("window_trained", window=window.id, family=self.name, epochs=epochs,
-                 val_sharpe=round(val_sharpe, 4), elapsed_s=round(elapsed, 2))  # fmt: skip
-        return Fitted(ckpt, pred, metrics, elapsed)
+        return ckpt, pred, metrics
+
+    def fit(self, window, fs, tickers, cfg, seed, init=None) -> Fitted:
+        out = super().fit(window, fs, tickers, cfg, seed, init)
+        log.info("window_trained", window=window.id, family=self.name, epochs=out.metrics["epochs"],
+                 val_sharpe=round(out.metrics["val_sharpe"], 4),
+                 elapsed_s=round(out.elapsed_s, 2))  # fmt: skip
+        return out
 
     def load(self, checkpoint: dict[str, Any]) -> PortfolioPredictor:
         if checkpoint.get("format") != FORMAT:

@@ -15,17 +15,14 @@ fine-tuned, the stage-1 model under ``universe``; warm start chains the stage-1 
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Sequence
 from typing import Any
 
-from models.families import Fitted
+from models.families import FamilyBase, train_metrics
 from models.features import FeatureSet
 from models.finetune import finetune
 from models.lstm import ModelBundle
 from models.targets import fit_target, with_target
 from models.train import train_window
-from models.windows import Window
 
 __all__ = ["FAMILY", "LSTMUniverseFamily", "universe_points"]
 
@@ -35,39 +32,21 @@ def universe_points(fs: FeatureSet) -> FeatureSet:
     return dataclasses.replace(fs, sample=fs.has_data)
 
 
-class LSTMUniverseFamily:
+class LSTMUniverseFamily(FamilyBase):
     name = "lstm-universe"
     warm_start = True
     own_target = True  # receives the raw return: its target is taken over its own points
 
-    def fit(
-        self,
-        window: Window,
-        fs: FeatureSet,
-        tickers: Sequence[str],
-        cfg: Any,
-        seed: int,
-        init: dict[str, Any] | None = None,
-    ) -> Fitted:
-        t0 = time.perf_counter()
+    def _fit(self, window, fs, tickers, cfg, seed, init) -> tuple[dict[str, Any], Any, dict]:
         kind, uc = cfg.model.target, cfg.model.universe
         ufs = universe_points(fs)
         ufs = dataclasses.replace(ufs, y=fit_target(fs.y, ufs.sample, kind))
         prev = None if init is None else init.get("universe", init)
         res = train_window(window, ufs, tickers, cfg, seed, init=prev)
-        metrics: dict[str, Any] = {
-            "val_mse": res.val_mse,
-            "epochs": res.epochs,
-            "best_epoch": res.best_epoch,
-            "warm": res.warm,
-            "n_train": int(len(res.split.train_t)),
-            "n_val": int(len(res.split.val_t)),
-            "vocab": len(res.bundle.vocab),
-            "finetune": uc.finetune,
-        }
+        metrics: dict[str, Any] = {**train_metrics(res), "finetune": uc.finetune}
         if uc.finetune == "none":
             ckpt = res.bundle.to_checkpoint(family=self.name, finetune="none")
-            return Fitted(ckpt, res.bundle, metrics, time.perf_counter() - t0)
+            return ckpt, res.bundle, metrics
         ft = finetune(res.bundle, window, with_target(fs, kind), tickers, cfg, seed + 1)
         metrics["universe_val_mse"] = metrics["val_mse"]
         metrics.update(val_mse=ft.val_mse, ft_best_epoch=ft.best_epoch, ft_n_train=ft.n_train,
@@ -75,7 +54,7 @@ class LSTMUniverseFamily:
         ckpt = ft.bundle.to_checkpoint(
             family=self.name, finetune=uc.finetune, universe=res.bundle.to_checkpoint()
         )
-        return Fitted(ckpt, ft.bundle, metrics, time.perf_counter() - t0)
+        return ckpt, ft.bundle, metrics
 
     def load(self, checkpoint: dict[str, Any]) -> ModelBundle:
         return ModelBundle.from_checkpoint(checkpoint)

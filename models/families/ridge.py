@@ -10,7 +10,6 @@ validation part is only scored. No warm start: each window is fitted from its ow
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.families import Fitted
+from models.families import FamilyBase, header, split_sizes
 from models.families.tabular import check_names, rows, tabular_data
 from models.features import FeatureSet
-from models.windows import Window
 
 __all__ = ["FAMILY", "RidgeFamily", "RidgePredictor", "ridge_fit"]
 
@@ -60,20 +58,11 @@ class RidgePredictor:
         return (z @ self.coef + self.intercept).astype(np.float32)
 
 
-class RidgeFamily:
+class RidgeFamily(FamilyBase):
     name = "ridge"
     warm_start = False
 
-    def fit(
-        self,
-        window: Window,
-        fs: FeatureSet,
-        tickers: Sequence[str],
-        cfg: Any,
-        seed: int,
-        init: dict[str, Any] | None = None,
-    ) -> Fitted:
-        t0 = time.perf_counter()
+    def _fit(self, window, fs, tickers, cfg, seed, init) -> tuple[dict[str, Any], Any, dict]:
         rc = cfg.model.ridge
         data = tabular_data(window, fs, cfg, rc.lags)
         mean, std, coef, intercept = ridge_fit(data.x_train, data.y_train, rc.alpha)
@@ -81,12 +70,7 @@ class RidgeFamily:
         z_val = (data.x_val.astype(np.float64) - mean) / std
         val_mse = float(np.mean((z_val @ coef + intercept - data.y_val) ** 2))
         ckpt = {
-            "format": FORMAT,
-            "family": self.name,
-            "window": window.id,
-            "config": dataclasses.asdict(rc),
-            "feature_names": list(fs.names),
-            "vocab": [],
+            **header(FORMAT, self.name, window, dataclasses.asdict(rc), fs),
             "lags": rc.lags,
             "state_dict": {
                 "mean": torch.from_numpy(mean.copy()),
@@ -95,12 +79,7 @@ class RidgeFamily:
                 "intercept": torch.tensor([float(intercept)], dtype=torch.float64),
             },
         }
-        metrics = {
-            "val_mse": val_mse,
-            "n_train": int(len(data.y_train)),
-            "n_val": int(len(data.y_val)),
-        }
-        return Fitted(ckpt, pred, metrics, time.perf_counter() - t0)
+        return ckpt, pred, {"val_mse": val_mse, **split_sizes(len(data.y_train), len(data.y_val))}
 
     def load(self, checkpoint: dict[str, Any]) -> RidgePredictor:
         if checkpoint.get("format") != FORMAT:

@@ -10,6 +10,9 @@ __all__ = [
     "store_option",
     "config_option",
     "seed_option",
+    "out_dir_option",
+    "seed_range_options",
+    "benchmarks_option",
     "deprecated_alias",
     "verbosity_options",
     "pick",
@@ -78,3 +81,30 @@ def verbosity_options(cmd: click.Command) -> click.Command:
 def seed_option() -> click.Option:
     """``--seed``: the run seed, overriding the config's."""
     return click.option("--seed", type=int, default=None, help="Run seed (overrides the config's).")
+
+
+def out_dir_option(help: str) -> click.Option:
+    """``--out``: the command's output directory (required; created if absent)."""
+    return click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help=help
+    )
+
+
+def seed_range_options(cmd: click.Command) -> click.Command:
+    """``--seeds N`` (as ``n_seeds``) and ``--first-seed S``: the seeds S .. S+N-1."""
+    cmd = click.option("--first-seed", type=int, default=0, show_default=True)(cmd)
+    return click.option(
+        "--seeds", "n_seeds", type=click.IntRange(1, 100), default=3, show_default=True
+    )(cmd)
+
+
+def benchmarks_option(default: Path, help: str, show_default: bool = False) -> click.Option:
+    """``--benchmarks`` (as ``benchmarks_dir``): the folder of the benchmark CSVs."""
+    return click.option(
+        "--benchmarks",
+        "benchmarks_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=default,
+        show_default=show_default,
+        help=help,
+    )

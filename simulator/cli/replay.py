@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from episodes.account import RECORDED_ACCOUNT
-from simulator.cli.options import config_option, seed_option, store_option
+from simulator.cli.options import config_option, out_dir_option, seed_option, store_option
 from simulator.core.logs import get_logger
 from simulator.strategy_names import ALL_STRATEGIES, rules_text
 
@@ -30,11 +30,8 @@ log = get_logger(__name__)
     "--models); random: the same rule on seeded random predictions; flat: cash only.",
 )
 @store_option()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output directory: trades/equity/positions .csv+.parquet, summary.json (+ reconcile.csv).",
+@out_dir_option(
+    "Output directory: trades/equity/positions .csv+.parquet, summary.json (+ reconcile.csv)."
 )
 @click.option(
     "--models",

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from episodes.benchmarks import RF_FILE, SPY_FILE
-from simulator.cli.options import deprecated_alias, pick
+from simulator.cli.options import benchmarks_option, deprecated_alias, pick
 from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "DEFAULT_BENCHMARKS", "compare", "report"]
@@ -43,12 +43,9 @@ def _inputs_options(func: Callable) -> Callable:
             default=None,
             help=f"SPY returns CSV (Date,SPY). Default: {SPY_FILE} in --benchmarks.",
         ),
-        click.option(
-            "--benchmarks",
-            "benchmarks_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=DEFAULT_BENCHMARKS,
-            help=f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors) "
+        benchmarks_option(
+            DEFAULT_BENCHMARKS,
+            f"Folder of the benchmark CSVs ({SPY_FILE}, {RF_FILE}, runs, FF factors) "
             "[default: the runs' own benchmarks/, written for synthetic stores].",
         ),
         click.option(

@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from models.config import FAMILIES, INFO_SET_LAGS
-from simulator.cli.options import config_option, store_option
+from simulator.cli.options import (
+    benchmarks_option,
+    config_option,
+    out_dir_option,
+    seed_range_options,
+    store_option,
+)
 from simulator.cli.report import DEFAULT_BENCHMARKS
 
 __all__ = ["COMMANDS", "seeds"]
@@ -15,14 +21,8 @@ __all__ = ["COMMANDS", "seeds"]
 
 @click.command()
 @store_option()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output directory: models-*/, runs/*/, comparison-<info-set>.csv, report.html.",
-)
-@click.option("--seeds", "n_seeds", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--first-seed", type=int, default=0, show_default=True)
+@out_dir_option("Output directory: models-*/, runs/*/, comparison-<info-set>.csv, report.html.")
+@seed_range_options
 @click.option(
     "--info-set",
     type=click.Choice(list(INFO_SET_LAGS)),
@@ -39,12 +39,9 @@ __all__ = ["COMMANDS", "seeds"]
     "<family>-<seed>.",
 )
 @config_option()
-@click.option(
-    "--benchmarks",
-    "benchmarks_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_BENCHMARKS,
-    help="Folder of the benchmark CSVs (SPY, risk-free rate) for the comparison "
+@benchmarks_option(
+    DEFAULT_BENCHMARKS,
+    "Folder of the benchmark CSVs (SPY, risk-free rate) for the comparison "
     "[default: the runs' own benchmarks/, written for synthetic stores].",
 )
 def seeds(

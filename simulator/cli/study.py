@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from models.config import FAMILIES
-from simulator.cli.options import config_option, store_option
+from simulator.cli.options import (
+    benchmarks_option,
+    config_option,
+    out_dir_option,
+    seed_range_options,
+    store_option,
+)
 from simulator.cli.report import DEFAULT_BENCHMARKS
 from simulator.config import load_config
 from simulator.core.errors import ConfigError
@@ -26,12 +32,7 @@ def _families(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 
 @click.command()
 @store_option()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output directory: models/<family>-<seed>/, runs/*/, study.csv, report.html.",
-)
+@out_dir_option("Output directory: models/<family>-<seed>/, runs/*/, study.csv, report.html.")
 @click.option(
     "--families",
     callback=_families,
@@ -39,16 +40,10 @@ def _families(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     show_default=True,
     help=f"Comma-separated model families, of: {', '.join(FAMILIES)}.",
 )
-@click.option("--seeds", "n_seeds", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--first-seed", type=int, default=0, show_default=True)
+@seed_range_options
 @config_option()
-@click.option(
-    "--benchmarks",
-    "benchmarks_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_BENCHMARKS,
-    show_default=True,
-    help="Folder of the benchmark CSVs (SPY, risk-free rate).",
+@benchmarks_option(
+    DEFAULT_BENCHMARKS, "Folder of the benchmark CSVs (SPY, risk-free rate).", show_default=True
 )
 def study(
     store: Path,

@@ -18,16 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e import test_api_cli
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = {
-    "synth": {"days": 60, "tickers": 12},
-    "windows": {"initial": 30, "step": 15},
-    "features": {"seq_len": 5},
-    "model": {"hidden": 8, "layers": 1, "embed_dim": 4},
-    "train": {"max_epochs": 1, "warm_epochs": 1, "max_samples_per_epoch": 128},
-}
+TINY = test_api_cli.TINY
 
 
 def _sh(args, cwd, env=None):

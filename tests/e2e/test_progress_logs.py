@@ -15,16 +15,11 @@ from simulator.cli.progress import TqdmReporter, wanted
 from simulator.config import load_config
 from simulator.core import progress
 from simulator.core.logs import round_floats
+from tests.e2e.test_demo import TINY as demo_tiny
 
 pytestmark = pytest.mark.e2e
 
-TINY = {
-    "synth": {"days": 70, "tickers": 15},
-    "windows": {"initial": 30, "step": 20},
-    "features": {"seq_len": 5},
-    "model": {"hidden": 8, "layers": 1, "embed_dim": 4},
-    "train": {"max_epochs": 2, "warm_epochs": 1, "max_samples_per_epoch": 256},
-}
+TINY = demo_tiny | {"train": {**demo_tiny["train"], "max_epochs": 2}}
 MAX_LINES = 75
 """The tiny demo's whole output (stdout + stderr, JSON logs) measured 63 lines after collapsing the
 per-file path lists (was > 110): a regression guard. Not yet one 50-line screen: the comparison

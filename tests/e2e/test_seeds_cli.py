@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import yaml
@@ -13,20 +15,21 @@ from tests.e2e.test_demo import TINY
 pytestmark = pytest.mark.e2e
 
 
-def test_seeds_aggregates_each_strategy_over_seeds(tmp_path):
+def _synth_store(tmp_path, config: dict) -> tuple[CliRunner, Path, Path, Path]:
+    """``config`` as YAML and its synthetic store ingested: runner, cfg, store, out."""
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(yaml.safe_dump(TINY))
+    cfg.write_text(yaml.safe_dump(config))
     runner = CliRunner()
     eps, store, out = tmp_path / "eps", tmp_path / "store", tmp_path / "out"
-    assert (
-        runner.invoke(
-            main, ["episodes", "synth", "--out", str(eps), "--config", str(cfg)]
-        ).exit_code
-        == 0
-    )
-    assert (
-        runner.invoke(main, ["episodes", "ingest", str(eps), "--store", str(store)]).exit_code == 0
-    )
+    res = runner.invoke(main, ["episodes", "synth", "--out", str(eps), "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["episodes", "ingest", str(eps), "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    return runner, cfg, store, out
+
+
+def test_seeds_aggregates_each_strategy_over_seeds(tmp_path):
+    runner, cfg, store, out = _synth_store(tmp_path, TINY)
     args = ["seeds", "--store", str(store), "--out", str(out), "--seeds", "2", "--config", str(cfg)]
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output
@@ -44,19 +47,7 @@ def test_seeds_aggregates_each_strategy_over_seeds(tmp_path):
 def test_seeds_completes_under_another_account_with_the_counterfactual(tmp_path):
     from tests.e2e.test_demo import ACCOUNT
 
-    cfg = tmp_path / "account.yaml"
-    cfg.write_text(yaml.safe_dump(TINY | ACCOUNT))
-    runner = CliRunner()
-    eps, store, out = tmp_path / "eps", tmp_path / "store", tmp_path / "out"
-    assert (
-        runner.invoke(
-            main, ["episodes", "synth", "--out", str(eps), "--config", str(cfg)]
-        ).exit_code
-        == 0
-    )
-    assert (
-        runner.invoke(main, ["episodes", "ingest", str(eps), "--store", str(store)]).exit_code == 0
-    )
+    runner, cfg, store, out = _synth_store(tmp_path, TINY | ACCOUNT)
     args = ["seeds", "--store", str(store), "--out", str(out), "--seeds", "1", "--config", str(cfg)]
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output

@@ -87,6 +87,22 @@ def test_epoch_draw_always_holds_the_recent_days_and_is_seeded():
     np.testing.assert_array_equal(idx, again)
 
 
+def test_epoch_draw_samples_the_recent_days_when_they_exceed_the_budget():
+    """Universe-wide training: 5 recent days x 10 samples > a budget of 20. Each epoch draws a
+    seeded random 20 of the 50 recent samples (the older days' share, budget - recent, is 0);
+    over epochs every recent sample is visited, not always the same first 20."""
+    t = np.repeat(np.arange(30), 10)
+    recent = set(np.flatnonzero(t >= 25).tolist())
+    rng = np.random.default_rng(3)
+    draws = [epoch_draw(rng, t, 20, 5) for _ in range(12)]
+    for idx in draws:
+        assert len(idx) == 20 == len(set(idx.tolist())) and set(idx.tolist()) <= recent
+    assert len({tuple(sorted(d.tolist())) for d in draws}) > 1
+    assert set(np.concatenate(draws).tolist()) == recent
+    again = np.random.default_rng(3)
+    np.testing.assert_array_equal(draws[0], epoch_draw(again, t, 20, 5))
+
+
 def test_warm_start_fine_tunes_from_the_previous_window(data):
     cfg = tiny(**{"train.max_epochs": 3, "train.warm_epochs": 1})
     first = train_window(W0, data.fs, data.tickers, cfg, seed=1)

@@ -19,6 +19,7 @@ from simulator.core.errors import RegistryError
 from simulator.kernels.records import BUY, SHORT
 from simulator.loop import consensus_tickers, run_replay
 from simulator.strategies import model_predictor
+from tests.property.test_no_lookahead_teeth import perturb_future
 from tests.stub_panel import make_panel
 from tests.unit.simulator.test_loop import EPISODE_FIELDS, orders_upto, perturb, rec_bytes
 
@@ -116,3 +117,24 @@ def test_eligible_run_does_not_look_ahead(registries, t):
     moved = run(perturb(PANEL, t, EPISODE_FIELDS + ("open", "close")), cfg, registries[0])
     assert orders_upto(base, t) == orders_upto(moved, t)
     assert orders_upto(base, t + 1) != orders_upto(moved, t + 1)  # the test has teeth
+
+
+@pytest.mark.parametrize("t", [25, 38])
+def test_eligible_points_and_orders_ignore_a_future_with_prices_and_tickers_removed(registries, t):
+    """``perturb_future`` also removes closes of day t and later prices, and drops tickers from
+    the universe after t: the served points of every day <= t (day t itself included) and the
+    orders of days <= t stay; both change later."""
+    cfg = cfg_with(universe="eligible")
+    moved_panel = perturb_future(PANEL, t, "strict", seed=t)
+    a, b = (
+        model_predictor(PANEL, registries[0], cfg),
+        model_predictor(moved_panel, registries[0], cfg),
+    )
+    served = [(a(d)[0], b(d)[0]) for d in range(CFG.windows.initial, PANEL.n_days)]
+    for d, (ka, kb) in enumerate(served, start=CFG.windows.initial):
+        if d <= t:
+            np.testing.assert_array_equal(ka, kb, err_msg=f"day {d}")
+    assert any(not np.array_equal(ka, kb) for ka, kb in served[t + 1 - CFG.windows.initial :])
+    base, moved = run(PANEL, cfg, registries[0]), run(moved_panel, cfg, registries[0])
+    assert orders_upto(base, t) == orders_upto(moved, t)
+    assert orders_upto(base, t + 2) != orders_upto(moved, t + 2)  # teeth

@@ -37,12 +37,17 @@ DAYS = range(40, 70)  # w000 serves 40..54, w001 55..69
 MOVED = ("open", "close", "confidence", "risk_limit")
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def pretrained(tmp_path_factory):
+    """PANEL pretrained with CFG into a fresh directory (one torch thread: deterministic)."""
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("models")
     pretrain(PANEL, path, CFG)
     return path
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    return pretrained(tmp_path_factory)
 
 
 @pytest.fixture

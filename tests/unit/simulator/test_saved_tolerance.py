@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from models.pretrain import pretrain
 from simulator.strategies import model_predictor
 from tests.unit.simulator.test_loop import orders_upto
-from tests.unit.simulator.test_saved_predictions import CFG, DAYS, LIVE, PANEL, lstm
+from tests.unit.simulator.test_saved_predictions import CFG, DAYS, LIVE, PANEL, lstm, pretrained
 
 ATOL = 1e-8  # README: saved and live differ by at most 1.4e-9 on the real data
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    torch.set_num_threads(1)
-    path = tmp_path_factory.mktemp("models")
-    pretrain(PANEL, path, CFG)
-    return path
+    return pretrained(tmp_path_factory)
 
 
 def test_saved_predictions_match_live_to_1e_8_and_orders_are_identical(models):
