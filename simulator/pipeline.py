@@ -127,7 +127,8 @@ def replay(
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
         extra |= _coverage(res, strategy, allow_gaps)
         tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
-        docs = {"units.json": units(), "versions.json": run_versions(RUN_VERSIONS)}
+        versions = run_versions(RUN_VERSIONS, models=bool(opts))
+        docs = {"units.json": units(), "versions.json": versions}
         # the store's own SPY/rf (synthetic stores) travel with the run, for compare/report
         paths = export_run(out, res.run, extra, tables, docs, benchmark_files(store))
         nav = res.run.marks.nav
