@@ -11,7 +11,6 @@ import structlog
 
 from models.families import Predictor, load_predictor
 from models.features import FeatureSet
-from models.lstm import load_checkpoint
 from models.registry import Registry, WindowEntry
 from simulator.core.errors import LookaheadError, RegistryError
 
@@ -100,6 +99,8 @@ class WalkForwardModelManager:
                 window=e.id,
                 fix="rerun `wfsim pretrain` to rebuild it",
             )
+        from models.lstm import load_checkpoint  # torch: only live prediction loads a model
+
         bundle = load_predictor(load_checkpoint(path))
         self.loads += 1
         self._cache[e.id] = bundle

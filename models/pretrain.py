@@ -24,7 +24,6 @@ from models.config import PretrainConfig
 from models.evaluate import oos_metrics
 from models.families import Predictor, get_family, model_section
 from models.features import FeatureSet, build_features
-from models.lstm import load_checkpoint
 from models.registry import (
     Registry,
     WindowEntry,
@@ -34,7 +33,6 @@ from models.registry import (
     write_window,
 )
 from models.targets import with_target
-from models.train import split_window
 from models.windows import Window, from_config
 from simulator.core import progress
 from simulator.core.errors import ConfigError, RegistryError
@@ -111,6 +109,8 @@ def plan_windows(data: PretrainData, cfg: PretrainConfig) -> list[tuple[Window, 
     masks, targets, label ends), the dates and the ticker and feature names: appending episodes
     leaves the earlier windows valid.
     """
+    from models.train import split_window  # torch: planning is part of training
+
     chash = sections_hash(pretrain_sections(cfg))
     out = []
     fs, dates = data.fs, np.asarray(data.dates).astype("datetime64[D]")
@@ -341,6 +341,8 @@ class _Ctx:
                 window=self.windows[i].id,
                 previous=prev.id,
             )
+        from models.lstm import load_checkpoint
+
         return load_checkpoint(self.reg.root / prev.path / "model.pt")
 
 

@@ -17,18 +17,20 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 
 from simulator.core.atomic import atomic_dir, write_atomic
 from simulator.core.errors import RegistryError
 from simulator.core.hashing import canonical_hash, sha256_file
 from simulator.core.versions import library_versions
+
+if TYPE_CHECKING:  # torch only where weights are written: reading a registry stays light
+    import torch
 
 __all__ = [
     "REGISTRY_FILE",
@@ -321,6 +323,8 @@ def write_window(
         "val": {k: v for k, v in metrics.items() if k != "oos"},
         "oos": metrics["oos"],
     }
+    import torch
+
     with atomic_dir(reg.root / entry.path) as tmp:
         buf = io.BytesIO()
         torch.save(ckpt, buf)

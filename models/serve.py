@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import structlog
-import torch
 
 from episodes.panel import Panel
 from models.config import PretrainConfig
@@ -70,7 +69,7 @@ class ModelPredictor:
         mode: str,
         universe: str | ServingUniverse = CONSENSUS,
     ) -> None:
-        torch.set_num_threads(cfg.train.torch_threads)
+        self._threads = cfg.train.torch_threads
         self.manager = WalkForwardModelManager(Path(models_dir))
         info = self.manager.registry.info
         sections = pretrain_sections(cfg) | {"seed": info.get("seed", cfg.seed)}
@@ -107,6 +106,11 @@ class ModelPredictor:
             saved = self._saved_window(self.manager.window_for(t))
             if saved is not None:
                 return saved.day(t, np.flatnonzero(self.fs.sample[t]), self.dates[t])
+        if self._threads is not None:  # torch only on the live path (saved: no torch import)
+            import torch
+
+            torch.set_num_threads(self._threads)
+            self._threads = None
         k, pred = self.manager.predict(t, self._serve_fs, self.tickers)
         return k.astype(np.int32), pred.astype(np.float64)
 

@@ -127,7 +127,8 @@ def replay(
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
         extra |= _coverage(res, strategy, allow_gaps)
         tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
-        docs = {"units.json": units(), "versions.json": run_versions(RUN_VERSIONS)}
+        versions = run_versions(RUN_VERSIONS, models=bool(opts))
+        docs = {"units.json": units(), "versions.json": versions}
         # the store's own SPY/rf (synthetic stores) travel with the run, for compare/report
         paths = export_run(out, res.run, extra, tables, docs, benchmark_files(store))
         nav = res.run.marks.nav
@@ -281,9 +282,8 @@ def _step(echo: Echo, name: str, fn: Callable[..., Any], *args: Any, **kwargs: A
     echo(f"== {name}")
     res = fn(*args, **kwargs)
     if isinstance(res, ReplayOutput):
-        echo(res.line)
         folders = sorted({str(p.parent) for p in res.paths.values()})
-        echo(f"wrote {len(res.paths)} files to {', '.join(folders)}")
+        echo(f"{res.line}; wrote {len(res.paths)} files to {', '.join(folders)}")
         if res.error is not None:
             raise res.error
     log.debug("step_finished", step=name, elapsed_s=round(time.perf_counter() - t, 2))
@@ -298,7 +298,6 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
     synthetic SPY and risk-free series written beside the episodes (``episodes.benchmarks``).
     """
     from simulator.results.compare import format_table
-    from simulator.results.compare_risk import format_risk
 
     out.mkdir(parents=True, exist_ok=True)
     cfg_path = write_atomic(
@@ -319,10 +318,10 @@ def demo(out: Path, cfg: RunConfig, echo: Echo = _silent, **inputs: Any) -> list
         inputs = inputs | {"benchmarks_dir": store / "benchmarks"}
     comp = _step(echo, "compare", compare, run_dirs, **inputs)
     echo(format_table(comp.table).rstrip("\n"))
-    echo(format_risk(comp.risk).rstrip("\n"))
+    # one screen: the risk, regime and stress tables are in the report (and `wfsim compare`)
+    echo(f"risk, regimes and stress tables: {out / 'report.html'} or `wfsim compare {runs}/*`")
     written = _step(echo, "report", report, run_dirs, out / "report.html", **inputs)
-    echo(f"wrote {', '.join(p.name for p in written)} to {out}")
-    return [cfg_path, eps, store, models, *run_dirs, out / "report.html"]
+    return [cfg_path, eps, store, models, *run_dirs, *written]  # the caller lists them
 
 
 def seeds(

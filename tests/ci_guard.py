@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-NEVER_SKIP_IN_CI = ("tests/e2e/test_report_browser.py",)
+NEVER_SKIP_IN_CI = ("tests/e2e/test_report_browser.py", "tests/e2e/test_app_browser.py")
 
 
 def in_ci(environ: dict[str, str] | None = None) -> bool:

@@ -59,7 +59,7 @@ def demo(out: Path, config: Path | None, seed: int | None) -> None:
     elapsed = time.perf_counter() - t0
     log.info("demo_finished", elapsed_s=round(elapsed, 1), out=str(out))
     names = [p.name + ("/" if p.is_dir() else "") for p in paths]
-    click.echo(f"\ndemo finished in {elapsed:.0f} s; outputs in {out}/: {' '.join(names)}")
+    click.echo(f"demo finished in {elapsed:.0f} s; outputs in {out}/: {' '.join(names)}")
 
 
 COMMANDS: list[click.Command] = [demo]

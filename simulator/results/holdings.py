@@ -7,7 +7,8 @@ These are *new* files beside a run's exports; the existing files keep their byte
   ``cash`` column, so that each row sums to the NAV — the ``positions`` frame pyfolio's
   ``create_full_tear_sheet(returns, positions=...)`` and quantstats expect.
 * ``units.json``: the unit of every summary.json metric and every export column.
-* ``versions.json``: library versions, with torch when (and only when) it is already imported.
+* ``versions.json``: library versions, with torch when a model served the run (its predictions
+  came from torch, live or saved) or torch is already imported.
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ def units(summary_metrics: dict[str, Any] | None = None) -> dict[str, Any]:
     return out
 
 
-def run_versions(packages: tuple[str, ...]) -> dict[str, str]:
-    """``library_versions(packages)`` plus torch when this process has already imported it."""
-    extra = ("torch",) if "torch" in sys.modules else ()
+def run_versions(packages: tuple[str, ...], *, models: bool = False) -> dict[str, str]:
+    """``library_versions(packages)`` plus torch when ``models`` (a model served the run: saved
+    predictions came from torch without importing it here) or this process has imported it."""
+    extra = ("torch",) if models or "torch" in sys.modules else ()
     return library_versions((*packages, *extra))
 
 

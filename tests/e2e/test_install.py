@@ -56,7 +56,7 @@ def test_pip_install_then_demo_from_elsewhere(tmp_path):
     assert Path(where.stdout.strip()).is_relative_to(Path(site.stdout.strip()))
     out = _sh([venv / "bin/wfsim", "--log-level", "warning", "demo", "--out", "d", "--config",
                "tiny.yaml"], work, env).stdout  # fmt: skip
-    table = out.split("== compare", 1)[1].split("Risk (same", 1)[0]
+    table = out.split("== compare", 1)[1].split("== report", 1)[0]
     assert "Sharpe rf" in table and "\nSPY " in table, table
     assert "SPY benchmark omitted" not in table and "risk-free rate omitted" not in table, table
     assert "no risk-free rate" not in table, table

@@ -20,10 +20,10 @@ from tests.e2e.test_demo import TINY as demo_tiny
 pytestmark = pytest.mark.e2e
 
 TINY = demo_tiny | {"train": {**demo_tiny["train"], "max_epochs": 2}}
-MAX_LINES = 75
-"""The tiny demo's whole output (stdout + stderr, JSON logs) measured 63 lines after collapsing the
-per-file path lists (was > 110): a regression guard. Not yet one 50-line screen: the comparison
-and risk tables with their notes take ~35 lines."""
+MAX_LINES = 40
+"""The tiny demo's whole output (stdout + stderr, JSON logs) measured 40 lines: one screen (was 63,
+and > 110 before the path lists were collapsed). The demo prints the compact comparison and points
+to the report (and `wfsim compare`) for the risk, regime and stress tables."""
 
 
 class FakeTTY(io.StringIO):
@@ -85,3 +85,10 @@ def test_nested_bars_on_a_terminal(demo):
 def test_round_floats_processor():
     ev = round_floats(None, "info", {"event": "x", "nav": 100234.5678, "ic": 0.0123456, "n": 3})
     assert ev == {"event": "x", "nav": 100234.57, "ic": 0.01235, "n": 3}
+
+
+def test_demo_points_to_the_report_for_the_risk_tables(demo):
+    root, _, output = demo
+    assert "risk, regimes and stress tables: " in output and "report.html" in output
+    assert "Risk (same common dates)" not in output  # in the report, not on the terminal
+    assert (root / "d" / "report.html").is_file()

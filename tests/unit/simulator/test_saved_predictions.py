@@ -196,3 +196,28 @@ def test_stale_window_is_served_live(models):
     fresh = model_predictor(perturb(PANEL, 60, MOVED), models, CFG)
     fresh(45), fresh(60)
     assert fresh._saved["w000"] is not None and fresh._saved["w001"] is None
+
+
+def test_saved_predictions_path_never_imports_torch(models, tmp_path):
+    """Serving saved predictions needs no torch (issue 13, replay performance): a fresh process
+    that builds the predictor and serves every day has not imported it; live serving does."""
+    import subprocess
+    import sys
+
+    panel = tmp_path / "panel.pkl"
+    pd.to_pickle(PANEL, panel)
+    code = (
+        "import sys, pandas as pd\n"
+        "from simulator.config import load_config\n"
+        "from simulator.strategies import model_predictor\n"
+        f"cfg = load_config(overrides={TINY!r} | {{'replay.predictions': sys.argv[1]}})\n"
+        f"pred = model_predictor(pd.read_pickle({str(panel)!r}), {str(models)!r}, cfg)\n"
+        f"[pred(t) for t in range({DAYS.start}, {DAYS.stop})]\n"
+        "print('torch' in sys.modules)\n"
+    )
+    got = {
+        mode: subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True,
+                             check=True).stdout.split()[-1]
+        for mode in ("saved", "live")
+    }  # fmt: skip
+    assert got == {"saved": "False", "live": "True"}
