@@ -78,3 +78,26 @@ def test_delistings_default_leaves_the_market_unchanged():
 def test_delistings_out_of_range_is_refused():
     with pytest.raises(ValueError, match="delistings=1.5"):
         SynthConfig(delistings=1.5)
+
+
+def test_a_held_stock_is_closed_on_its_delisting_day_and_never_priced_again():
+    from episodes.synth import DELISTED, generate_episodes
+
+    cfg = SynthConfig(days=60, tickers=20, delistings=0.5, signal_ic=0.2)
+    mkt = generate_market(cfg, 0)
+    eps = list(generate_episodes(cfg, 0))
+    closed = [
+        (t, x)
+        for t, e in enumerate(eps)
+        for x, d in e["llm_decisions"].items()
+        if d["reasoning"] == DELISTED
+    ]
+    assert closed  # this seed holds delisted stocks
+    for t, x in closed:
+        assert t == mkt.delisted[mkt.tickers.index(x)]
+        assert eps[t]["metadata"]["executed_trades"][x] != 0
+        assert all(x not in e["market_data"]["execution_prices"] for e in eps[t + 1 :])
+    for k in np.flatnonzero(mkt.delisted < cfg.days):  # held or not: gone after the day
+        x = mkt.tickers[k]
+        gone = eps[int(mkt.delisted[k]) + 1 :]
+        assert all(x not in e["market_data"]["execution_prices"] for e in gone), x
