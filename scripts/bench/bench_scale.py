@@ -141,6 +141,7 @@ def main() -> None:
                 r = _child(s, k, t, a.seed, Path(tmp))
                 rows[s].append((k, t, r))
                 print(f"{s} {k}x{t}: {r['s']:.1f} s, peak {r['peak_mb']:.0f} MB", file=sys.stderr)
+        print(_table(rows, sizes, a), file=sys.stderr)  # so far: a long run can be cut short
     report(_table(rows, sizes, a), a.no_append)
 
 
