@@ -21,6 +21,7 @@ class SynthConfig:
     market_vol: float = 0.010  # market factor's base daily vol (stochastic-vol multiplier on top)
     consensus_reach: float = 1.0  # share of (day, ticker) whose analysts may agree (consensus)
     new_listings: float = 0.0  # share of stocks listed mid-sample (no prices before listing)
+    delistings: float = 0.0  # share of stocks delisted mid-sample (closed out, no prices after)
 
     def __post_init__(self) -> None:
         if self.days < 2:
@@ -44,3 +45,5 @@ class SynthConfig:
             raise ValueError(f"consensus_reach={self.consensus_reach}, expected in (0, 1]")
         if not 0.0 <= self.new_listings <= 1.0:
             raise ValueError(f"new_listings={self.new_listings}, expected in [0, 1]")
+        if not 0.0 <= self.delistings <= 1.0:
+            raise ValueError(f"delistings={self.delistings}, expected in [0, 1]")

@@ -62,6 +62,7 @@ CURVE = (  # (min spread, shape, SHY weight, TLT weight, text); first match from
 _NAN_SENTINEL = -9.87654321e-300  # stands for NaN inside orjson (which writes NaN as null)
 _NAN_BYTES = orjson.dumps(_NAN_SENTINEL)
 FILTERED_DISAGREE = "Filtered out due to disagreement between technical and sentiment signals"
+DELISTED = "Delisted today, closing the position"
 FILTERED_WEAK = (
     "Filtered out due to insufficient signal consensus (need 4+ agreeing non-neutral signals)"
 )
@@ -281,6 +282,10 @@ def _baseline(mkt, t, book, stored, order, risk_order, rm) -> dict:
             side = ("buy", "bullish") if bull >= bear else ("short", "bearish")
             action = side[0] if qty > 0 else "hold"
             why = f"{max(bull, bear)} of 6 analysts {side[1]}, sized to the risk limit"
+        elif long_ > 0 and t >= mkt.delisted[k]:
+            action, qty, why = "sell", long_, DELISTED
+        elif short_ > 0 and t >= mkt.delisted[k]:
+            action, qty, why = "cover", short_, DELISTED
         elif long_ > 0 and bear > bull:
             action, qty, why = "sell", long_, "Bearish signals outweigh bullish ones, closing long"
         elif short_ > 0 and bull > bear:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from episodes.config import SynthConfig
-from episodes.synth_signal import limit_reach, listing_days, plant_price_signal
+from episodes.synth_signal import delisting_days, limit_reach, listing_days, plant_price_signal
 
 __all__ = [
     "SynthMarket",
@@ -94,11 +94,12 @@ class SynthMarket:
     treasury_2y: np.ndarray  # [T] percent, 2 decimals
     treasury_10y: np.ndarray  # [T]
     order: np.ndarray  # [K] int: the run's fixed execution order of stocks (a permutation)
+    delisted: np.ndarray  # [K] int: first day a stock is delisted (T: never); its book is closed
 
 
 def generate_market(cfg: SynthConfig, seed: int) -> SynthMarket:
     """Simulate the market of ``cfg.days`` business days from ``cfg.start`` (seeded, vectorised)."""
-    streams = np.random.default_rng(seed).spawn(7)  # 5, 6: the test bed (first 5 unchanged)
+    streams = np.random.default_rng(seed).spawn(8)  # 5-7: test bed, scale (first 5 unchanged)
     n_days, n_stk = cfg.days, cfg.tickers
     n_all = BURN_IN + n_days + 1
     width = max(3, len(str(n_stk - 1)))
@@ -117,6 +118,8 @@ def generate_market(cfg: SynthConfig, seed: int) -> SynthMarket:
         limit_reach(streams[6], signal, cfg.consensus_reach)
     eligible = _screen(streams[4], n_days, n_stk)
     eligible[np.arange(n_days)[:, None] < first[None, :]] = False  # not listed yet
+    delisted = delisting_days(streams[7], n_days, first, cfg.delistings)
+    eligible[np.arange(n_days)[:, None] >= delisted[None, :]] = False  # delisted
     rate, trend, t2y, t10y = _macro(streams[2], n_all)
     vix = np.round(100.0 * np.sqrt(252.0) * sigma_m * 1.1 + streams[3].normal(0, 0.3, n_all), 2)
     return SynthMarket(
@@ -136,6 +139,7 @@ def generate_market(cfg: SynthConfig, seed: int) -> SynthMarket:
         treasury_2y=t2y[sl],
         treasury_10y=t10y[sl],
         order=streams[4].permutation(n_stk),
+        delisted=delisted,
     )
 
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["price_signal", "plant_price_signal", "listing_days", "limit_reach", "TANH_STD"]
+__all__ = [
+    "price_signal",
+    "plant_price_signal",
+    "listing_days",
+    "delisting_days",
+    "limit_reach",
+    "TANH_STD",
+]
 
 TANH_STD = 0.6278  # std of tanh(z), z ~ N(0, 1): scales the reversal part to unit variance
 Z_CLIP = 4.0  # standardised inputs are clipped at +-4 (fat tails would dominate the square)
@@ -70,6 +77,22 @@ def listing_days(rng: np.random.Generator, n_days: int, n_stk: int, share: float
         who = rng.permutation(n_stk)[:n_new]
         first[who] = rng.integers(n_days // 5, max(n_days // 5 + 1, 9 * n_days // 10), n_new)
     return first
+
+
+def delisting_days(
+    rng: np.random.Generator, n_days: int, first: np.ndarray, share: float
+) -> np.ndarray:
+    """Delisting day of each stock (its first day off the screen): ``n_days`` (never), or for
+    ``round(share K)`` seeded delistings a day drawn uniformly in ``[n_days // 2, n_days)``, at
+    least 20 days after the stock's listing day ``first`` (so every history has >= 20 days)."""
+    n_stk = len(first)
+    last = np.full(n_stk, n_days, dtype=np.int64)
+    n_out = int(round(share * n_stk))
+    if n_out:
+        who = rng.permutation(n_stk)[:n_out]
+        day = rng.integers(n_days // 2, n_days, n_out)
+        last[who] = np.minimum(np.maximum(day, first[who] + 20), n_days)
+    return last
 
 
 def limit_reach(rng: np.random.Generator, signal: np.ndarray, reach: float) -> None:

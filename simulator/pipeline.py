@@ -28,6 +28,7 @@ __all__ = [
     "Inputs",
     "Compared",
     "synth",
+    "synth_store",
     "ingest",
     "pretrain",
     "replay",
@@ -57,6 +58,17 @@ def synth(out: Path, cfg: RunConfig, echo: Echo = _silent) -> list[Path]:
     paths = write_episodes(out, cfg.synth, cfg.seed)
     echo(f"{out}: {len(paths)} episodes ({paths[0].name} .. {paths[-1].name}), seed {cfg.seed}")
     return paths
+
+
+def synth_store(store: Path, cfg: RunConfig, echo: Echo = _silent) -> Path:
+    """Synthetic episodes of ``cfg.synth`` written straight into a new store (= synth + ingest)."""
+    from episodes.store import open_store
+    from episodes.synth_store import write_synth_store
+
+    write_synth_store(store, cfg.synth, cfg.seed)
+    st = open_store(store)
+    echo(f"{store}: {len(st.dates)} days, {len(st.tickers)} tickers, seed {cfg.seed}")
+    return store
 
 
 def ingest(src: Path, store: Path, echo: Echo = _silent, **options: Any):

@@ -191,15 +191,24 @@ COMMANDS: list[click.Command] = [episodes_group]
 @click.option("--tickers", type=int, default=None, help="Stock tickers [default: synth.tickers].")
 @click.option("--seed", type=int, default=None, help="Run seed [default: the config's seed].")
 @click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Directory for episode_YYYY-MM-DD.json; written atomically, a previous run is replaced.",
+)  # fmt: skip
+@click.option(
+    "--store", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Write a new Parquet store directly instead (= --out D + ingest D; no JSON files).",
 )  # fmt: skip
 @click.option(
     "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help="YAML config (its synth section and seed); the flags above override it.",
 )  # fmt: skip
 def synth_cmd(
-    days: int | None, tickers: int | None, seed: int | None, out: Path, config: Path | None
+    days: int | None,
+    tickers: int | None,
+    seed: int | None,
+    out: Path | None,
+    store: Path | None,
+    config: Path | None,
 ) -> None:
     """Write synthetic episodes in the recorded schema: a seeded market with a planted,
     learnable pre-open signal and an LLM-like baseline whose books reconcile exactly.
@@ -211,10 +220,16 @@ def synth_cmd(
     \b
     Example:
       wfsim episodes synth --days 300 --tickers 50 --seed 7 --out wfsim-eps
+      wfsim episodes synth --days 6000 --tickers 1695 --store big-store
     """
     from simulator import pipeline
     from simulator.config import load_config
 
+    if (out is None) == (store is None):
+        raise click.UsageError("give exactly one of --out DIR or --store S")
     flags = {"synth.days": days, "synth.tickers": tickers, "seed": seed}
     cfg = load_config(config, {k: v for k, v in flags.items() if v is not None})
-    pipeline.synth(out, cfg, click.echo)
+    if store is not None:
+        pipeline.synth_store(store, cfg, click.echo)
+    else:
+        pipeline.synth(out, cfg, click.echo)

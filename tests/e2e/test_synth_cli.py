@@ -58,3 +58,28 @@ def test_invalid_size_is_a_one_line_error(tmp_path):
     assert res.exit_code == 1
     assert "synth: days=1, expected >= 2" in res.output
     assert not (tmp_path / "e").exists()
+
+
+def test_synth_store_writes_the_ingested_store(tmp_path):
+    """`synth --store S` == `synth --out D` + `ingest D --store S2` (manifest), with delistings."""
+    runner = CliRunner()
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("synth:\n  new_listings: 0.2\n  delistings: 0.2\n")
+    args = ["episodes", "synth", "--config", str(cfg), "--days", "30", "--tickers", "10"]
+    res = runner.invoke(main, [*args, "--store", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    assert "s: 30 days, 12 tickers, seed 42" in res.output
+    assert runner.invoke(main, [*args, "--out", str(tmp_path / "eps")]).exit_code == 0
+    res = runner.invoke(
+        main, ["episodes", "ingest", str(tmp_path / "eps"), "--store", str(tmp_path / "s2")]
+    )
+    assert res.exit_code == 0, res.output
+    a, b = (json.loads((tmp_path / n / "manifest.json").read_text()) for n in ("s", "s2"))
+    assert a == b
+    again = runner.invoke(main, [*args, "--store", str(tmp_path / "s")])
+    assert again.exit_code == 1 and "exists and is not empty" in again.output
+
+
+def test_synth_needs_exactly_one_of_out_and_store(tmp_path):
+    res = CliRunner().invoke(main, ["episodes", "synth", "--days", "5"])
+    assert res.exit_code == 2 and "exactly one of --out DIR or --store S" in res.output

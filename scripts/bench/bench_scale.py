@@ -1,0 +1,171 @@
+"""Scaling table: seconds and peak RSS per pipeline stage at 1x, 4x, 16x of a base size.
+
+Each stage runs in its own subprocess (this script with ``--stage``), so its peak RSS
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is its own; ``base_mb`` is the peak right before
+the stage's work (interpreter + imports, torch included where the stage imports it). Stages:
+``synth_json`` (episode JSON files) and ``ingest`` (JSON -> store; only up to ``--json-max``
+ticker-days), ``synth_store`` (the direct, block-streamed store writer), ``load_panel``,
+``features`` (``build_features``; its RSS includes the panel), ``pretrain_ridge`` and
+``pretrain_lstm`` (one sliding window of ``T - 63`` training days serving the last 63, a tiny
+LSTM: hidden 16, 1 layer, 1 epoch of 4,096 samples) and ``replay`` (the llm strategy: the books
+over every day). The growth exponent of a stage is the least-squares slope of log(seconds) and
+log(peak MB) against log(ticker-days) over the sizes run.
+
+    python scripts/bench/bench_scale.py                      # 424x375, 848x750, 1695x1500
+    python scripts/bench/bench_scale.py --sizes 50x60,100x120 --no-append
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT, add_common_args, cores, report
+
+STAGES = (
+    "synth_json",
+    "ingest",
+    "synth_store",
+    "load_panel",
+    "features",
+    "pretrain_ridge",
+    "pretrain_lstm",
+    "replay",
+)
+JSON_STAGES = ("synth_json", "ingest")
+SERVE = 63  # the window's serving days (a coarse step)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cfg(tickers: int, days: int, seed: int, family: str | None = None):
+    from simulator.config import load_config
+
+    over = {"seed": seed, "synth.tickers": tickers, "synth.days": days}
+    over |= {"synth.new_listings": 0.1, "synth.delistings": 0.1}
+    over |= {"windows.kind": "sliding", "windows.initial": days - SERVE, "windows.step": SERVE}
+    if family == "lstm":
+        over |= {"model.hidden": 16, "model.layers": 1, "model.embed_dim": 4}
+        over |= {"train.max_epochs": 1, "train.warm_start": False}
+    if family:
+        over["model.family"] = family
+    return load_config(None, over)
+
+
+def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
+    """Run one stage in this process; its seconds and peaks."""
+    cfg = _cfg(tickers, days, seed, name.removeprefix("pretrain_") if "pretrain" in name else None)
+    eps, store = work / "eps", work / "store"
+    if name.startswith("pretrain"):
+        import torch  # noqa: F401  (imported before base_mb, as the other stages' imports)
+    from episodes.store import ingest, load_panel
+    from episodes.synth import write_episodes
+    from episodes.synth_store import write_synth_store
+    from models.features import build_features
+    from models.pretrain import pretrain
+    from simulator import pipeline
+
+    extra = ""
+    panel = load_panel(store) if name in ("features",) else None
+    base = _peak_mb()
+    t0 = time.perf_counter()
+    if name == "synth_json":
+        write_episodes(eps, cfg.synth, seed)
+        extra = f"{sum(p.stat().st_size for p in eps.glob('*.json')) / 1e6:.0f} MB json"
+    elif name == "ingest":
+        ingest(eps, work / "store_ingested")
+    elif name == "synth_store":
+        write_synth_store(store, cfg.synth, seed)
+        extra = f"{sum(p.stat().st_size for p in store.glob('*.parquet')) / 1e6:.0f} MB parquet"
+    elif name == "load_panel":
+        panel = load_panel(store)
+    elif name == "features":
+        fs = build_features(panel, cfg.features)
+        extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB"
+    elif name.startswith("pretrain"):
+        res = pretrain(store, work / f"models_{name}", cfg.pretrain_config())
+        extra = f"{len(res.entries)} window"
+    elif name == "replay":
+        pipeline.replay("llm", store, work / "run", cfg)
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "base_mb": base, "extra": extra}
+
+
+def _child(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
+    cmd = [sys.executable, __file__, "--stage", name, "--size", f"{tickers}x{days}"]
+    cmd += ["--work", str(work), "--seed", str(seed)]
+    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"stage {name} at {tickers}x{days} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _slope(xs: list[float], ys: list[float]) -> float:
+    lx, ly = [math.log(x) for x in xs], [math.log(max(y, 1e-9)) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    den = sum((a - mx) ** 2 for a in lx)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly, strict=True)) / den if den else math.nan
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_common_args(ap, repeat=1, warmup=0, seed_help="synthetic market and run seed")
+    ap.add_argument("--sizes", default="424x375,848x750,1695x1500", help="TICKERSxDAYS,...")
+    ap.add_argument("--json-max", type=int, default=700_000, help="max ticker-days for JSON")
+    ap.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
+    ap.add_argument("--stage", help=argparse.SUPPRESS)
+    ap.add_argument("--size", help=argparse.SUPPRESS)
+    ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.stage:  # child: one stage, one JSON line on stdout
+        k, t = map(int, a.size.split("x"))
+        print(json.dumps(_stage(a.stage, k, t, a.seed, a.work)))
+        return
+    sizes = [tuple(map(int, s.split("x"))) for s in a.sizes.split(",")]
+    stages = a.stages.split(",")
+    rows: dict[str, list] = {s: [] for s in stages}
+    for k, t in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+            for s in stages:
+                if s in JSON_STAGES and k * t > a.json_max:
+                    continue
+                r = _child(s, k, t, a.seed, Path(tmp))
+                rows[s].append((k, t, r))
+                print(f"{s} {k}x{t}: {r['s']:.1f} s, peak {r['peak_mb']:.0f} MB", file=sys.stderr)
+        print(_table(rows, sizes, a), file=sys.stderr)  # so far: a long run can be cut short
+    report(_table(rows, sizes, a), a.no_append)
+
+
+def _table(rows: dict, sizes: list, a) -> str:
+    lines = [
+        f"bench_scale: synth seed {a.seed}, new_listings 0.1, delistings 0.1; one sliding "
+        f"window (T-{SERVE} train, {SERVE} serve); stage = own subprocess; {cores()} cores",
+        "",
+        "| stage | tickers x days | ticker-days | seconds | peak MB | base MB | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s, rs in rows.items():
+        for k, t, r in rs:
+            cells = [s, f"{k} x {t}", f"{k * t:,}", f"{r['s']:.1f}", f"{r['peak_mb']:.0f}"]
+            lines.append("| " + " | ".join([*cells, f"{r['base_mb']:.0f}", r["extra"]]) + " |")
+    lines += ["", "| stage | exponent seconds | exponent peak MB over base |", "|---|---|---|"]
+    for s, rs in rows.items():
+        if len(rs) >= 2:
+            x = [k * t for k, t, _ in rs]
+            sec = _slope(x, [r["s"] for _, _, r in rs])
+            mem = _slope(x, [r["peak_mb"] - r["base_mb"] for _, _, r in rs])
+            lines.append(f"| {s} | {sec:.2f} | {mem:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
