@@ -91,8 +91,9 @@ def score_config(data: PretrainData, cfg: Any, windows: Sequence[str] | None = N
     """Mean validation MSE and IC over the searched windows (``windows``: ids; default all):
     each window fit on its training part, scored on its validation part only."""
     family = get_family(cfg.model.family)
-    fit_fs = data.fs if getattr(family, "own_target", False) else with_target(data.fs,
-                                                                             cfg.model.target)
+    fit_fs = (
+        data.fs if getattr(family, "own_target", False) else with_target(data.fs, cfg.model.target)
+    )
     mses, ics = [], []
     for w, e in plan_windows(data, cfg):
         if windows is not None and w.id not in windows:
@@ -159,7 +160,8 @@ def tune(
                "windows": list(windows) if windows is not None else None,
                "score": "mean validation MSE over the windows (lower is better)",
                "best": best, "best_score": result.best_score,
-               "table": json.loads(table.to_json(orient="records", double_precision=15))}  # fmt: skip
+               "table": json.loads(table.to_json(orient="records", double_precision=15)),
+               }  # fmt: skip
         path = write_atomic(Path(models_dir) / TUNE_FILE, json.dumps(doc, indent=1) + "\n")
         result = dataclasses.replace(result, path=path)
     return result
