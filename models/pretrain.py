@@ -49,6 +49,8 @@ __all__ = [
     "run_window",
     "pretrain",
     "require_ray",
+    "Planned",
+    "plan_registry",
 ]
 
 log = structlog.get_logger(__name__)
@@ -260,6 +262,64 @@ def pretrain(
 
 
 def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, force):
+    p = plan_registry(source, models_dir, cfg, backend, force)
+    run = _run_local if backend == "local" else _run_ray
+    if p.jobs:  # the windows bar advances in this process (the Ray driver) as windows finish
+        with progress.bar("windows", len(p.jobs), "windows") as windows_bar:
+
+            def on_done_shown(out: WindowOutput) -> None:
+                p.record(out)
+                windows_bar.advance(window=out.window)
+
+            run(p.jobs, p.ctx, on_done_shown, workers, address)
+    return p.finish()
+
+
+@dataclass(frozen=True, eq=False)
+class Planned:
+    """A registry whose plan is saved: the jobs to train, and the driver's writer of their
+    outputs (``record``, atomic per window) and of the outcome (``finish``)."""
+
+    reg: Registry
+    plan: list[tuple[Window, WindowEntry]]
+    todo: list[str]
+    jobs: list[tuple[int, Window, WindowEntry]]
+    ctx: _Ctx
+    t0: float
+
+    def record(self, out: WindowOutput) -> None:
+        """Write one finished window (``models_dir/<window>/``) and mark it done."""
+        reg = self.reg
+        e = reg.entry(out.window)
+        entry = write_window(reg, e, out.checkpoint, out.predictions, out.metrics, out.elapsed_s)
+        reg.replace(entry)
+        reg.save()
+        oos = entry.metrics["oos"]
+        log.info(
+            "window_saved",
+            window=entry.id,
+            ic=oos["ic"],
+            accuracy=oos["accuracy"],
+            weights=entry.weights_hash,
+            elapsed_s=round(out.elapsed_s, 2),
+        )
+
+    def finish(self) -> PretrainResult:
+        elapsed = time.perf_counter() - self.t0
+        skipped = tuple(e.id for _, e in self.plan if e.id not in self.todo)
+        log.info(
+            "pretrain_finished",
+            trained=len(self.jobs),
+            skipped=len(skipped),
+            elapsed_s=round(elapsed, 2),
+        )
+        reg = self.reg
+        return PretrainResult(reg.path, tuple(reg.entries), tuple(self.todo), skipped, elapsed)
+
+
+def plan_registry(source, models_dir: Path, cfg: Any, backend: str, force: bool) -> Planned:
+    """Prepare the data, plan the windows and save the plan in ``models_dir``'s registry (the
+    caller holds its lock); the windows still to train are ``jobs``."""
     t0 = time.perf_counter()
     data = prepare(source, cfg)
     plan = plan_windows(data, cfg)
@@ -285,39 +345,9 @@ def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, for
         todo=len(todo),
         backend=backend,
     )
-
-    def on_done(out: WindowOutput) -> None:
-        e = reg.entry(out.window)
-        entry = write_window(reg, e, out.checkpoint, out.predictions, out.metrics, out.elapsed_s)
-        reg.replace(entry)
-        reg.save()
-        oos = entry.metrics["oos"]
-        log.info(
-            "window_saved",
-            window=entry.id,
-            ic=oos["ic"],
-            accuracy=oos["accuracy"],
-            weights=entry.weights_hash,
-            elapsed_s=round(out.elapsed_s, 2),
-        )
-
     jobs = [(i, w, e) for i, (w, e) in enumerate(plan) if e.id in todo]
     ctx = _Ctx(data.fs, data.tickers, data.dates, cfg, reg, [w for w, _ in plan])
-    run = _run_local if backend == "local" else _run_ray
-    if jobs:  # the windows bar advances in this process (the Ray driver) as windows finish
-        with progress.bar("windows", len(jobs), "windows") as windows_bar:
-
-            def on_done_shown(out: WindowOutput) -> None:
-                on_done(out)
-                windows_bar.advance(window=out.window)
-
-            run(jobs, ctx, on_done_shown, workers, address)
-    elapsed = time.perf_counter() - t0
-    skipped = tuple(e.id for _, e in plan if e.id not in todo)
-    log.info(
-        "pretrain_finished", trained=len(jobs), skipped=len(skipped), elapsed_s=round(elapsed, 2)
-    )
-    return PretrainResult(reg.path, tuple(reg.entries), tuple(todo), skipped, elapsed)
+    return Planned(reg, plan, list(todo), jobs, ctx, t0)
 
 
 @dataclass(frozen=True, eq=False)

@@ -142,18 +142,30 @@ def study(
     families: Sequence[str],
     seeds: Sequence[int],
     echo: pipeline.Echo = pipeline._silent,
+    *,
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
     **inputs: Any,
 ) -> StudyResult:
     """Pretrain and replay every family × seed, the recorded LLM once and the random null per
     seed, all on the store's days; then one table (``out/study.csv``, ``echo``, and a section of
     ``out/report.html``). A cell whose run is done under its config (``cell_done``) is skipped.
-    ``inputs``: ``pipeline.load_inputs`` options (benchmarks_dir, ...)."""
+    ``inputs``: ``pipeline.load_inputs`` options (benchmarks_dir, ...). ``backend="ray"``: the
+    cells' pretrains first run at once as Ray tasks (``models.schedule.pretrain_cells``; a
+    cluster at ``address``, else a local Ray with ``workers`` CPUs), then each replays."""
     families = check_families(families)
+    if backend == "ray":
+        from models.pretrain import require_ray
+
+        require_ray()  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     cfg_text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     write_atomic(out / "config-study.yaml", cfg_text)
     cells = _cells(out, cfg, families, seeds)
     runs = out / "runs"
+    if backend != "local":  # local: each cell pretrains in turn below
+        _pretrain_cells(echo, store, cells, backend, workers, address)
     ran = int(_replay_once(echo, "llm", runs / "llm", store, cfg))
     for cell in cells:
         ran += _replay_once(echo, "lstm", cell.run, store, cell.cfg, cell.models)
@@ -172,6 +184,17 @@ def study(
         echo(str(p))
     log.info("study_finished", cells=len(cells), ran=ran, skipped=total - ran)
     return StudyResult(rows, csv, ran, total - ran)
+
+
+def _pretrain_cells(echo, store: Path, cells: list[Cell], backend, workers, address) -> None:
+    """The pretrains of the cells not done, scheduled together (``pretrain_cells``)."""
+    from models.schedule import pretrain_cells
+
+    todo = [c for c in cells if not cell_done(c.run, c.cfg, c.models)]
+    jobs = [(c.models, c.cfg.pretrain_config()) for c in todo]
+    label = f"pretrain {len(jobs)} cells ({backend})"
+    opts = {"backend": backend, "workers": workers, "address": address}
+    pipeline._step(echo, label, pretrain_cells, store, jobs, **opts)
 
 
 def model_metrics(models: Path) -> dict[str, float]:

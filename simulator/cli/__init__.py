@@ -65,10 +65,22 @@ def main(log_level: str, log_json: bool | None) -> None:
 
 
 def _register() -> None:
-    from simulator.cli import app, audit, demo, episodes, gap, models, replay, report, seeds, study
+    from simulator.cli import (
+        app,
+        audit,
+        demo,
+        episodes,
+        gap,
+        models,
+        replay,
+        report,
+        seeds,
+        study,
+        tune,
+    )
     from simulator.cli.options import verbosity_options
 
-    mods = (demo, episodes, models, replay, report, seeds, study, audit, gap, app)
+    mods = (demo, episodes, models, replay, report, seeds, study, audit, gap, tune, app)
     for mod in mods:
         for cmd in mod.COMMANDS:
             main.add_command(cmd)

@@ -45,6 +45,18 @@ def _families(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
 @benchmarks_option(
     DEFAULT_BENCHMARKS, "Folder of the benchmark CSVs (SPY, risk-free rate).", show_default=True
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: the cells' pretrains run at once as Ray tasks (then each cell replays).",
+)
+@click.option(
+    "--workers", type=click.IntRange(1), default=2, show_default=True,
+    help="CPUs of a local Ray instance (ray backend, no --address).",
+)  # fmt: skip
+@click.option("--address", default=None, help="Address of a running Ray cluster (ray backend).")
 def study(
     store: Path,
     out: Path,
@@ -53,6 +65,9 @@ def study(
     first_seed: int,
     config: Path | None,
     benchmarks_dir: Path,
+    backend: str,
+    workers: int,
+    address: str | None,
 ) -> None:
     """Pretrain and replay every model family × seed on the same days, then one table.
 
@@ -72,12 +87,14 @@ def study(
     \b
     Example:
       wfsim study --store real-store --out study --families lstm,ridge,gbm --seeds 3
+      wfsim study ... --backend ray --address HEAD:6379   (store and OUT on a shared path)
     """
     from simulator.study import study as run_study
 
     cfg = load_config(config)
     seed_list = range(first_seed, first_seed + n_seeds)
-    run_study(store, out, cfg, families, seed_list, click.echo, benchmarks_dir=benchmarks_dir)
+    run_study(store, out, cfg, families, seed_list, click.echo, benchmarks_dir=benchmarks_dir,
+              backend=backend, workers=workers, address=address)  # fmt: skip
 
 
 COMMANDS: list[click.Command] = [study]

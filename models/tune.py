@@ -1,0 +1,174 @@
+"""Hyperparameter search that cannot peek: optuna (TPE, seeded) over the model config, scored only
+on the validation slices inside each training window.
+
+A trial sets the searched keys (``model.ridge.alpha``, ``model.gbm.num_leaves``, ``train.lr``, ..)
+on the config, fits each searched window's model on the window's own training part and scores
+its validation part (``models.train.split_window``: purged, before the window's serve days).
+The score is the mean validation MSE over the windows (in the target's units, lower is better),
+so the serve days of every window are never seen: data after the last searched window's
+validation labels cannot change a trial's score or the choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.families import get_family
+from models.pretrain import PretrainData, plan_windows, prepare
+from models.targets import with_target
+from models.train import split_window
+from simulator.core.atomic import write_atomic
+from simulator.core.errors import ConfigError
+
+__all__ = ["TUNE_FILE", "TuneResult", "parse_space", "with_value", "score_config", "tune"]
+
+TUNE_FILE = "tune.json"  # next to registry.json
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched key: a float/int range (``log`` scale or not) or a list of choices."""
+
+    key: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    choices: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """The trials (one row each: number, the values, score, val IC), the best one, the file."""
+
+    trials: pd.DataFrame
+    best: dict[str, Any]
+    best_score: float
+    path: Path | None
+
+
+def parse_space(space: Mapping[str, Any]) -> list[Param]:
+    """``{key: {low, high, log?, int?} | {choices: [...]}}`` as Params (keys are config paths)."""
+    out = []
+    for key, spec in space.items():
+        if not isinstance(spec, Mapping):
+            raise ConfigError("tune space", "each key needs a mapping", key=key, got=spec)
+        if "choices" in spec:
+            out.append(Param(key, choices=tuple(spec["choices"])))
+            continue
+        lo, hi = spec.get("low"), spec.get("high")
+        if lo is None or hi is None or not lo < hi or (spec.get("log") and lo <= 0):
+            raise ConfigError("tune space", "bad range", key=key, low=lo, high=hi,
+                              expected="low < high (> 0 with log)")  # fmt: skip
+        out.append(Param(key, float(lo), float(hi), bool(spec.get("log")), bool(spec.get("int"))))
+    return out
+
+
+def with_value(cfg: Any, key: str, value: Any) -> Any:
+    """``cfg`` with the dotted ``key`` (e.g. ``model.ridge.alpha``) set to ``value`` (validated by
+    the section's own checks)."""
+    head, _, rest = key.partition(".")
+    if not dataclasses.is_dataclass(cfg) or head not in {f.name for f in dataclasses.fields(cfg)}:
+        raise ConfigError("tune space", "unknown config key", key=key)
+    inner = with_value(getattr(cfg, head), rest, value) if rest else value
+    try:
+        return dataclasses.replace(cfg, **{head: inner})
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("tune space", str(exc), key=key, value=value) from None
+
+
+def score_config(data: PretrainData, cfg: Any, windows: Sequence[str] | None = None) -> dict:
+    """Mean validation MSE and IC over the searched windows (``windows``: ids; default all):
+    each window fit on its training part, scored on its validation part only."""
+    family = get_family(cfg.model.family)
+    fit_fs = (
+        data.fs if getattr(family, "own_target", False) else with_target(data.fs, cfg.model.target)
+    )
+    mses, ics = [], []
+    for w, e in plan_windows(data, cfg):
+        if windows is not None and w.id not in windows:
+            continue
+        split = split_window(w, data.fs, cfg.train.val_frac)
+        res = family.fit(w, fit_fs, data.tickers, cfg, e.seed, init=None)
+        pred = np.asarray(res.predictor.predict(fit_fs, split.val_t, split.val_k, data.tickers))
+        y = np.asarray(fit_fs.y[split.val_t, split.val_k], dtype=np.float64)
+        ok = np.isfinite(pred) & np.isfinite(y)
+        mses.append(float(np.mean((pred[ok] - y[ok]) ** 2)))
+        ics.append(float(np.corrcoef(pred[ok], y[ok])[0, 1]) if ok.sum() > 2 else math.nan)
+    if not mses:
+        raise ConfigError("tune", "no window to score", windows=windows)
+    return {"val_mse": float(np.mean(mses)), "val_ic": float(np.nanmean(ics))}
+
+
+def _suggest(trial: Any, p: Param) -> Any:
+    if p.choices is not None:
+        return trial.suggest_categorical(p.key, list(p.choices))
+    if p.integer:
+        return trial.suggest_int(p.key, int(p.low), int(p.high), log=p.log)
+    return trial.suggest_float(p.key, p.low, p.high, log=p.log)
+
+
+def tune(
+    source: Any,
+    cfg: Any,
+    space: Mapping[str, Any],
+    *,
+    trials: int = 20,
+    seed: int = 0,
+    windows: Sequence[str] | None = None,
+    models_dir: Path | None = None,
+) -> TuneResult:
+    """Search ``space`` with optuna's TPE sampler (seeded with ``seed``) for ``trials`` trials,
+    minimising ``score_config``'s validation MSE; with ``models_dir``, write
+    ``models_dir/tune.json`` atomically. Same inputs and seed give the same file."""
+    import optuna  # pinned in setup.cfg
+
+    params = parse_space(space)
+    data = prepare(source, cfg)
+    for p in params:  # every key valid before the first trial
+        with_value(cfg, p.key, p.choices[0] if p.choices else p.low)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize",
+                                sampler=optuna.samplers.TPESampler(seed=seed))  # fmt: skip
+    rows = []
+
+    def objective(trial: Any) -> float:
+        c = cfg
+        values = {p.key: _suggest(trial, p) for p in params}
+        for k, v in values.items():
+            c = with_value(c, k, v)
+        s = score_config(data, c, windows)
+        rows.append({"trial": trial.number, **values, **s})
+        return s["val_mse"]
+
+    study.optimize(objective, n_trials=trials)
+    table = pd.DataFrame(rows)
+    best = dict(study.best_trial.params)
+    result = TuneResult(table, best, float(study.best_value), None)
+    if models_dir is not None:
+        doc = {"family": cfg.model.family, "seed": seed, "trials": trials, "space": dict(space),
+               "windows": list(windows) if windows is not None else None,
+               "score": "mean validation MSE over the windows (lower is better)",
+               "best": best, "best_score": result.best_score,
+               "table": json.loads(table.to_json(orient="records", double_precision=15)),
+               }  # fmt: skip
+        path = write_atomic(Path(models_dir) / TUNE_FILE, json.dumps(doc, indent=1) + "\n")
+        result = dataclasses.replace(result, path=path)
+    return result
+
+
+def tune_csv(result: TuneResult) -> str:
+    """The trials table as CSV."""
+    buf = io.StringIO()
+    result.trials.to_csv(buf, index=False, float_format="%.10g", lineterminator="\n")
+    return buf.getvalue()

@@ -1,0 +1,53 @@
+"""`wfsim tune`: optuna over the model config, scored on the windows' validation slices only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from simulator.cli.options import config_option, store_option
+from simulator.config import load_config
+
+__all__ = ["COMMANDS", "tune"]
+
+
+@click.command()
+@store_option()
+@click.option("--models", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Registry directory: tune.json is written next to registry.json.")  # fmt: skip
+@click.option("--space", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True,
+              help="YAML: {config.key: {low, high, log, int} | {choices}}.")  # fmt: skip
+@click.option("--trials", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="TPE sampler seed.")
+@click.option("--windows", default=None, help="Comma-separated window ids to score (default all).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the trials table as CSV here.")  # fmt: skip
+@config_option()
+def tune(store, models, space, trials, seed, windows, csv_path, config) -> None:
+    """Search the model config (optuna TPE, seeded) on validation slices inside each training
+    window: the serve days of a window are never seen. Prints the trials and the best setting.
+
+    \b
+    Example space.yaml:
+      model.ridge.alpha: {low: 0.01, high: 1000000, log: true}
+    """
+    import yaml
+
+    from models.tune import tune as run_tune
+    from models.tune import tune_csv
+    from simulator.core.atomic import write_atomic
+
+    cfg = load_config(config).pretrain_config()
+    spec = yaml.safe_load(space.read_text(encoding="utf-8")) or {}
+    ids = [w.strip() for w in windows.split(",")] if windows else None
+    res = run_tune(store, cfg, spec, trials=trials, seed=seed, windows=ids, models_dir=models)
+    click.echo(res.trials.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    click.echo(f"best: {res.best} (mean validation MSE {res.best_score:.6g})")
+    click.echo(f"wrote {res.path}")
+    if csv_path is not None:
+        click.echo(f"wrote {write_atomic(csv_path, tune_csv(res))}")
+
+
+COMMANDS: list[click.Command] = [tune]
