@@ -10,7 +10,7 @@ previous task's ObjectRef).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -48,7 +48,6 @@ __all__ = [
     "serve_predictions",
     "run_window",
     "pretrain",
-    "require_ray",
     "Planned",
     "plan_registry",
 ]
@@ -254,6 +253,8 @@ def pretrain(
     if workers < 1:
         raise ConfigError("--workers", "must be >= 1", got=workers)
     if backend == "ray":
+        from models.backends import require_ray
+
         require_ray()  # before the lock file or any window is written
     models_dir = Path(models_dir)
     lock = writer_lock(models_dir / LOCK_FILE, owner=str(models_dir), cls=RegistryError, wait=wait)
@@ -263,7 +264,9 @@ def pretrain(
 
 def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, force):
     p = plan_registry(source, models_dir, cfg, backend, force)
-    run = _run_local if backend == "local" else _run_ray
+    from models.backends import run_local, run_ray
+
+    run = run_local if backend == "local" else run_ray
     if p.jobs:  # the windows bar advances in this process (the Ray driver) as windows finish
         with progress.bar("windows", len(p.jobs), "windows") as windows_bar:
 
@@ -374,63 +377,3 @@ class _Ctx:
         from models.lstm import load_checkpoint
 
         return load_checkpoint(self.reg.root / prev.path / "model.pt")
-
-
-Job = tuple[int, Window, WindowEntry]
-
-
-def _run_local(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
-    """Windows in plan order, in this process; the previous output feeds the warm start."""
-    outputs: dict[int, WindowOutput] = {}
-    warm = warm_start(ctx.cfg)
-    for i, w, e in jobs:
-        prev = outputs.pop(i - 1, None) if (i - 1) in outputs else ctx.prev_from_disk(i)
-        out = run_window(w, ctx.fs, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
-        on_done(out)
-        if warm:
-            outputs[i] = out
-
-
-def require_ray() -> None:
-    """Import Ray or raise a ``ConfigError`` saying how to install it (``--backend ray``)."""
-    try:
-        import ray  # noqa: F401  (optional extra: wfsim[ray])
-    except ImportError as exc:
-        raise ConfigError(
-            "--backend",
-            "ray is not installed",
-            got="ray",
-            error=str(exc),
-            fix="pip install 'wfsim[ray]', or use --backend local",
-        ) from None
-
-
-def _run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
-    """Each window a Ray task; with warm start a task gets its predecessor's ObjectRef."""
-    import ray  # optional extra: wfsim[ray]
-
-    started = not ray.is_initialized()
-    if started and address:
-        ray.init(address=address, log_to_driver=False)
-    elif started:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    try:
-        cpus = (
-            min(ctx.cfg.train.torch_threads, workers)
-            if not address
-            else ctx.cfg.train.torch_threads
-        )
-        task = ray.remote(num_cpus=cpus, max_retries=0)(run_window)
-        fs_ref = ray.put(ctx.fs)
-        refs: dict[int, Any] = {}
-        warm = warm_start(ctx.cfg)
-        for i, w, e in jobs:
-            prev = refs[i - 1] if warm and (i - 1) in refs else ctx.prev_from_disk(i)
-            refs[i] = task.remote(w, fs_ref, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
-        pending = list(refs.values())
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            on_done(ray.get(done[0]))
-    finally:
-        if started:
-            ray.shutdown()

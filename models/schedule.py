@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from models.backends import require_ray
 from models.config import PretrainConfig
 from models.pretrain import (
     BACKENDS,
@@ -28,7 +29,6 @@ from models.pretrain import (
     plan_windows,
     prepare,
     pretrain,
-    require_ray,
     run_window,
     warm_start,
 )

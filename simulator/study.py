@@ -156,7 +156,7 @@ def study(
     cluster at ``address``, else a local Ray with ``workers`` CPUs), then each replays."""
     families = check_families(families)
     if backend == "ray":
-        from models.pretrain import require_ray
+        from models.backends import require_ray
 
         require_ray()  # before anything is written
     out.mkdir(parents=True, exist_ok=True)

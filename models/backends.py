@@ -1,0 +1,78 @@
+"""Where a registry's planned windows run: in this process (``run_local``) or as Ray tasks
+(``run_ray``); both hand each finished ``WindowOutput`` to the driver's ``on_done``, which writes
+it atomically. With warm start a window gets its predecessor's output (or ObjectRef)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from models.pretrain import WindowOutput, run_window, warm_start
+from models.registry import WindowEntry
+from models.windows import Window
+from simulator.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from models.pretrain import _Ctx
+
+__all__ = ["Job", "run_local", "run_ray", "require_ray"]
+
+
+Job = tuple[int, Window, WindowEntry]
+
+
+def run_local(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
+    """Windows in plan order, in this process; the previous output feeds the warm start."""
+    outputs: dict[int, WindowOutput] = {}
+    warm = warm_start(ctx.cfg)
+    for i, w, e in jobs:
+        prev = outputs.pop(i - 1, None) if (i - 1) in outputs else ctx.prev_from_disk(i)
+        out = run_window(w, ctx.fs, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
+        on_done(out)
+        if warm:
+            outputs[i] = out
+
+
+def require_ray() -> None:
+    """Import Ray or raise a ``ConfigError`` saying how to install it (``--backend ray``)."""
+    try:
+        import ray  # noqa: F401  (optional extra: wfsim[ray])
+    except ImportError as exc:
+        raise ConfigError(
+            "--backend",
+            "ray is not installed",
+            got="ray",
+            error=str(exc),
+            fix="pip install 'wfsim[ray]', or use --backend local",
+        ) from None
+
+
+def run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
+    """Each window a Ray task; with warm start a task gets its predecessor's ObjectRef."""
+    import ray  # optional extra: wfsim[ray]
+
+    started = not ray.is_initialized()
+    if started and address:
+        ray.init(address=address, log_to_driver=False)
+    elif started:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        cpus = (
+            min(ctx.cfg.train.torch_threads, workers)
+            if not address
+            else ctx.cfg.train.torch_threads
+        )
+        task = ray.remote(num_cpus=cpus, max_retries=0)(run_window)
+        fs_ref = ray.put(ctx.fs)
+        refs: dict[int, Any] = {}
+        warm = warm_start(ctx.cfg)
+        for i, w, e in jobs:
+            prev = refs[i - 1] if warm and (i - 1) in refs else ctx.prev_from_disk(i)
+            refs[i] = task.remote(w, fs_ref, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
+        pending = list(refs.values())
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            on_done(ray.get(done[0]))
+    finally:
+        if started:
+            ray.shutdown()
