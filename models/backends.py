@@ -4,7 +4,8 @@ it atomically. With warm start a window gets its predecessor's output (or Object
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from models.pretrain import WindowOutput, run_window, warm_start
@@ -15,7 +16,7 @@ from simulator.core.errors import ConfigError
 if TYPE_CHECKING:
     from models.pretrain import _Ctx
 
-__all__ = ["Job", "run_local", "run_ray", "require_ray"]
+__all__ = ["Job", "run_local", "run_ray", "ray_session", "require_ray"]
 
 
 Job = tuple[int, Window, WindowEntry]
@@ -51,12 +52,7 @@ def run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address
     """Each window a Ray task; with warm start a task gets its predecessor's ObjectRef."""
     import ray  # optional extra: wfsim[ray]
 
-    started = not ray.is_initialized()
-    if started and address:
-        ray.init(address=address, log_to_driver=False)
-    elif started:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    try:
+    with ray_session(workers, address):
         cpus = (
             min(ctx.cfg.train.torch_threads, workers)
             if not address
@@ -73,6 +69,21 @@ def run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             on_done(ray.get(done[0]))
+
+
+@contextlib.contextmanager
+def ray_session(workers: int, address: str | None) -> Iterator[None]:
+    """Ray for the block: joins the cluster at ``address`` or starts a local one with ``workers``
+    CPUs, unless Ray is already initialised; shuts down only what it started."""
+    import ray  # optional extra: wfsim[ray]
+
+    started = not ray.is_initialized()
+    if started and address:
+        ray.init(address=address, log_to_driver=False)
+    elif started:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
     finally:
         if started:
             ray.shutdown()

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from models.backends import require_ray
+from models.backends import ray_session, require_ray
 from models.config import PretrainConfig
 from models.pretrain import (
     BACKENDS,
@@ -108,12 +108,7 @@ def pretrain_cells(
 def _run_cells(store: Path, planned: list[Planned], workers: int, address: str | None) -> None:
     import ray  # optional extra: wfsim[ray]
 
-    started = not ray.is_initialized()
-    if started and address:
-        ray.init(address=address, log_to_driver=False)
-    elif started:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-    try:
+    with ray_session(workers, address):
         refs = {}
         for p in planned:
             if p.jobs:
@@ -127,6 +122,3 @@ def _run_cells(store: Path, planned: list[Planned], workers: int, address: str |
             done, pending = ray.wait(pending, num_returns=1)
             for out in ray.get(done[0]):
                 refs[done[0]].record(out)
-    finally:
-        if started:
-            ray.shutdown()

@@ -28,8 +28,8 @@ from torch.nn import functional as F  # noqa: N812
 
 from models.features import FeatureSet, gather_sequences
 from models.lstm import TickerLSTMModel
+from models.targets import check_window
 from models.windows import Window
-from simulator.core.errors import LookaheadError
 
 __all__ = ["ssl_samples", "masked_loss", "augment", "nt_xent", "ssl_pretrain"]
 
@@ -51,11 +51,7 @@ def ssl_samples(fs: FeatureSet, window: Window, seq_len: int) -> tuple[np.ndarra
     LookaheadError
         If the window serves a day inside its own training range.
     """
-    s = window.serve.start
-    if window.train.stop > s:
-        raise LookaheadError(window.id, "training range reaches the served days",
-                             train_stop=window.train.stop, serve_start=s,
-                             expected="train.stop <= serve.start")  # fmt: skip
+    s = check_window(window)
     lo, hi = window.train.start, min(window.train.stop, s, fs.has_data.shape[0])
     if hi - lo < seq_len:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)

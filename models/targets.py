@@ -18,7 +18,14 @@ from simulator.core.errors import LookaheadError
 if TYPE_CHECKING:
     from models.features import FeatureSet
 
-__all__ = ["target", "fit_target", "with_target", "train_samples", "split_train_val"]
+__all__ = [
+    "target",
+    "fit_target",
+    "with_target",
+    "check_window",
+    "train_samples",
+    "split_train_val",
+]
 
 IndexPair = tuple[np.ndarray, np.ndarray]
 
@@ -97,6 +104,20 @@ def with_target(fs: FeatureSet, kind: str) -> FeatureSet:
     return dataclasses.replace(fs, y=fit_target(fs.y, fs.sample, kind))
 
 
+def check_window(window: Window) -> int:
+    """The window's first serve day; ``LookaheadError`` if its training range reaches it."""
+    s = window.serve.start
+    if window.train.stop > s:
+        raise LookaheadError(
+            window.id,
+            "training range reaches the served days",
+            train_stop=window.train.stop,
+            serve_start=s,
+            expected="train.stop <= serve.start",
+        )
+    return s
+
+
 def train_samples(fs: FeatureSet, window: Window) -> IndexPair:
     """Purged training samples of a window: ``(t, k)`` index arrays, sorted by day then ticker.
 
@@ -112,15 +133,7 @@ def train_samples(fs: FeatureSet, window: Window) -> IndexPair:
     LookaheadError
         If the window serves a day inside its own training range.
     """
-    s = window.serve.start
-    if window.train.stop > s:
-        raise LookaheadError(
-            window.id,
-            "training range reaches the served days",
-            train_stop=window.train.stop,
-            serve_start=s,
-            expected="train.stop <= serve.start",
-        )
+    s = check_window(window)
     days = np.arange(window.train.start, min(window.train.stop, fs.y.shape[0]), dtype=np.int64)
     days = days[fs.label_end[days] < s]
     ok = fs.sample[days] & np.isfinite(fs.y[days])
