@@ -15,7 +15,7 @@ __all__ = ["COMMANDS", "app"]
 
 
 @click.command()
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--store", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=Path("wfsim-demo/store"), show_default=True,
               help="Episode store; models and runs are found in the folder around it.")  # fmt: skip
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)

@@ -94,7 +94,7 @@ def test_the_app_shows_the_stores_runs_and_the_reports_charts(app):
     assert "Traceback" not in dom
 
 
-def test_app_without_streamlit_is_a_clear_error(monkeypatch):
+def test_app_without_streamlit_is_a_clear_error(monkeypatch, tmp_path):
     import importlib.util
 
     from click.testing import CliRunner
@@ -104,6 +104,6 @@ def test_app_without_streamlit_is_a_clear_error(monkeypatch):
     real = importlib.util.find_spec
     fake = lambda name, *a: None if name == "streamlit" else real(name, *a)  # noqa: E731
     monkeypatch.setattr(importlib.util, "find_spec", fake)
-    res = CliRunner().invoke(main, ["app", "--store", "s"])
+    res = CliRunner().invoke(main, ["app", "--store", str(tmp_path)])
     assert res.exit_code == 1
     assert "streamlit is not installed" in res.output and "wfsim[app]" in res.output

@@ -107,7 +107,8 @@ def test_a_rerun_skips_everything_done_and_redoes_a_broken_cell(done):
     kept = set(after) - redone - resumed
     assert {k: after[k] for k in kept} == {k: before[k] for k in kept}  # untouched
     for k in redone | resumed:  # redone, deterministically: the same bytes again
-        assert after[k][0] == before[k][0], k
+        if not k.endswith("/metadata.json"):  # it records the wall-clock training time
+            assert after[k][0] == before[k][0], k
     for k in redone:
         assert after[k][1] > before[k][1], k
 

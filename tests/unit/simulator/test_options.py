@@ -6,7 +6,7 @@ import click
 
 from simulator.cli import main
 
-WRITES_STORE = {"ingest"}  # the one command whose --store is its output (created if absent)
+WRITES_STORE = {"ingest", "synth"}  # commands whose --store is their output (created)
 
 
 def _commands(group: click.Group):
