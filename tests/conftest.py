@@ -53,3 +53,12 @@ def real_store(real_episode_dir, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("real_store") / "store"
     ingest(real_episode_dir, path)
     return path
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance (2 CPUs) for one test module; skips where the ray extra is absent."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'wfsim[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -189,19 +189,20 @@ def test_replay_command_fails_on_a_mismatch(real_store, tmp_path, monkeypatch, p
     assert rows[1].startswith("2022-04-18,,cash,0.0,")
 
 
+def _replay_llm_and_counterfactual(store, root, *extra: str) -> dict[str, dict]:
+    """`wfsim replay` of llm and llm-counterfactual into ROOT/<strategy>; their summaries."""
+    out = {}
+    for strategy in ("llm", "llm-counterfactual"):
+        args = ["--strategy", strategy, "--store", str(store), "--out", str(root / strategy)]
+        res = CliRunner().invoke(main, ["replay", *args, *extra])
+        assert res.exit_code == 0, res.output
+        out[strategy] = json.loads((root / strategy / "summary.json").read_text())
+    return out
+
+
 def test_counterfactual_under_the_recorded_rules_is_the_llm_replay(real_store, tmp_path):
     """The same mechanics: under the recording's rules the counterfactual writes the llm's bytes."""
-    for strategy in ("llm", "llm-counterfactual"):
-        args = [
-            "--strategy",
-            strategy,
-            "--store",
-            str(real_store),
-            "--out",
-            str(tmp_path / strategy),
-        ]
-        res = CliRunner().invoke(main, ["replay", *args])
-        assert res.exit_code == 0, res.output
+    _replay_llm_and_counterfactual(real_store, tmp_path)
     for name in ("trades.csv", "equity.csv", "positions.csv"):
         llm, cf = ((tmp_path / s / name).read_bytes() for s in ("llm", "llm-counterfactual"))
         assert llm == cf, name
@@ -210,19 +211,7 @@ def test_counterfactual_under_the_recorded_rules_is_the_llm_replay(real_store, t
 def test_another_account_still_reconciles_and_its_counterfactual_pays_more(real_store, tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("replay: {fee_rate: 0.001, max_positions: 20}\ndecision: {max_positions: 20}\n")
-    out = {}
-    for strategy in ("llm", "llm-counterfactual"):
-        args = [
-            "--strategy",
-            strategy,
-            "--store",
-            str(real_store),
-            "--out",
-            str(tmp_path / strategy),
-        ]
-        res = CliRunner().invoke(main, ["replay", *args, "--config", str(cfg)])
-        assert res.exit_code == 0, res.output
-        out[strategy] = json.loads((tmp_path / strategy / "summary.json").read_text())
+    out = _replay_llm_and_counterfactual(real_store, tmp_path, "--config", str(cfg))
     assert out["llm"]["reconcile"] == {"days": 691, "days_ok": 691, "mismatches": 0}
     assert out["llm"]["fees_paid"] == pytest.approx(PINNED["fees_paid"], rel=1e-12)
     cf = out["llm-counterfactual"]

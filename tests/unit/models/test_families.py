@@ -277,14 +277,6 @@ def test_resume_after_a_lost_window_gives_the_same_registry(family, tmp_path):
     assert digests(run) == digests(tmp_path / "full")
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'wfsim[ray]')")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 @pytest.mark.ray
 @pytest.mark.slow
 @pytest.mark.parametrize("family", ["ridge", "gbm", "embed-gbm"])

@@ -143,14 +143,6 @@ def test_bad_backend_is_a_config_error(data, tmp_path):
         pretrain(data, tmp_path, tiny(), backend="spark")
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'wfsim[ray]')")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 @pytest.mark.ray
 @pytest.mark.slow
 def test_ray_backend_gives_the_local_registry(data, tmp_path, local_ray):
