@@ -81,35 +81,54 @@ def search(
     """Run ``trials`` Ray Tune trials; return one row per trial (``trial``, the values, the score),
     in trial order. Ray Tune's files go to a temporary folder under ``storage`` (default: the
     system's temp dir), removed when the search ends, failed or not."""
-    from ray import tune
-    from ray.tune.search.optuna import OptunaSearch
-
     if concurrency < 1 or workers < 1:
         raise ConfigError("tune", "must be >= 1", concurrency=concurrency, workers=workers)
-
     if storage is not None:
         Path(storage).mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".ray-tune-", dir=storage))
     try:
         with ray_session(workers, address):
             cpus = cfg.train.torch_threads if address else min(cfg.train.torch_threads, workers)
-            fn = tune.with_resources(
-                tune.with_parameters(_trial, data=data, cfg=cfg, windows=windows), {"cpu": cpus}
-            )
-            algo = OptunaSearch(_Space(params), metric=METRIC, mode="min", sampler=sampler(seed))
-            tuner = tune.Tuner(
-                fn,
-                tune_config=tune.TuneConfig(search_alg=algo, num_samples=trials, reuse_actors=True,
-                                            max_concurrent_trials=concurrency),  # fmt: skip
-                run_config=tune.RunConfig(name="tune", storage_path=str(tmp.resolve()), verbose=0),
-            )
-            with contextlib.redirect_stdout(sys.stderr):  # Tune's banner: stdout is the table
-                grid = tuner.fit()
+            tuner = _tuner(data, cfg, params, (trials, seed, windows), cpus, concurrency, tmp)
+            try:
+                with contextlib.redirect_stdout(sys.stderr):  # Tune's banner: stdout is the table
+                    grid = tuner.fit()
+            finally:
+                _drop_staging(tmp.name)
             if grid.errors:
                 raise grid.errors[0]
             return sorted((_row(r, params) for r in grid), key=lambda row: row[TRIAL])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tuner(data, cfg, params, run: tuple, cpus: int, concurrency: int, tmp: Path) -> Any:
+    from ray import tune
+    from ray.tune.search.optuna import OptunaSearch
+
+    trials, seed, windows = run
+    fn = tune.with_resources(
+        tune.with_parameters(_trial, data=data, cfg=cfg, windows=windows), {"cpu": cpus}
+    )
+    algo = OptunaSearch(_Space(params), metric=METRIC, mode="min", sampler=sampler(seed))
+    return tune.Tuner(
+        fn,
+        tune_config=tune.TuneConfig(search_alg=algo, num_samples=trials, reuse_actors=True,
+                                    max_concurrent_trials=concurrency),  # fmt: skip
+        run_config=tune.RunConfig(name=tmp.name, storage_path=str(tmp.resolve()), verbose=0),
+    )
+
+
+def _drop_staging(name: str) -> None:
+    """Remove this experiment's staging folders from the driver's Ray session folder
+    (``<session>/artifacts/<time>/<name>``: Tune stages there before copying to the storage)."""
+    from ray.train._internal.storage import _get_ray_train_session_dir  # no public accessor
+
+    root = Path(_get_ray_train_session_dir())
+    for d in root.glob(f"*/{name}"):
+        shutil.rmtree(d, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            d.parent.rmdir()  # the job's time folder, if nothing else is in it
 
 
 def _row(result: Any, params: list[Param]) -> dict:
