@@ -113,8 +113,12 @@ def _tuner(data, cfg, params, run: tuple, cpus: int, concurrency: int, tmp: Path
     algo = OptunaSearch(_Space(params), metric=METRIC, mode="min", sampler=sampler(seed))
     return tune.Tuner(
         fn,
-        tune_config=tune.TuneConfig(search_alg=algo, num_samples=trials, reuse_actors=True,
-                                    max_concurrent_trials=concurrency),  # fmt: skip
+        tune_config=tune.TuneConfig(
+            search_alg=algo,
+            num_samples=trials,
+            reuse_actors=True,
+            max_concurrent_trials=concurrency,
+        ),
         run_config=tune.RunConfig(name=tmp.name, storage_path=str(tmp.resolve()), verbose=0),
     )
 
