@@ -37,6 +37,8 @@ __all__ = [
     "with_value",
     "score_config",
     "score_trial",
+    "sampler",
+    "suggest",
     "tune",
 ]
 
