@@ -30,7 +30,17 @@ from models.train import split_window
 from simulator.core.atomic import write_atomic
 from simulator.core.errors import ConfigError
 
-__all__ = ["TUNE_FILE", "TuneResult", "parse_space", "with_value", "score_config", "tune"]
+__all__ = [
+    "TUNE_FILE",
+    "TuneResult",
+    "parse_space",
+    "with_value",
+    "score_config",
+    "score_trial",
+    "sampler",
+    "suggest",
+    "tune",
+]
 
 TUNE_FILE = "tune.json"  # next to registry.json
 
@@ -110,7 +120,22 @@ def score_config(data: PretrainData, cfg: Any, windows: Sequence[str] | None = N
     return {"val_mse": float(np.mean(mses)), "val_ic": float(np.nanmean(ics))}
 
 
-def _suggest(trial: Any, p: Param) -> Any:
+def score_trial(data: PretrainData, cfg: Any, values: Mapping[str, Any], windows) -> dict:
+    """The objective of every backend: ``cfg`` with ``values`` set, scored by ``score_config``."""
+    for k, v in values.items():
+        cfg = with_value(cfg, k, v)
+    return score_config(data, cfg, windows)
+
+
+def sampler(seed: int) -> Any:
+    """The seeded TPE sampler both backends search with."""
+    import optuna  # pinned in setup.cfg
+
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def suggest(trial: Any, p: Param) -> Any:
+    """``p``'s value for an optuna trial (the same distributions on every backend)."""
     if p.choices is not None:
         return trial.suggest_categorical(p.key, list(p.choices))
     if p.integer:
@@ -127,44 +152,66 @@ def tune(
     seed: int = 0,
     windows: Sequence[str] | None = None,
     models_dir: Path | None = None,
+    ray: Mapping[str, Any] | None = None,
 ) -> TuneResult:
     """Search ``space`` with optuna's TPE sampler (seeded with ``seed``) for ``trials`` trials,
     minimising ``score_config``'s validation MSE; with ``models_dir``, write
-    ``models_dir/tune.json`` atomically. Same inputs and seed give the same file."""
+    ``models_dir/tune.json`` atomically. Same inputs and seed give the same file.
+
+    ``ray``: run the trials through Ray Tune instead (``models.tune_ray.search``'s keyword
+    arguments: ``workers``, ``address``, ``concurrency``); Ray is checked before anything runs."""
     import optuna  # pinned in setup.cfg
 
+    if ray is not None:
+        from models.tune_ray import require_ray_tune
+
+        require_ray_tune()
     params = parse_space(space)
     data = prepare(source, cfg)
     for p in params:  # every key valid before the first trial
         with_value(cfg, p.key, p.choices[0] if p.choices else p.low)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))  # fmt: skip
+    if ray is not None:
+        from models.tune_ray import search
+
+        rows = search(data, cfg, params, trials=trials, seed=seed, windows=windows,
+                      storage=models_dir, **ray)  # fmt: skip
+        done = [r for r in rows if math.isfinite(r["val_mse"])]
+        best_row = min(done, key=lambda r: r["val_mse"])  # the first of equals, as optuna
+        best, best_score = {p.key: best_row[p.key] for p in params}, float(best_row["val_mse"])
+    else:
+        rows, best, best_score = _search_local(data, cfg, params, trials, seed, windows)
+    result = TuneResult(pd.DataFrame(rows), best, best_score, None)
+    if models_dir is not None:
+        result = dataclasses.replace(result, path=_write(models_dir, result, cfg, space, windows,
+                                                         seed=seed, trials=trials))  # fmt: skip
+    return result
+
+
+def _search_local(data, cfg, params, trials, seed, windows) -> tuple[list, dict, float]:
+    import optuna  # pinned in setup.cfg
+
+    study = optuna.create_study(direction="minimize", sampler=sampler(seed))
     rows = []
 
     def objective(trial: Any) -> float:
-        c = cfg
-        values = {p.key: _suggest(trial, p) for p in params}
-        for k, v in values.items():
-            c = with_value(c, k, v)
-        s = score_config(data, c, windows)
+        values = {p.key: suggest(trial, p) for p in params}
+        s = score_trial(data, cfg, values, windows)
         rows.append({"trial": trial.number, **values, **s})
         return s["val_mse"]
 
     study.optimize(objective, n_trials=trials)
-    table = pd.DataFrame(rows)
-    best = dict(study.best_trial.params)
-    result = TuneResult(table, best, float(study.best_value), None)
-    if models_dir is not None:
-        doc = {"family": cfg.model.family, "seed": seed, "trials": trials, "space": dict(space),
-               "windows": list(windows) if windows is not None else None,
-               "score": "mean validation MSE over the windows (lower is better)",
-               "best": best, "best_score": result.best_score,
-               "table": json.loads(table.to_json(orient="records", double_precision=15)),
-               }  # fmt: skip
-        path = write_atomic(Path(models_dir) / TUNE_FILE, json.dumps(doc, indent=1) + "\n")
-        result = dataclasses.replace(result, path=path)
-    return result
+    return rows, dict(study.best_trial.params), float(study.best_value)
+
+
+def _write(models_dir, result: TuneResult, cfg, space, windows, *, seed, trials) -> Path:
+    doc = {"family": cfg.model.family, "seed": seed, "trials": trials, "space": dict(space),
+           "windows": list(windows) if windows is not None else None,
+           "score": "mean validation MSE over the windows (lower is better)",
+           "best": result.best, "best_score": result.best_score,
+           "table": json.loads(result.trials.to_json(orient="records", double_precision=15)),
+           }  # fmt: skip
+    return write_atomic(Path(models_dir) / TUNE_FILE, json.dumps(doc, indent=1) + "\n")
 
 
 def tune_csv(result: TuneResult) -> str:

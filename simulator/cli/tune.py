@@ -24,14 +24,26 @@ __all__ = ["COMMANDS", "tune"]
 @click.option("--windows", default=None, help="Comma-separated window ids to score (default all).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the trials table as CSV here.")  # fmt: skip
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: optuna here; ray: the same search run by Ray Tune.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True,
+              help="CPUs of a local Ray instance (ray backend, no --address).")  # fmt: skip
+@click.option("--address", default=None, help="Address of a running Ray cluster (ray backend).")
+@click.option("--concurrency", type=click.IntRange(1), default=1, show_default=True,
+              help="Ray Tune trials at once; above 1 the TPE trials depend on timing.")  # fmt: skip
 @config_option()
-def tune(store, models, space, trials, seed, windows, csv_path, config) -> None:
+def tune(store, models, space, trials, seed, windows, csv_path, backend, workers, address,
+         concurrency, config) -> None:  # fmt: skip
     """Search the model config (optuna TPE, seeded) on validation slices inside each training
     window: the serve days of a window are never seen. Prints the trials and the best setting.
 
     \b
     Example space.yaml:
       model.ridge.alpha: {low: 0.01, high: 1000000, log: true}
+
+    \b
+    --backend ray: the same trials through Ray Tune (OptunaSearch, the same seeded sampler and
+    objective); with --concurrency 1 the table equals the local one.
     """
     import yaml
 
@@ -42,7 +54,9 @@ def tune(store, models, space, trials, seed, windows, csv_path, config) -> None:
     cfg = load_config(config).pretrain_config()
     spec = yaml.safe_load(space.read_text(encoding="utf-8")) or {}
     ids = [w.strip() for w in windows.split(",")] if windows else None
-    res = run_tune(store, cfg, spec, trials=trials, seed=seed, windows=ids, models_dir=models)
+    ray = {"workers": workers, "address": address, "concurrency": concurrency}
+    res = run_tune(store, cfg, spec, trials=trials, seed=seed, windows=ids, models_dir=models,
+                   ray=ray if backend == "ray" else None)  # fmt: skip
     click.echo(res.trials.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     click.echo(f"best: {res.best} (mean validation MSE {res.best_score:.6g})")
     click.echo(f"wrote {res.path}")
