@@ -9,7 +9,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -154,6 +154,17 @@ class Tracker:
             raise TrackingError("--mlflow", "cannot open the store", uri=uri, error=err) from None
         return cls(client, eid, tracking)
 
+    def record(self, build: Callable[..., Record], *args: Any) -> str:
+        """``log(build(*args))``: the outputs read into a ``Record`` and logged; any failure, in
+        reading or logging, is a ``TrackingError`` (the outputs are only read)."""
+        try:
+            rec = build(*args)
+        except Exception as exc:
+            raise TrackingError(
+                f"--mlflow {self.uri}", "cannot read the outputs to log", error=_first_line(exc),
+            ) from None  # fmt: skip
+        return self.log(rec)
+
     def log(self, record: Record, parent: str | None = None) -> str:
         """Log ``record`` as a finished run (nested under ``parent``); its run id. A failure ends
         the MLflow run as FAILED and raises ``TrackingError``; the command's files are untouched."""
@@ -208,8 +219,10 @@ def _files(root: Path, patterns: tuple[str, ...] = ("*.json", "*.csv")) -> list[
     return [(p, p.parent.relative_to(root).as_posix() if p.parent != root else None) for p in found]
 
 
-def _window_index(window: str) -> int:
-    return int(window.lstrip("w"))
+def _window_index(window: Any) -> int | None:
+    """``w007`` -> 7; None for anything else (``-``: days no window served)."""
+    found = re.fullmatch(r"w(\d+)", str(window))
+    return int(found.group(1)) if found else None
 
 
 def replay_record(out: Path) -> Record:
@@ -226,9 +239,9 @@ def replay_record(out: Path) -> Record:
         table = pd.read_csv(out / "windows.csv")
         for col in table.columns.drop("window"):
             if pd.api.types.is_numeric_dtype(table[col]):
-                pairs = zip(table["window"], table[col], strict=True)
-                steps[f"window.{col}"] = [(_window_index(w), float(v)) for w, v in pairs
-                                          if math.isfinite(v)]  # fmt: skip
+                pairs = zip(map(_window_index, table["window"]), table[col], strict=True)
+                steps[f"window.{col}"] = [(i, float(v)) for i, v in pairs
+                                          if i is not None and math.isfinite(v)]  # fmt: skip
     return Record(out.name, params, metrics, steps, _files(out), _tags("replay", out, summary))
 
 

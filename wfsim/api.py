@@ -118,7 +118,7 @@ def pretrain(
     tracker = open_tracker(mlflow, mlflow_experiment)  # before anything is written
     res = pipeline.pretrain(Path(store), Path(models), cfg, **options)
     if tracker is not None:
-        tracker.log(pretrain_record(Path(models), config_to_dict(cfg)))
+        tracker.record(pretrain_record, Path(models), config_to_dict(cfg))
     return res
 
 
@@ -178,7 +178,7 @@ def replay(
         allow_gaps=allow_gaps,
     )  # fmt: skip
     if tracker is not None:
-        tracker.log(replay_record(Path(out)))
+        tracker.record(replay_record, Path(out))
     if res.error is not None:
         raise res.error
     summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))

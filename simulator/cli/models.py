@@ -124,7 +124,7 @@ def pretrain_cmd(
         from simulator.config import config_to_dict
         from simulator.tracking import pretrain_record
 
-        run_id = tracker.log(pretrain_record(models_dir, config_to_dict(cfg)))
+        run_id = tracker.record(pretrain_record, models_dir, config_to_dict(cfg))
         click.echo(f"mlflow run {run_id} ({tracker.uri})")
 
 

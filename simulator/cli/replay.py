@@ -91,7 +91,7 @@ def replay(
     for p in res.paths.values():
         click.echo(str(p))
     if tracker is not None:
-        click.echo(f"mlflow run {tracker.log(replay_record(out))} ({tracker.uri})")
+        click.echo(f"mlflow run {tracker.record(replay_record, out)} ({tracker.uri})")
     if res.error is not None:
         raise res.error
 

@@ -103,8 +103,8 @@ def study(
     run_study(store, out, cfg, families, seed_list, click.echo, benchmarks_dir=benchmarks_dir,
               backend=backend, workers=workers, address=address)  # fmt: skip
     if tracker is not None:
-        record = study_record(out, config_to_dict(cfg), families, seed_list)
-        click.echo(f"mlflow run {tracker.log(record)} ({tracker.uri})")
+        run_id = tracker.record(study_record, out, config_to_dict(cfg), families, seed_list)
+        click.echo(f"mlflow run {run_id} ({tracker.uri})")
 
 
 COMMANDS: list[click.Command] = [study]
