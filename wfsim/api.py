@@ -101,16 +101,25 @@ def pretrain(
     config: Any = None,
     seed: int | None = None,
     family: str | None = None,
+    mlflow: str | None = None,
+    mlflow_experiment: str = "wfsim",
     **options: Any,
 ):
     """`wfsim pretrain`: one model per walk-forward window (options: backend, workers, address,
-    force, wait). Returns the ``PretrainResult`` (``.entries``, ``.trained``, ``.skipped``)."""
+    force, wait). Returns the ``PretrainResult`` (``.entries``, ``.trained``, ``.skipped``).
+    ``mlflow``: also log the registry to this MLflow store (`wfsim pretrain --mlflow`)."""
     from simulator import pipeline
+    from simulator.config import config_to_dict
+    from simulator.tracking import open_tracker, pretrain_record
 
     cfg = load_config(config, seed)
     if family is not None:
         cfg = dataclasses.replace(cfg, model=load_config({"model.family": family}).model)
-    return pipeline.pretrain(Path(store), Path(models), cfg, **options)
+    tracker = open_tracker(mlflow, mlflow_experiment)  # before anything is written
+    res = pipeline.pretrain(Path(store), Path(models), cfg, **options)
+    if tracker is not None:
+        tracker.record(pretrain_record, Path(models), config_to_dict(cfg))
+    return res
 
 
 def models_report(models: str | Path):
@@ -153,16 +162,23 @@ def replay(
     config: Any = None,
     seed: int | None = None,
     allow_gaps: bool = False,
+    mlflow: str | None = None,
+    mlflow_experiment: str = "wfsim",
 ) -> Replay:
     """`wfsim replay`: run ``strategy`` (llm, llm-counterfactual, lstm, random, flat) and export
-    it into ``out``. Raises the run's error (e.g. ``ReconcileError``) after the exports."""
+    it into ``out``. Raises the run's error (e.g. ``ReconcileError``) after the exports.
+    ``mlflow``: also log the run to this MLflow store (`wfsim replay --mlflow`)."""
     from simulator import pipeline
+    from simulator.tracking import open_tracker, replay_record
 
     cfg = load_config(config, seed)
+    tracker = open_tracker(mlflow, mlflow_experiment)  # before anything is written
     res = pipeline.replay(
         strategy, Path(store), Path(out), cfg, Path(models) if models else None,
         allow_gaps=allow_gaps,
     )  # fmt: skip
+    if tracker is not None:
+        tracker.record(replay_record, Path(out))
     if res.error is not None:
         raise res.error
     summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))

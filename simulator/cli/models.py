@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from models.config import FAMILIES
-from simulator.cli.options import config_option, seed_option, store_option
+from simulator.cli.options import config_option, mlflow_options, seed_option, store_option
 from simulator.core.logs import get_logger
 
 __all__ = ["COMMANDS", "pretrain_cmd", "models_group"]
@@ -59,6 +59,7 @@ def _table(frame) -> str:
     default=None,
     help="Model family (model.family) [default: the config's, lstm].",
 )
+@mlflow_options
 def pretrain_cmd(
     store: Path,
     models_dir: Path,
@@ -70,6 +71,8 @@ def pretrain_cmd(
     force: bool,
     wait: bool = False,
     family: str | None = None,
+    mlflow: str | None = None,
+    mlflow_experiment: str = "wfsim",
 ) -> None:
     """Train one model per walk-forward window of the store; skip windows already done.
 
@@ -89,6 +92,9 @@ def pretrain_cmd(
     if family is not None:
         overrides["model.family"] = family
     cfg = load_config(config_path, overrides)
+    from simulator.tracking import open_tracker
+
+    tracker = open_tracker(mlflow, mlflow_experiment)  # before anything is written
     import structlog
 
     structlog.contextvars.bind_contextvars(config_hash=config_hash(cfg), seed=cfg.seed)
@@ -114,6 +120,12 @@ def pretrain_cmd(
     import pandas as pd
 
     click.echo(_table(pd.DataFrame(rows)))
+    if tracker is not None:
+        from simulator.config import config_to_dict
+        from simulator.tracking import pretrain_record
+
+        run_id = tracker.record(pretrain_record, models_dir, config_to_dict(cfg))
+        click.echo(f"mlflow run {run_id} ({tracker.uri})")
 
 
 def _trained(entry, trained: tuple[str, ...]) -> str:

@@ -16,6 +16,7 @@ __all__ = [
     "deprecated_alias",
     "verbosity_options",
     "pick",
+    "mlflow_options",
 ]
 
 CONFIG_HELP = "YAML config on top of configs/default.yaml (unknown keys are refused)."
@@ -108,3 +109,17 @@ def benchmarks_option(default: Path, help: str, show_default: bool = False) -> c
         show_default=show_default,
         help=help,
     )
+
+
+def mlflow_options(cmd: click.Command) -> click.Command:
+    """``--mlflow URI`` and ``--mlflow-experiment NAME`` (as ``mlflow``, ``mlflow_experiment``):
+    log the finished command to an MLflow store (``simulator.tracking``)."""
+    cmd = click.option("--mlflow-experiment", default="wfsim", show_default=True,
+                       help="MLflow experiment of the run (with --mlflow).")(cmd)  # fmt: skip
+    return click.option(
+        "--mlflow", "mlflow", metavar="URI", default=None,
+        help="Also log params (the config), metrics and the JSON/CSV outputs to this MLflow "
+        "store (needs wfsim[mlflow]); the files stay the source of truth. A directory means a "
+        "local store in it (DIR/mlflow.db + DIR/mlartifacts), else an MLflow tracking URI. "
+        "Example: --mlflow mlruns, then `mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db`.",
+    )(cmd)  # fmt: skip

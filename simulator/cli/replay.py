@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from episodes.account import RECORDED_ACCOUNT
-from simulator.cli.options import config_option, out_dir_option, seed_option, store_option
+from simulator.cli.options import (
+    config_option,
+    mlflow_options,
+    out_dir_option,
+    seed_option,
+    store_option,
+)
 from simulator.core.logs import get_logger
 from simulator.strategy_names import ALL_STRATEGIES, rules_text
 
@@ -49,6 +55,7 @@ log = get_logger(__name__)
     "incomplete, with its coverage (served days / days) in summary.json, compare and report. "
     "Without it such a run fails before anything is written.",
 )
+@mlflow_options
 def replay(
     strategy: str,
     store: Path,
@@ -57,6 +64,8 @@ def replay(
     config: Path | None,
     seed: int | None,
     allow_gaps: bool = False,
+    mlflow: str | None = None,
+    mlflow_experiment: str = "wfsim",
 ) -> None:
     """Replay one strategy over every day of the store and write its exports into --out.
 
@@ -72,13 +81,17 @@ def replay(
     """
     from simulator import pipeline
     from simulator.config import load_config
+    from simulator.tracking import open_tracker, replay_record
 
     cfg = load_config(config, {"seed": seed} if seed is not None else None)
+    tracker = open_tracker(mlflow, mlflow_experiment)  # before anything is written
     one = models[0] if len(models) == 1 else (list(models) or None)
     res = pipeline.replay(strategy, store, out, cfg, one, allow_gaps=allow_gaps)
     click.echo(res.line)
     for p in res.paths.values():
         click.echo(str(p))
+    if tracker is not None:
+        click.echo(f"mlflow run {tracker.record(replay_record, out)} ({tracker.uri})")
     if res.error is not None:
         raise res.error
 

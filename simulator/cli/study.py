@@ -10,6 +10,7 @@ from models.config import FAMILIES
 from simulator.cli.options import (
     benchmarks_option,
     config_option,
+    mlflow_options,
     out_dir_option,
     seed_range_options,
     store_option,
@@ -57,6 +58,7 @@ def _families(ctx: click.Context, param: click.Parameter, value: str) -> tuple[s
     help="CPUs of a local Ray instance (ray backend, no --address).",
 )  # fmt: skip
 @click.option("--address", default=None, help="Address of a running Ray cluster (ray backend).")
+@mlflow_options
 def study(
     store: Path,
     out: Path,
@@ -68,6 +70,8 @@ def study(
     backend: str,
     workers: int,
     address: str | None,
+    mlflow: str | None = None,
+    mlflow_experiment: str = "wfsim",
 ) -> None:
     """Pretrain and replay every model family × seed on the same days, then one table.
 
@@ -89,12 +93,18 @@ def study(
       wfsim study --store real-store --out study --families lstm,ridge,gbm --seeds 3
       wfsim study ... --backend ray --address HEAD:6379   (store and OUT on a shared path)
     """
+    from simulator.config import config_to_dict
     from simulator.study import study as run_study
+    from simulator.tracking import open_tracker, study_record
 
     cfg = load_config(config)
+    tracker = open_tracker(mlflow, mlflow_experiment)  # before anything is written
     seed_list = range(first_seed, first_seed + n_seeds)
     run_study(store, out, cfg, families, seed_list, click.echo, benchmarks_dir=benchmarks_dir,
               backend=backend, workers=workers, address=address)  # fmt: skip
+    if tracker is not None:
+        run_id = tracker.record(study_record, out, config_to_dict(cfg), families, seed_list)
+        click.echo(f"mlflow run {run_id} ({tracker.uri})")
 
 
 COMMANDS: list[click.Command] = [study]

@@ -36,6 +36,7 @@ RULES: list[tuple[str, set[str]]] = [
     ("simulator/results/", DATA | CORE | {"simulator", "episodes", "matplotlib", "plotly"}),
     ("simulator/pipeline.py", ENGINE),
     ("simulator/study.py", ENGINE),
+    ("simulator/tracking.py", ENGINE | {"mlflow"}),  # the optional extra, imported lazily
     ("simulator/", ENGINE),
 ]
 FORBIDDEN: list[tuple[str, tuple[str, ...]]] = [  # (prefix, never imported) on top of RULES
