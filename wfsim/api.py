@@ -38,6 +38,7 @@ __all__ = [
     "report",
     "demo",
     "seeds",
+    "study",
 ]
 
 
@@ -265,6 +266,48 @@ def seeds(
         benchmarks_dir=Path(benchmarks) if benchmarks else None,
     )  # fmt: skip
     return _frame(comp.table)
+
+
+def study(
+    store: str | Path,
+    out: str | Path,
+    *,
+    families: Sequence[str] | str = ("lstm", "ridge", "gbm"),
+    seeds: int | Sequence[int] = 3,
+    config: Any = None,
+    benchmarks: str | Path | None = None,
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    mlflow: str | None = None,
+    mlflow_experiment: str = "wfsim",
+):
+    """`wfsim study`: every family × seed pretrained and replayed on the same days (resumable),
+    plus the LLM, random and SPY rows. Returns the study table as a DataFrame indexed by row
+    (``llm``, ``ridge (x3)``, ``ridge-0``, ..., ``random (x3)``, ``SPY``) (``frame.attrs``: ``csv`` path, ``ran`` and ``skipped`` counts). ``families``: names or
+    one comma-separated string; ``seeds``: a count (0..n-1) or the seeds themselves."""
+    import pandas as pd
+
+    from simulator.config import config_to_dict
+    from simulator.study import study as run_study
+    from simulator.tracking import open_tracker, study_record
+
+    if isinstance(families, str):
+        families = [f.strip() for f in families.split(",") if f.strip()]
+    seed_list = range(seeds) if isinstance(seeds, int) else list(seeds)
+    cfg = load_config(config)
+    tracker = open_tracker(mlflow, mlflow_experiment)  # before anything is written
+    inputs = {"benchmarks_dir": Path(benchmarks)} if benchmarks else {}
+    res = run_study(
+        Path(store), Path(out), cfg, tuple(families), seed_list,
+        backend=backend, workers=workers, address=address, **inputs,
+    )  # fmt: skip
+    if tracker is not None:
+        tracker.record(study_record, Path(out), config_to_dict(cfg), tuple(families), seed_list)
+    frame = pd.DataFrame(res.rows)
+    frame = frame.set_index("row")
+    frame.attrs.update(csv=res.csv, ran=res.ran, skipped=res.skipped)
+    return frame
 
 
 _silence()

@@ -227,3 +227,20 @@ print(list(mr["window"])[-2:], lstm.summary["strategy"])
         "['SPY', 'llm'] True",
         "['mean', 'pooled'] lstm",
     ]
+
+
+def test_api_study_returns_the_table_and_resumes(chain, tmp_path):
+    import pandas as pd
+
+    import wfsim
+
+    root, cfg = chain
+    kw = {"families": "ridge", "seeds": 1, "config": cfg}
+    frame = wfsim.study(root / "store", tmp_path / "study", **kw)
+    csv = pd.read_csv(tmp_path / "study" / "study.csv").set_index("row")
+    assert list(frame.index) == list(csv.index) and {"ridge (x1)", "ridge-0", "llm"} <= set(frame.index)
+    assert frame.loc["ridge-0", "total_return"] == pytest.approx(csv.loc["ridge-0", "total_return"])
+    assert (frame.attrs["ran"], frame.attrs["skipped"]) == (3, 0)  # llm, ridge-0, random-0
+    again = wfsim.study(root / "store", tmp_path / "study", **kw)
+    assert (again.attrs["ran"], again.attrs["skipped"]) == (0, 3)
+    pd.testing.assert_frame_equal(again, frame)
