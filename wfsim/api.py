@@ -284,8 +284,9 @@ def study(
 ):
     """`wfsim study`: every family × seed pretrained and replayed on the same days (resumable),
     plus the LLM, random and SPY rows. Returns the study table as a DataFrame indexed by row
-    (``llm``, ``ridge (x3)``, ``ridge-0``, ..., ``random (x3)``, ``SPY``) (``frame.attrs``: ``csv`` path, ``ran`` and ``skipped`` counts). ``families``: names or
-    one comma-separated string; ``seeds``: a count (0..n-1) or the seeds themselves."""
+    (``llm``, ``ridge (x3)``, ``ridge-0``, ..., ``random (x3)``, ``SPY``); ``frame.attrs``:
+    ``csv`` path, ``ran`` and ``skipped`` counts. ``families``: names or one comma-separated
+    string; ``seeds``: a count (0..n-1) or the seeds themselves."""
     import pandas as pd
 
     from simulator.config import config_to_dict

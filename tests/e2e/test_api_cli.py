@@ -238,7 +238,8 @@ def test_api_study_returns_the_table_and_resumes(chain, tmp_path):
     kw = {"families": "ridge", "seeds": 1, "config": cfg}
     frame = wfsim.study(root / "store", tmp_path / "study", **kw)
     csv = pd.read_csv(tmp_path / "study" / "study.csv").set_index("row")
-    assert list(frame.index) == list(csv.index) and {"ridge (x1)", "ridge-0", "llm"} <= set(frame.index)
+    assert list(frame.index) == list(csv.index)
+    assert {"ridge (x1)", "ridge-0", "llm"} <= set(frame.index)
     assert frame.loc["ridge-0", "total_return"] == pytest.approx(csv.loc["ridge-0", "total_return"])
     assert (frame.attrs["ran"], frame.attrs["skipped"]) == (3, 0)  # llm, ridge-0, random-0
     again = wfsim.study(root / "store", tmp_path / "study", **kw)
