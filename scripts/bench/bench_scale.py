@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -45,6 +46,11 @@ SERVE = 63  # the window's serving days (a coarse step)
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 def _cfg(tickers: int, days: int, seed: int, family: str | None = None):
@@ -77,7 +83,7 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
     extra = ""
     panel = load_panel(store) if name in ("features",) else None
     base = _peak_mb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     if name == "synth_json":
         write_episodes(eps, cfg.synth, seed)
         extra = f"{sum(p.stat().st_size for p in eps.glob('*.json')) / 1e6:.0f} MB json"
@@ -96,7 +102,8 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
         extra = f"{len(res.entries)} window"
     elif name == "replay":
         pipeline.replay("llm", store, work / "run", cfg)
-    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "base_mb": base, "extra": extra}
+    out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": _peak_mb()}
+    return out | {"base_mb": base, "extra": extra, "load": os.getloadavg()[0]}
 
 
 def _child(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
@@ -122,6 +129,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="424x375,848x750,1695x1500", help="TICKERSxDAYS,...")
     ap.add_argument("--json-max", type=int, default=700_000, help="max ticker-days for JSON")
     ap.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
+    ap.add_argument("--keep", type=Path, help="keep each size's stores under KEEP/TxD (reusable)")
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     ap.add_argument("--size", help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -135,12 +143,17 @@ def main() -> None:
     rows: dict[str, list] = {s: [] for s in stages}
     for k, t in sizes:
         with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+            if a.keep:
+                tmp = str(a.keep / f"{k}x{t}")
+                Path(tmp).mkdir(parents=True, exist_ok=True)
             for s in stages:
                 if s in JSON_STAGES and k * t > a.json_max:
                     continue
                 r = _child(s, k, t, a.seed, Path(tmp))
                 rows[s].append((k, t, r))
-                print(f"{s} {k}x{t}: {r['s']:.1f} s, peak {r['peak_mb']:.0f} MB", file=sys.stderr)
+                msg = f"{s} {k}x{t}: {r['s']:.1f} s, cpu {r['cpu_s']:.1f} s"
+                msg += f", peak {r['peak_mb']:.0f} MB"
+                print(msg, file=sys.stderr, flush=True)
         print(_table(rows, sizes, a), file=sys.stderr)  # so far: a long run can be cut short
     report(_table(rows, sizes, a), a.no_append)
 
@@ -150,20 +163,24 @@ def _table(rows: dict, sizes: list, a) -> str:
         f"bench_scale: synth seed {a.seed}, new_listings 0.1, delistings 0.1; one sliding "
         f"window (T-{SERVE} train, {SERVE} serve); stage = own subprocess; {cores()} cores",
         "",
-        "| stage | tickers x days | ticker-days | seconds | peak MB | base MB | note |",
-        "|---|---|---|---|---|---|---|",
+        "| stage | tickers x days | ticker-days | seconds | CPU s | peak MB | base MB | load "
+        "| note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s, rs in rows.items():
         for k, t, r in rs:
-            cells = [s, f"{k} x {t}", f"{k * t:,}", f"{r['s']:.1f}", f"{r['peak_mb']:.0f}"]
-            lines.append("| " + " | ".join([*cells, f"{r['base_mb']:.0f}", r["extra"]]) + " |")
-    lines += ["", "| stage | exponent seconds | exponent peak MB over base |", "|---|---|---|"]
+            cells = [s, f"{k} x {t}", f"{k * t:,}", f"{r['s']:.1f}", f"{r['cpu_s']:.1f}"]
+            cells += [f"{r['peak_mb']:.0f}", f"{r['base_mb']:.0f}", f"{r['load']:.1f}", r["extra"]]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| stage | exponent seconds | exponent CPU s | exponent peak MB over base |"]
+    lines += ["|---|---|---|---|"]
     for s, rs in rows.items():
         if len(rs) >= 2:
             x = [k * t for k, t, _ in rs]
             sec = _slope(x, [r["s"] for _, _, r in rs])
+            cpu = _slope(x, [r["cpu_s"] for _, _, r in rs])
             mem = _slope(x, [r["peak_mb"] - r["base_mb"] for _, _, r in rs])
-            lines.append(f"| {s} | {sec:.2f} | {mem:.2f} |")
+            lines.append(f"| {s} | {sec:.2f} | {cpu:.2f} | {mem:.2f} |")
     return "\n".join(lines)
 
 
