@@ -53,10 +53,11 @@ def _cpu_s() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def _cfg(tickers: int, days: int, seed: int, family: str | None = None):
+def _cfg(tickers: int, days: int, seed: int, family: str | None = None, memory_mb: int = 0):
     from simulator.config import load_config
 
     over = {"seed": seed, "synth.tickers": tickers, "synth.days": days}
+    over |= {"features.memory_mb": memory_mb}
     over |= {"synth.new_listings": 0.1, "synth.delistings": 0.1}
     over |= {"windows.kind": "sliding", "windows.initial": days - SERVE, "windows.step": SERVE}
     if family == "lstm":
@@ -67,9 +68,10 @@ def _cfg(tickers: int, days: int, seed: int, family: str | None = None):
     return load_config(None, over)
 
 
-def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
+def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int = 0) -> dict:
     """Run one stage in this process; its seconds and peaks."""
-    cfg = _cfg(tickers, days, seed, name.removeprefix("pretrain_") if "pretrain" in name else None)
+    family = name.removeprefix("pretrain_") if "pretrain" in name else None
+    cfg = _cfg(tickers, days, seed, family, memory_mb)
     eps, store = work / "eps", work / "store"
     if name.startswith("pretrain"):
         import torch  # noqa: F401  (imported before base_mb, as the other stages' imports)
@@ -106,9 +108,9 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
     return out | {"base_mb": base, "extra": extra, "load": os.getloadavg()[0]}
 
 
-def _child(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
+def _child(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int) -> dict:
     cmd = [sys.executable, __file__, "--stage", name, "--size", f"{tickers}x{days}"]
-    cmd += ["--work", str(work), "--seed", str(seed)]
+    cmd += ["--work", str(work), "--seed", str(seed), "--memory-mb", str(memory_mb)]
     env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if res.returncode != 0:
@@ -130,13 +132,14 @@ def main() -> None:
     ap.add_argument("--json-max", type=int, default=700_000, help="max ticker-days for JSON")
     ap.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
     ap.add_argument("--keep", type=Path, help="keep each size's stores under KEEP/TxD (reusable)")
+    ap.add_argument("--memory-mb", type=int, default=0, help="features.memory_mb (0: no budget)")
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     ap.add_argument("--size", help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.stage:  # child: one stage, one JSON line on stdout
         k, t = map(int, a.size.split("x"))
-        print(json.dumps(_stage(a.stage, k, t, a.seed, a.work)))
+        print(json.dumps(_stage(a.stage, k, t, a.seed, a.work, a.memory_mb)))
         return
     sizes = [tuple(map(int, s.split("x"))) for s in a.sizes.split(",")]
     stages = a.stages.split(",")
@@ -149,7 +152,7 @@ def main() -> None:
             for s in stages:
                 if s in JSON_STAGES and k * t > a.json_max:
                     continue
-                r = _child(s, k, t, a.seed, Path(tmp))
+                r = _child(s, k, t, a.seed, Path(tmp), a.memory_mb)
                 rows[s].append((k, t, r))
                 msg = f"{s} {k}x{t}: {r['s']:.1f} s, cpu {r['cpu_s']:.1f} s"
                 msg += f", peak {r['peak_mb']:.0f} MB"
@@ -160,7 +163,8 @@ def main() -> None:
 
 def _table(rows: dict, sizes: list, a) -> str:
     lines = [
-        f"bench_scale: synth seed {a.seed}, new_listings 0.1, delistings 0.1; one sliding "
+        f"bench_scale: synth seed {a.seed}, new_listings 0.1, delistings 0.1; "
+        f"features.memory_mb {a.memory_mb}; one sliding "
         f"window (T-{SERVE} train, {SERVE} serve); stage = own subprocess; {cores()} cores",
         "",
         "| stage | tickers x days | ticker-days | seconds | CPU s | peak MB | base MB | load "

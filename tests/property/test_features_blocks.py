@@ -19,7 +19,6 @@ from models.features import block_days, build_features
 from tests.unit.models.panel_factory import make_panel, replace
 
 
-
 def _gapped(seed: int, n_days: int, gap: tuple[int, int]):
     """A panel whose stock 1 has no price on days ``gap`` (ffill must bridge blocks)."""
     p = make_panel(n_days=n_days, n_stocks=6, seed=seed)
