@@ -13,6 +13,8 @@ log(peak MB) against log(ticker-days) over the sizes run.
 
     python scripts/bench/bench_scale.py                      # 424x375, 848x750, 1695x1500
     python scripts/bench/bench_scale.py --sizes 50x60,100x120 --no-append
+    python scripts/bench/bench_scale.py --keep DIR ...                 # keep the stores, then
+    python scripts/bench/bench_scale.py --keep DIR --stages features,pretrain_ridge --memory-mb 64
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,6 +103,7 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
         fs = build_features(panel, cfg.features)
         extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB"
     elif name.startswith("pretrain"):
+        shutil.rmtree(work / f"models_{name}", ignore_errors=True)  # a kept one would be skipped
         res = pretrain(store, work / f"models_{name}", cfg.pretrain_config())
         extra = f"{len(res.entries)} window"
     elif name == "replay":
