@@ -141,6 +141,7 @@ def _execute(book: RefBook, decisions: dict, opens: dict, strength: dict):
         d = decisions.get(x)
         orders.append((x, ACTION_CODES[d["action"]], d["quantity"]) if d else (x, HOLD, 0))
     # the synthetic baseline trades under the recording's rules, so that its books reconcile
+    _drop_flat(book)
     fills = ref_execute_day(book, orders, opens, strength, **RECORDED_ACCOUNT.kwargs())
     trades: dict[str, int] = {}
     replacements: dict[str, str] = {}
@@ -149,6 +150,15 @@ def _execute(book: RefBook, decisions: dict, opens: dict, strength: dict):
         if f.reason == R_REPLACEMENT and f.qty > 0:
             replacements[f.victim_of] = f.ticker
     return trades, replacements
+
+
+def _drop_flat(book: RefBook) -> None:
+    """Forget flat positions (the books read them with ``.get(x, 0)``): the cap check lists the
+    open positions over these keys for every new order, so with every ticker ever traded kept a
+    day cost grew with tickers squared (bench_scale's synth exponent)."""
+    for side in (book.long, book.short):
+        for x in [x for x, q in side.items() if q == 0]:
+            del side[x]
 
 
 def _market_data(book: RefBook, opens: dict, closes: dict) -> dict:

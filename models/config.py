@@ -44,6 +44,9 @@ class FeatureConfig:
     seq_len: int = 20  # episodes per input sequence
     horizon: int = 1  # target = open(t) -> open(t+horizon) return
     ranks: bool = True  # add cross-sectional ranks of the price features
+    # working memory of build_features in MB (0: all days at once); a resource, not hashed: every
+    # output byte is the same under any budget
+    memory_mb: int = field(default=0, metadata={"hash": False})
 
     def __post_init__(self) -> None:
         if self.info_set not in INFO_SET_LAGS:
@@ -52,6 +55,8 @@ class FeatureConfig:
             raise ValueError(f"seq_len={self.seq_len}, expected >= 1")
         if self.horizon < 1:
             raise ValueError(f"horizon={self.horizon}, expected >= 1")
+        if self.memory_mb < 0:
+            raise ValueError(f"memory_mb={self.memory_mb}, expected >= 0 (0: no budget)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -64,7 +64,7 @@ def feature_names(cfg: FeatureConfig) -> tuple[str, ...]:
     return tuple(names)
 
 
-def build_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
+def build_features(panel: Panel, cfg: FeatureConfig, *, block: int | None = None) -> FeatureSet:
     """Features for every (day t, ticker k), built only from what exists before the open of t.
 
     Rules
@@ -95,7 +95,12 @@ def build_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
     panel : Panel
         The store as dense arrays.
     cfg : FeatureConfig
-        Information set, horizon, ranks on/off.
+        Information set, horizon, ranks on/off, and ``memory_mb``: with a budget the rows are
+        built in blocks of ``block_days`` days (the price sums carried from block to block), so
+        the working arrays are bounded by the budget; every output byte is the same as in one
+        block (``test_features_blocks``).
+    block : int, optional
+        Days per block, overriding the one ``block_days`` derives from ``cfg.memory_mb``.
 
     Returns
     -------
@@ -103,16 +108,39 @@ def build_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
     """
     info = InfoSet.resolve(cfg.info_set)
     has_data = _has_data(panel)
-    cols: dict[str, np.ndarray] = _price_block(panel)
-    if cfg.ranks:
-        for n in PRICE_FEATURES:
-            cols[f"{n}_rank"] = _xs_rank(cols[n], has_data)
-    cols.update({n: info.agent_rows(a) for n, a in _agent_block(panel).items()})
     names = feature_names(cfg)
-    x = _assemble(cols, names, has_data)
+    t_n, k_n = panel.open.shape
+    x = np.empty((t_n, k_n, len(names)), dtype=np.float32)
+    stream = _PriceStream(k_n)
+    step = block or block_days(cfg.memory_mb, k_n, len(names), t_n)
+    for a in range(0, t_n, step):
+        b = min(a + step, t_n)
+        cols = stream.lagged(panel, a, b)
+        if cfg.ranks:
+            for n in PRICE_FEATURES:
+                cols[f"{n}_rank"] = _xs_rank(cols[n], has_data[a:b])
+        cols.update(_agent_rows(panel, info.agent_lag, a, b))
+        x[a:b] = _assemble(cols, names, has_data[a:b])
     y, label_end = target(panel, cfg.horizon)
     sample = info.prediction_points(panel, has_data)
     return FeatureSet(names, x, has_data, sample, y, label_end, cfg.horizon)
+
+
+# bytes of working arrays per ticker-day and feature in one block (float64 columns, their
+# float32 stack and its transposed copy), plus the price stream's own (~30 float64 arrays)
+_BLOCK_BYTES_PER_FEATURE, _BLOCK_BYTES_PRICES = 16, 240
+
+
+def block_days(memory_mb: int, n_tickers: int, n_features: int, n_days: int) -> int:
+    """Days per block of ``build_features`` for a budget of ``memory_mb`` MB (0: all days at once).
+
+    >>> block_days(0, 1695, 51, 6000), block_days(100, 1695, 51, 6000), block_days(1, 1695, 51, 9)
+    (6000, 58, 1)
+    """
+    if memory_mb <= 0:
+        return max(n_days, 1)
+    per_day = n_tickers * (n_features * _BLOCK_BYTES_PER_FEATURE + _BLOCK_BYTES_PRICES)
+    return int(min(max(memory_mb * 2**20 // max(per_day, 1), 1), max(n_days, 1)))
 
 
 def _has_data(panel: Panel) -> np.ndarray:
@@ -122,66 +150,94 @@ def _has_data(panel: Panel) -> np.ndarray:
     return out
 
 
-def _lag1(a: np.ndarray) -> np.ndarray:
-    """Day t gets day t-1's value (day 0: NaN)."""
-    out = np.full(a.shape, np.nan)
-    out[1:] = a[:-1]
-    return out
+_CTX = 20  # at-close rows of history a price value reads (ret20, the 20-day sums)
 
 
-def _price_block(panel: Panel) -> dict[str, np.ndarray]:
-    """Price features of day t from data up to close(t-1): values at close(s), lagged one day."""
-    priced = np.isfinite(panel.close) & np.isfinite(panel.open)
-    o = np.where(priced, panel.open, np.nan)
-    c_raw = np.where(priced, panel.close, np.nan)
-    c = pd.DataFrame(c_raw).ffill().to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r1 = c / _shift(c, 1) - 1.0
-        s1, s2, n = _rolling_sums(r1, 20)
-        at_close = {
-            "ret1": r1,
-            "ret5": c / _shift(c, 5) - 1.0,
-            "ret20": c / _shift(c, 20) - 1.0,
-            "vol20": np.where(n == 20, np.sqrt(np.maximum(s2 - s1 * s1 / 20, 0) / 19), np.nan),
-            "gap": o / _shift(c, 1) - 1.0,
-            "intraday": c_raw / o - 1.0,
-            "ma5_dist": c / _rolling_mean(c, 5) - 1.0,
-            "ma20_dist": c / _rolling_mean(c, 20) - 1.0,
-        }
-    cols = {n: _lag1(v) for n, v in at_close.items()}
-    window = np.minimum(np.arange(1, len(c) + 1), 20)[:, None]
-    cols["px_stale20"] = _lag1(1.0 - _window_sum(priced.astype(np.float64), 20) / window)
-    short = [n for n in PRICE_FEATURES if n not in _PX20]
-    cols["px_missing"] = np.any([~np.isfinite(cols[n]) for n in short], axis=0).astype(np.float64)
-    cols["px20_missing"] = np.any([~np.isfinite(cols[n]) for n in _PX20], axis=0).astype(np.float64)
-    return cols
+class _PriceStream:
+    """Price values at close(s), block after block of days, each the same float as in one pass.
 
+    Carries the last ``_CTX`` forward-filled closes (shifts, ffill) and the last ``_CTX`` rows of
+    each running sum (a block's cumulative sum continues from the carried row: the same additions
+    in the same order), so the rolling sums ``cs[t] - cs[t-w]`` are those of one pass.
+    """
 
-def _shift(a: np.ndarray, n: int) -> np.ndarray:
-    """Row t gets row t-n (NaN for t < n)."""
-    out = np.full(a.shape, np.nan)
-    out[n:] = a[:-n]
-    return out
+    def __init__(self, n_tickers: int) -> None:
+        self.k = n_tickers
+        self.s = 0  # first at-close row of the next block
+        self.c_tail = np.empty((0, n_tickers))
+        self.cs_tail: dict[str, np.ndarray] = {}
 
+    def lagged(self, panel: Panel, a: int, b: int) -> dict[str, np.ndarray]:
+        """Price features of days ``[a, b)``: the values at close(t-1) (day 0: NaN)."""
+        s, e = max(a - 1, 0), b - 1
+        at_close = self.at_close(panel.open[s:e], panel.close[s:e]) if e > s else {}
+        cols = {}
+        for n in (*PRICE_FEATURES, "px_stale20"):
+            v = at_close[n] if at_close else np.empty((0, self.k))
+            cols[n] = np.vstack([np.full((1, self.k), np.nan), v]) if a == 0 else v
+        short = [n for n in PRICE_FEATURES if n not in _PX20]
+        cols["px_missing"] = np.any([~np.isfinite(cols[n]) for n in short], axis=0).astype(float)
+        cols["px20_missing"] = np.any([~np.isfinite(cols[n]) for n in _PX20], axis=0).astype(float)
+        return cols
 
-def _window_sum(a: np.ndarray, w: int) -> np.ndarray:
-    """Sum of rows t-w+1 .. t (fewer at the start), by cumulative sums: causal."""
-    cs = np.cumsum(a, axis=0)
-    cs[w:] = cs[w:] - cs[:-w].copy()
-    return cs
+    def at_close(self, o_raw: np.ndarray, c_in: np.ndarray) -> dict[str, np.ndarray]:
+        """The values at close of the next rows ``[s, s + len(o_raw))``."""
+        priced = np.isfinite(c_in) & np.isfinite(o_raw)
+        o = np.where(priced, o_raw, np.nan)
+        c_raw = np.where(priced, c_in, np.nan)
+        n_tail = len(self.c_tail)
+        ext = pd.DataFrame(np.vstack([self.c_tail, c_raw])).ffill().to_numpy()
+        c = ext[n_tail:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r1 = c / self._shift(ext, n_tail, 1) - 1.0
+            ok = np.isfinite(r1)
+            z = np.where(ok, r1, 0.0)
+            s1, s2 = self._wsum("r1", z, 20), self._wsum("r1sq", z * z, 20)
+            n = self._wsum("r1n", ok.astype(np.float64), 20)
+            out = {
+                "ret1": r1,
+                "ret5": c / self._shift(ext, n_tail, 5) - 1.0,
+                "ret20": c / self._shift(ext, n_tail, 20) - 1.0,
+                "vol20": np.where(n == 20, np.sqrt(np.maximum(s2 - s1 * s1 / 20, 0) / 19), np.nan),
+                "gap": o / self._shift(ext, n_tail, 1) - 1.0,
+                "intraday": c_raw / o - 1.0,
+                "ma5_dist": c / self._mean("c", c, 5) - 1.0,
+                "ma20_dist": c / self._mean("c", c, 20) - 1.0,
+            }
+        window = np.minimum(np.arange(self.s + 1, self.s + len(c) + 1), 20)[:, None]
+        out["px_stale20"] = 1.0 - self._wsum("priced", priced.astype(np.float64), 20) / window
+        self.c_tail = ext[-_CTX:]
+        self.s += len(c)
+        self.cs_tail = {key: v[-_CTX:] for key, v in self.cs_tail.items()}
+        return out
 
+    def _shift(self, ext: np.ndarray, n_tail: int, n: int) -> np.ndarray:
+        """Row i gets the close of row i-n (NaN before day 0)."""
+        rows = len(ext) - n_tail
+        out = np.full((rows, self.k), np.nan)
+        first = max(0, n - n_tail)
+        if first < rows:
+            out[first:] = ext[n_tail + first - n : len(ext) - n]
+        return out
 
-def _rolling_sums(a: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Window sum, sum of squares and count of finite values over the last w rows."""
-    ok = np.isfinite(a)
-    z = np.where(ok, a, 0.0)
-    return _window_sum(z, w), _window_sum(z * z, w), _window_sum(ok.astype(np.float64), w)
+    def _wsum(self, key: str, a: np.ndarray, w: int) -> np.ndarray:
+        """Sum of rows t-w+1 .. t (fewer at the start) by running sums carried across blocks."""
+        tail = self.cs_tail.get(key, np.empty((0, self.k)))
+        cs = np.cumsum(np.vstack([tail[-1:], a]), axis=0)[len(tail[-1:]) :]
+        ext = np.vstack([tail, cs])
+        first = max(0, w - len(tail))  # rows before it have fewer than w rows behind them
+        out = cs.copy()
+        if first < len(cs):
+            out[first:] = cs[first:] - ext[len(tail) + first - w : len(ext) - w]
+        self.cs_tail[key] = ext  # trimmed to the last _CTX rows after the block
+        return out
 
-
-def _rolling_mean(a: np.ndarray, w: int) -> np.ndarray:
-    """Mean of the last w rows; NaN unless all w are finite (pandas ``min_periods=w``)."""
-    s1, _, n = _rolling_sums(a, w)
-    return np.where(n == w, s1 / w, np.nan)
+    def _mean(self, key: str, a: np.ndarray, w: int) -> np.ndarray:
+        """Mean of the last w rows; NaN unless all w are finite (pandas ``min_periods=w``)."""
+        ok = np.isfinite(a)
+        s1 = self._wsum(f"{key}{w}", np.where(ok, a, 0.0), w)
+        n = self._wsum(f"{key}{w}n", ok.astype(np.float64), w)
+        return np.where(n == w, s1 / w, np.nan)
 
 
 def _xs_rank(v: np.ndarray, has_data: np.ndarray) -> np.ndarray:
@@ -194,28 +250,40 @@ def _xs_rank(v: np.ndarray, has_data: np.ndarray) -> np.ndarray:
     return out
 
 
-def _agent_block(panel: Panel) -> dict[str, np.ndarray]:
-    """Agent-derived values of episode s on [s, k] (NaN = missing; the InfoSet re-indexes them)."""
+def _agent_rows(panel: Panel, lag: int, a: int, b: int) -> dict[str, np.ndarray]:
+    """Agent values of days ``[a, b)``: row t holds episode ``t - lag`` (NaN before episode 0),
+    as ``InfoSet.agent_rows`` over all days (with no lag: the episode's own values)."""
+    s, e = max(a - lag, 0), max(b - lag, 0)
+    cols = _agent_block(panel, slice(s, e))
+    pad = (b - a) - (e - s)
+    if pad == 0:
+        return cols
+    nan = np.full((pad, panel.n_tickers), np.nan)
+    return {n: np.vstack([nan, v]) for n, v in cols.items()}
+
+
+def _agent_block(panel: Panel, rows: slice) -> dict[str, np.ndarray]:
+    """Agent-derived values of episodes ``rows`` on [s, k] (NaN = missing)."""
     cols: dict[str, np.ndarray] = {}
     for a, short in enumerate(AGENT_SHORT.values()):
-        has = panel.has_signal[a]
-        conf = panel.confidence[a]
-        cols[f"{short}_dir"] = np.where(has, panel.signal[a], 0).astype(np.float64)
+        has = panel.has_signal[a, rows]
+        conf = panel.confidence[a, rows]
+        cols[f"{short}_dir"] = np.where(has, panel.signal[a, rows], 0).astype(np.float64)
         cols[f"{short}_conf"] = np.where(has & np.isfinite(conf), np.clip(conf, 0, 100) / 100, 0.0)
         cols[f"{short}_has"] = has.astype(np.float64)
         cols[f"{short}_conf_missing"] = (has & ~np.isfinite(conf)).astype(np.float64)
-    cols["strength"] = np.asarray(panel.strength, dtype=np.float64)
+    cols["strength"] = np.asarray(panel.strength[rows], dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = panel.risk_limit / panel.risk_base[:, None]
-    ok = panel.on_risk & np.isfinite(frac)
+        frac = panel.risk_limit[rows] / panel.risk_base[rows, None]
+    ok = panel.on_risk[rows] & np.isfinite(frac)
     cols["risk_limit_frac"] = np.where(ok, frac, 0.0)
     cols["risk_missing"] = (~ok).astype(np.float64)
-    shape = panel.open.shape
+    shape = panel.open[rows].shape
     daily = {"macro_alloc": panel.macro_stock_alloc, "fwd_alloc": panel.fwd_stock_alloc}
     daily["vix"] = panel.vix
     miss = np.zeros(shape[0], dtype=bool)
     for n, v in daily.items():
-        v = np.asarray(v, dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)[rows]
         miss |= ~np.isfinite(v)
         cols[n] = np.broadcast_to(np.nan_to_num(v, nan=0.0)[:, None], shape)
     cols["portfolio_missing"] = np.broadcast_to(miss[:, None].astype(np.float64), shape)

@@ -13,6 +13,8 @@ log(peak MB) against log(ticker-days) over the sizes run.
 
     python scripts/bench/bench_scale.py                      # 424x375, 848x750, 1695x1500
     python scripts/bench/bench_scale.py --sizes 50x60,100x120 --no-append
+    python scripts/bench/bench_scale.py --keep DIR ...                 # keep the stores, then
+    python scripts/bench/bench_scale.py --keep DIR --stages features,pretrain_ridge --memory-mb 64
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,10 +51,16 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _cfg(tickers: int, days: int, seed: int, family: str | None = None):
+def _cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _cfg(tickers: int, days: int, seed: int, family: str | None = None, memory_mb: int = 0):
     from simulator.config import load_config
 
     over = {"seed": seed, "synth.tickers": tickers, "synth.days": days}
+    over |= {"features.memory_mb": memory_mb}
     over |= {"synth.new_listings": 0.1, "synth.delistings": 0.1}
     over |= {"windows.kind": "sliding", "windows.initial": days - SERVE, "windows.step": SERVE}
     if family == "lstm":
@@ -61,9 +71,10 @@ def _cfg(tickers: int, days: int, seed: int, family: str | None = None):
     return load_config(None, over)
 
 
-def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
+def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int = 0) -> dict:
     """Run one stage in this process; its seconds and peaks."""
-    cfg = _cfg(tickers, days, seed, name.removeprefix("pretrain_") if "pretrain" in name else None)
+    family = name.removeprefix("pretrain_") if "pretrain" in name else None
+    cfg = _cfg(tickers, days, seed, family, memory_mb)
     eps, store = work / "eps", work / "store"
     if name.startswith("pretrain"):
         import torch  # noqa: F401  (imported before base_mb, as the other stages' imports)
@@ -77,7 +88,7 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
     extra = ""
     panel = load_panel(store) if name in ("features",) else None
     base = _peak_mb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     if name == "synth_json":
         write_episodes(eps, cfg.synth, seed)
         extra = f"{sum(p.stat().st_size for p in eps.glob('*.json')) / 1e6:.0f} MB json"
@@ -92,16 +103,18 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
         fs = build_features(panel, cfg.features)
         extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB"
     elif name.startswith("pretrain"):
+        shutil.rmtree(work / f"models_{name}", ignore_errors=True)  # a kept one would be skipped
         res = pretrain(store, work / f"models_{name}", cfg.pretrain_config())
         extra = f"{len(res.entries)} window"
     elif name == "replay":
         pipeline.replay("llm", store, work / "run", cfg)
-    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "base_mb": base, "extra": extra}
+    out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": _peak_mb()}
+    return out | {"base_mb": base, "extra": extra, "load": os.getloadavg()[0]}
 
 
-def _child(name: str, tickers: int, days: int, seed: int, work: Path) -> dict:
+def _child(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int) -> dict:
     cmd = [sys.executable, __file__, "--stage", name, "--size", f"{tickers}x{days}"]
-    cmd += ["--work", str(work), "--seed", str(seed)]
+    cmd += ["--work", str(work), "--seed", str(seed), "--memory-mb", str(memory_mb)]
     env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if res.returncode != 0:
@@ -122,48 +135,60 @@ def main() -> None:
     ap.add_argument("--sizes", default="424x375,848x750,1695x1500", help="TICKERSxDAYS,...")
     ap.add_argument("--json-max", type=int, default=700_000, help="max ticker-days for JSON")
     ap.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
+    ap.add_argument("--keep", type=Path, help="keep each size's stores under KEEP/TxD (reusable)")
+    ap.add_argument("--memory-mb", type=int, default=0, help="features.memory_mb (0: no budget)")
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     ap.add_argument("--size", help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.stage:  # child: one stage, one JSON line on stdout
         k, t = map(int, a.size.split("x"))
-        print(json.dumps(_stage(a.stage, k, t, a.seed, a.work)))
+        print(json.dumps(_stage(a.stage, k, t, a.seed, a.work, a.memory_mb)))
         return
     sizes = [tuple(map(int, s.split("x"))) for s in a.sizes.split(",")]
     stages = a.stages.split(",")
     rows: dict[str, list] = {s: [] for s in stages}
     for k, t in sizes:
         with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+            if a.keep:
+                tmp = str(a.keep / f"{k}x{t}")
+                Path(tmp).mkdir(parents=True, exist_ok=True)
             for s in stages:
                 if s in JSON_STAGES and k * t > a.json_max:
                     continue
-                r = _child(s, k, t, a.seed, Path(tmp))
+                r = _child(s, k, t, a.seed, Path(tmp), a.memory_mb)
                 rows[s].append((k, t, r))
-                print(f"{s} {k}x{t}: {r['s']:.1f} s, peak {r['peak_mb']:.0f} MB", file=sys.stderr)
+                msg = f"{s} {k}x{t}: {r['s']:.1f} s, cpu {r['cpu_s']:.1f} s"
+                msg += f", peak {r['peak_mb']:.0f} MB"
+                print(msg, file=sys.stderr, flush=True)
         print(_table(rows, sizes, a), file=sys.stderr)  # so far: a long run can be cut short
     report(_table(rows, sizes, a), a.no_append)
 
 
 def _table(rows: dict, sizes: list, a) -> str:
     lines = [
-        f"bench_scale: synth seed {a.seed}, new_listings 0.1, delistings 0.1; one sliding "
+        f"bench_scale: synth seed {a.seed}, new_listings 0.1, delistings 0.1; "
+        f"features.memory_mb {a.memory_mb}; one sliding "
         f"window (T-{SERVE} train, {SERVE} serve); stage = own subprocess; {cores()} cores",
         "",
-        "| stage | tickers x days | ticker-days | seconds | peak MB | base MB | note |",
-        "|---|---|---|---|---|---|---|",
+        "| stage | tickers x days | ticker-days | seconds | CPU s | peak MB | base MB | load "
+        "| note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s, rs in rows.items():
         for k, t, r in rs:
-            cells = [s, f"{k} x {t}", f"{k * t:,}", f"{r['s']:.1f}", f"{r['peak_mb']:.0f}"]
-            lines.append("| " + " | ".join([*cells, f"{r['base_mb']:.0f}", r["extra"]]) + " |")
-    lines += ["", "| stage | exponent seconds | exponent peak MB over base |", "|---|---|---|"]
+            cells = [s, f"{k} x {t}", f"{k * t:,}", f"{r['s']:.1f}", f"{r['cpu_s']:.1f}"]
+            cells += [f"{r['peak_mb']:.0f}", f"{r['base_mb']:.0f}", f"{r['load']:.1f}", r["extra"]]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "| stage | exponent seconds | exponent CPU s | exponent peak MB over base |"]
+    lines += ["|---|---|---|---|"]
     for s, rs in rows.items():
         if len(rs) >= 2:
             x = [k * t for k, t, _ in rs]
             sec = _slope(x, [r["s"] for _, _, r in rs])
+            cpu = _slope(x, [r["cpu_s"] for _, _, r in rs])
             mem = _slope(x, [r["peak_mb"] - r["base_mb"] for _, _, r in rs])
-            lines.append(f"| {s} | {sec:.2f} | {mem:.2f} |")
+            lines.append(f"| {s} | {sec:.2f} | {cpu:.2f} | {mem:.2f} |")
     return "\n".join(lines)
 
 

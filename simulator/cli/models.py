@@ -53,6 +53,12 @@ def _table(frame) -> str:
 @click.option("--force", is_flag=True, help="Retrain windows whose store or config changed.")
 @click.option("--wait", is_flag=True, help="If another pretrain holds MODELS, wait (else exit 1).")
 @click.option(
+    "--memory-mb",
+    type=click.IntRange(0),
+    default=None,
+    help="Feature-building memory budget, MB (features.memory_mb; 0: none). Same output.",
+)
+@click.option(
     "--model",
     "family",
     type=click.Choice(list(FAMILIES)),
@@ -70,6 +76,7 @@ def pretrain_cmd(
     address: str | None,
     force: bool,
     wait: bool = False,
+    memory_mb: int | None = None,
     family: str | None = None,
     mlflow: str | None = None,
     mlflow_experiment: str = "wfsim",
@@ -91,6 +98,8 @@ def pretrain_cmd(
     overrides = {"seed": seed} if seed is not None else {}
     if family is not None:
         overrides["model.family"] = family
+    if memory_mb is not None:
+        overrides["features.memory_mb"] = memory_mb
     cfg = load_config(config_path, overrides)
     from simulator.tracking import open_tracker
 

@@ -13,9 +13,14 @@ __all__ = ["canonical_hash", "plain", "sha256_file"]
 
 
 def plain(value: Any) -> Any:
-    """A dataclass as a nested dict (field order kept); mappings recursed; anything else as is."""
+    """A dataclass as a nested dict (field order kept); mappings recursed; anything else as is.
+
+    A field declared with ``metadata={"hash": False}`` (a resource setting such as a memory
+    budget, which changes no output) is left out, so it changes no hash and no recorded config.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = [f for f in dataclasses.fields(value) if f.metadata.get("hash", True)]
+        return {f.name: plain(getattr(value, f.name)) for f in fields}
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     return value
