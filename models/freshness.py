@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import structlog
 
-from models.registry import data_hash
 from simulator.core.atomic import write_atomic
 
 __all__ = ["STAMP", "code_hash", "panel_hash", "read_stamp", "write_stamp"]
@@ -44,13 +43,15 @@ def code_hash() -> str:
 
 
 def panel_hash(panel: Any) -> str:
-    """``data_hash`` of every array of the Panel (field names, tickers, then the arrays in field
-    order): any change to the store's content changes it."""
-    fields = [f.name for f in dataclasses.fields(panel)]
-    arrays = [
-        a for n in fields if isinstance(a := getattr(panel, n), np.ndarray) and a.dtype != object
-    ]
-    return data_hash(arrays, [*fields, "|", *(str(x) for x in panel.tickers)])
+    """sha256 (16 hex digits) of every array of the Panel (field name, dtype, shape, bytes; the
+    tickers as text): any change to the store's content changes it. Hashed in place (no copy)."""
+    h = hashlib.sha256("\0".join(str(x) for x in panel.tickers).encode())
+    for f in dataclasses.fields(panel):
+        a = getattr(panel, f.name)
+        if isinstance(a, np.ndarray) and a.dtype != object:
+            h.update(f"\0{f.name}{a.dtype.str}{a.shape}".encode())
+            h.update(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+    return h.hexdigest()[:16]
 
 
 def read_stamp(models_dir: Path) -> dict[str, Any]:
