@@ -12,11 +12,11 @@ run: the features are built and hashed once, as on a registry's first replay).
         --repeat 5 --warmup 1 --check
 
 Without ``--store`` the real episodes are ingested first, or, where they are absent, a synthetic
-store of the same size (691 days x 571 stocks) is written; the children cache bytecode (as an installed
-package does), whatever ``PYTHONDONTWRITEBYTECODE`` says; without ``--models`` tiny models
+store of the same size (691 days x 571 stocks) is written; without ``--models`` tiny models
 (hidden 8, one layer, one epoch) are pretrained with ``--config`` or a tiny config (untimed; the
-replay's cost does not depend on the model size with saved predictions). ``--check``: the stamped
-and the unstamped replay write byte-identical trades, equity and summary files.
+replay's cost does not depend on the model size with saved predictions). The children cache
+bytecode (as an installed package does), whatever ``PYTHONDONTWRITEBYTECODE`` says. ``--check``:
+the stamped and the unstamped replay write byte-identical trades, equity, summary and positions.
 """
 
 from __future__ import annotations
