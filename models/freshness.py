@@ -33,12 +33,16 @@ FORMAT = 1
 _CODE = ("features.py", "targets.py", "infoset.py", "pretrain.py", "registry.py", "freshness.py")
 
 
-def code_hash() -> str:
-    """sha256 (16 hex digits) of the source of the modules that turn a Panel into a data hash."""
+def code_hash() -> str | None:
+    """sha256 (16 hex digits) of the source of the modules that turn a Panel into a data hash;
+    None when a source file cannot be read (then no stamp is trusted or written)."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    for name in _CODE:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    try:
+        for name in _CODE:
+            h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    except OSError:
+        return None
     return h.hexdigest()[:16]
 
 

@@ -178,16 +178,17 @@ class ModelPredictor:
         last = max((x for x in done if x.serve[1] <= n), key=lambda x: x.serve[1], default=None)
         if last is None:
             return 0
-        root = self.manager.registry.root
-        want = {"code": code_hash(), "panel": panel_hash(self._panel),
+        root, code = self.manager.registry.root, code_hash()
+        want = {"code": code, "panel": panel_hash(self._panel),
                 "config_hash": self._config_hash, "window": last.id, "stop": last.serve[1],
                 "data_hash": last.data_hash}  # fmt: skip
-        if {k: v for k, v in read_stamp(root).items() if k != "format"} == want:
+        if code and {k: v for k, v in read_stamp(root).items() if k != "format"} == want:
             log.debug("predictions_verified", source="stamp", stop=last.serve[1])
             return last.serve[1]
         if window_data_hash(self._data(), last.serve[1]) != last.data_hash:
             return 0
-        write_stamp(root, want)
+        if code:
+            write_stamp(root, want)
         return last.serve[1]
 
 

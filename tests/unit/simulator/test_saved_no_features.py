@@ -84,7 +84,7 @@ def test_second_replay_builds_no_features_and_is_identical(reg, monkeypatch):
 
 @pytest.mark.parametrize(
     "change",
-    ["no stamp", "other panel", "other code", "other entry", "garbage stamp"],
+    ["no stamp", "other panel", "other code", "no code", "other entry", "garbage stamp"],
 )
 def test_what_the_stamp_does_not_vouch_for_builds_the_features(reg, monkeypatch, change):
     replay(PANEL, reg)  # writes the stamp
@@ -95,6 +95,10 @@ def test_what_the_stamp_does_not_vouch_for_builds_the_features(reg, monkeypatch,
         panel = perturb(PANEL, 50, ("close",))
     elif change == "other code":
         monkeypatch.setattr(models.serve, "code_hash", lambda: "0" * 16)
+    elif change == "no code":  # sources unreadable: the stamp is neither trusted nor rewritten
+        monkeypatch.setattr(models.serve, "code_hash", lambda: None)
+        code = read_stamp(reg)["code"]
+        (reg / STAMP).write_text((reg / STAMP).read_text().replace(f'"{code}"', "null"))
     elif change == "other entry":
         text = (reg / STAMP).read_text().replace(read_stamp(reg)["data_hash"], "0" * 16)
         (reg / STAMP).write_text(text)
@@ -103,6 +107,8 @@ def test_what_the_stamp_does_not_vouch_for_builds_the_features(reg, monkeypatch,
     counter = patch_features(monkeypatch)
     replay(panel, reg)
     assert counter.calls == 1
+    if change == "no code":
+        assert read_stamp(reg)["code"] is None  # not rewritten either
 
 
 def test_a_stamp_never_makes_a_stale_window_fresh(reg):
