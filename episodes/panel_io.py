@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pyarrow as pa
 
@@ -53,8 +55,9 @@ def consensus_strength(
     return np.where((n > 0) & (total != 0), s, 0.0)
 
 
-def panel_from_tables(tables: dict[str, pa.Table], manifest: dict) -> Panel:
-    """Build the ``Panel`` of a store from its tables (pyarrow) and manifest."""
+def panel_from_tables(tables: Mapping[str, pa.Table], manifest: dict) -> Panel:
+    """Build the ``Panel`` of a store from its tables (pyarrow) and manifest (each table is
+    looked up once, so a lazy mapping frees one before the next is read)."""
     dates = np.asarray(manifest["dates"], dtype="datetime64[D]")
     tickers = np.asarray(manifest["tickers"], dtype=object)
     T, K = len(dates), len(tickers)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,8 +155,27 @@ def open_store(path: Path | EpisodeStore) -> EpisodeStore:
 def load_panel(store: Path | EpisodeStore) -> Panel:
     """The whole store as dense ``[t, k]`` arrays (``episodes.panel.Panel``)."""
     st = open_store(store)
-    tables = {n: st.read_table(n, cols) for n, cols in PANEL_COLUMNS.items()}
-    return panel_from_tables(tables, st.manifest)
+    panel = panel_from_tables(_TableReader(st), st.manifest)
+    pa.default_memory_pool().release_unused()  # the tables are gone: hand their pages back
+    return panel
+
+
+class _TableReader(Mapping[str, pa.Table]):
+    """The Panel's tables, each read (``PANEL_COLUMNS`` only) when ``panel_from_tables`` asks for
+    it, so that one table's Arrow buffers are freed before the next is read (lower peak memory)."""
+
+    def __init__(self, st: EpisodeStore) -> None:
+        self.st = st
+
+    def __getitem__(self, name: str) -> pa.Table:
+        pa.default_memory_pool().release_unused()  # pages of the tables already converted
+        return self.st.read_table(name, PANEL_COLUMNS[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PANEL_COLUMNS)
+
+    def __len__(self) -> int:
+        return len(PANEL_COLUMNS)
 
 
 def load_episodes(store: Path | EpisodeStore, dates: Sequence[str] | None = None) -> list[Episode]:

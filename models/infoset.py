@@ -14,7 +14,25 @@ import numpy as np
 from models.config import INFO_SET_LAGS
 from simulator.core.errors import ConfigError
 
-__all__ = ["InfoSet", "STRICT", "RECORDED", "ServingUniverse", "UNIVERSES", "CONSENSUS", "ELIGIBLE"]
+__all__ = [
+    "InfoSet",
+    "STRICT",
+    "RECORDED",
+    "ServingUniverse",
+    "UNIVERSES",
+    "CONSENSUS",
+    "ELIGIBLE",
+    "has_data",
+]
+
+
+def has_data(panel: Any) -> np.ndarray:
+    """[T, K] bool: stock k has an open and a close on day t-1 (known before the open of t); never
+    a bond. ``FeatureSet.has_data``, without building the features."""
+    out = np.zeros((panel.n_days, panel.n_tickers), dtype=bool)
+    out[1:] = np.isfinite(panel.close[:-1]) & np.isfinite(panel.open[:-1])
+    out &= ~panel.is_bond[None, :]
+    return out
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ import structlog
 
 from episodes.panel import Panel
 from models.config import PretrainConfig
-from models.features import build_features
-from models.infoset import CONSENSUS, InfoSet, ServingUniverse
+from models.features import FeatureSet, build_features
+from models.freshness import code_hash, panel_hash, read_stamp, write_stamp
+from models.infoset import CONSENSUS, InfoSet, ServingUniverse, has_data
 from models.manager import WalkForwardModelManager
 from models.pretrain import PretrainData, pretrain_sections, window_data_hash
 from models.registry import WindowEntry, sections_hash
@@ -81,36 +82,51 @@ class ModelPredictor:
                                 "models were pretrained with other settings",
                                 registry=info.get("config_hash"), replay=want,
                                 fix="replay with the --config used for pretrain")  # fmt: skip
-        self.fs = build_features(panel, cfg.features)
+        self._panel, self._features = panel, cfg.features
+        self._fs: FeatureSet | None = None  # built on first use (live serving, no valid stamp)
+        self._serve_fs: FeatureSet | None = None
         self.tickers = [str(x) for x in panel.tickers]
         self.mode = mode
         self.universe = ServingUniverse.resolve(universe)
-        self._serve_fs = self.fs
-        if self.universe.breadth:  # saved files hold the consensus points only: serve live
-            info = InfoSet.resolve(cfg.features.info_set)
-            points = self.universe.points(info, panel, self.fs.has_data)
-            self._serve_fs = dataclasses.replace(self.fs, sample=points)
-            if mode == "saved":
-                log.warning("predictions_live_universe", universe=self.universe.name,
-                            serving="live", reason="saved predictions cover the consensus "
-                            "tickers only")  # fmt: skip
-                self.mode = "live"
+        info, known = InfoSet.resolve(cfg.features.info_set), has_data(panel)
+        self._points = info.prediction_points(panel, known)  # = fs.sample, without the features
+        self._serve_points = self.universe.points(info, panel, known)
+        if self.universe.breadth and mode == "saved":  # saved files hold the consensus points
+            log.warning("predictions_live_universe", universe=self.universe.name,
+                        serving="live", reason="saved predictions cover the consensus "
+                        "tickers only")  # fmt: skip
+            self.mode = "live"
         self.dates = panel.dates.astype("datetime64[D]")
-        self._data = PretrainData(self.fs, self.tickers, self.dates)
         self._config_hash = want
         self._saved: dict[str, _Saved | None] = {}  # window id -> its saved points; None: live
         self._prefix: int | None = None  # days [0, n) whose data one hash vouched for
+
+    @property
+    def fs(self) -> FeatureSet:
+        """``build_features(panel, cfg.features)``, built on first use: a replay whose every
+        window serves fresh saved predictions (verified by the stamp) never builds them."""
+        if self._fs is None:
+            self._fs = build_features(self._panel, self._features)
+        return self._fs
+
+    def _data(self) -> PretrainData:
+        return PretrainData(self.fs, self.tickers, self.dates)
 
     def __call__(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         if self.mode == "saved":
             saved = self._saved_window(self.manager.window_for(t))
             if saved is not None:
-                return saved.day(t, np.flatnonzero(self.fs.sample[t]), self.dates[t])
+                return saved.day(t, np.flatnonzero(self._points[t]), self.dates[t])
         if self._threads is not None:  # torch only on the live path (saved: no torch import)
             import torch
 
             torch.set_num_threads(self._threads)
             self._threads = None
+        if self._serve_fs is None:  # breadth: the features with the universe's points
+            fs = self.fs
+            self._serve_fs = (
+                dataclasses.replace(fs, sample=self._serve_points) if self.universe.breadth else fs
+            )
         k, pred = self.manager.predict(t, self._serve_fs, self.tickers)
         return k.astype(np.int32), pred.astype(np.float64)
 
@@ -147,12 +163,33 @@ class ModelPredictor:
         if e.config_hash != self._config_hash:
             return False
         if self._prefix is None:
-            n = len(self.dates)
-            done = [x for x in self.manager.registry.entries if x.status == "done"]
-            last = max((x for x in done if x.serve[1] <= n), key=lambda x: x.serve[1], default=None)
-            ok = last is not None and window_data_hash(self._data, last.serve[1]) == last.data_hash
-            self._prefix = last.serve[1] if ok else 0
-        return e.serve[1] <= self._prefix or window_data_hash(self._data, e.serve[1]) == e.data_hash
+            self._prefix = self._verified_prefix()
+        if e.serve[1] <= self._prefix:
+            return True
+        return window_data_hash(self._data(), e.serve[1]) == e.data_hash
+
+    def _verified_prefix(self) -> int:
+        """Days ``[0, n)`` whose features hash to the registry's: ``n`` is the end of the last
+        done window's serve days when its data hash matches, else 0. Read from the registry's
+        stamp (``models.freshness``) when it vouches for this Panel, code and entry; otherwise
+        the features are built and hashed, and a match is stamped for the next replay."""
+        n = len(self.dates)
+        done = [x for x in self.manager.registry.entries if x.status == "done"]
+        last = max((x for x in done if x.serve[1] <= n), key=lambda x: x.serve[1], default=None)
+        if last is None:
+            return 0
+        root, code = self.manager.registry.root, code_hash()
+        want = {"code": code, "panel": panel_hash(self._panel),
+                "config_hash": self._config_hash, "window": last.id, "stop": last.serve[1],
+                "data_hash": last.data_hash}  # fmt: skip
+        if code and {k: v for k, v in read_stamp(root).items() if k != "format"} == want:
+            log.debug("predictions_verified", source="stamp", stop=last.serve[1])
+            return last.serve[1]
+        if window_data_hash(self._data(), last.serve[1]) != last.data_hash:
+            return 0
+        if code:
+            write_stamp(root, want)
+        return last.serve[1]
 
 
 PREDICTIONS = "predictions.parquet"
