@@ -15,6 +15,7 @@ import pandas as pd
 from episodes.panel import ANALYSTS, Panel
 from models.config import FeatureConfig
 from models.infoset import InfoSet
+from models.infoset import has_data as infoset_has_data
 from models.targets import split_train_val, target, train_samples
 
 __all__ = [
@@ -107,7 +108,7 @@ def build_features(panel: Panel, cfg: FeatureConfig, *, block: int | None = None
     FeatureSet
     """
     info = InfoSet.resolve(cfg.info_set)
-    has_data = _has_data(panel)
+    has_data = infoset_has_data(panel)
     names = feature_names(cfg)
     t_n, k_n = panel.open.shape
     x = np.empty((t_n, k_n, len(names)), dtype=np.float32)
@@ -141,13 +142,6 @@ def block_days(memory_mb: int, n_tickers: int, n_features: int, n_days: int) -> 
         return max(n_days, 1)
     per_day = n_tickers * (n_features * _BLOCK_BYTES_PER_FEATURE + _BLOCK_BYTES_PRICES)
     return int(min(max(memory_mb * 2**20 // max(per_day, 1), 1), max(n_days, 1)))
-
-
-def _has_data(panel: Panel) -> np.ndarray:
-    out = np.zeros((panel.n_days, panel.n_tickers), dtype=bool)
-    out[1:] = np.isfinite(panel.close[:-1]) & np.isfinite(panel.open[:-1])
-    out &= ~panel.is_bond[None, :]
-    return out
 
 
 _CTX = 20  # at-close rows of history a price value reads (ret20, the 20-day sums)

@@ -13,7 +13,7 @@ import structlog
 from agents.base import DayView, DecisionMaker, concat_orders, empty_orders, readonly
 from episodes.panel import Panel
 from models.ic import daily_ic
-from models.infoset import InfoSet, ServingUniverse
+from models.infoset import InfoSet, ServingUniverse, has_data
 from models.windows import from_config
 from simulator.books import Books
 from simulator.config import RunConfig
@@ -76,13 +76,6 @@ class RunResult:
     stale: np.ndarray  # [m, 2] int64 (day, k) sync closes at the last recorded close
     model_swaps: int
     elapsed_s: float
-
-
-def has_data(panel: Panel) -> np.ndarray:
-    """[T, K] stock k has an open and a close on day t−1 (known before the open of t)."""
-    out = np.zeros((panel.n_days, panel.n_tickers), bool)
-    out[1:] = np.isfinite(panel.open[:-1]) & np.isfinite(panel.close[:-1])
-    return out & ~panel.is_bond
 
 
 def consensus_tickers(panel: Panel, info: InfoSet) -> np.ndarray:
