@@ -19,6 +19,7 @@ import pandas as pd
 import structlog
 import yaml
 
+from models.config import FAMILY_STRATEGIES
 from simulator import pipeline
 from simulator.config import RunConfig, config_hash, config_to_dict
 from simulator.core.atomic import write_atomic
@@ -167,8 +168,9 @@ def study(
     if backend != "local":  # local: each cell pretrains in turn below
         _pretrain_cells(echo, store, cells, backend, workers, address)
     ran = int(_replay_once(echo, "llm", runs / "llm", store, cfg))
-    for cell in cells:
-        ran += _replay_once(echo, "lstm", cell.run, store, cell.cfg, cell.models)
+    for cell in cells:  # each family through the strategy its predictions mean
+        strategy = FAMILY_STRATEGIES[cell.family]
+        ran += _replay_once(echo, strategy, cell.run, store, cell.cfg, cell.models)
     randoms = [(s, runs / f"random-{s}") for s in seeds]
     for s, rnd in randoms:
         ran += _replay_once(echo, "random", rnd, store, dataclasses.replace(cfg, seed=s))
