@@ -50,7 +50,9 @@ LEGEND = (
     "mean of the daily cross-sectional (rank) ICs; ICIR: IC mean / its daily std; IC t: t-stat of "
     "the daily IC mean; Dir acc: share of matching signs; replay metrics over the days every run "
     "shares (Sharpe rf: excess over the rf CSV); Pretrain s/win: mean training_time_s of the "
-    "registry's windows; 'a±b': mean ± std (ddof=1) over seeds"
+    "registry's windows; 'a±b': mean ± std (ddof=1) over seeds; lstm-portfolio predicts a "
+    "name's weight of NAV (0 when not held), so its IC is that of the weights with the next "
+    "open-to-open return and its Dir acc the share where 'held' (weight > 0) matches 'went up'"
 )
 MODEL_KEYS = ("ic_pooled", "ic_mean", "rank_ic", "icir", "ic_t", "accuracy")
 MODEL_KEYS += ("pretrain_s_per_window",)
