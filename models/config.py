@@ -10,6 +10,7 @@ from simulator.core.choices import check_choices
 
 __all__ = [
     "FAMILIES",
+    "FAMILY_STRATEGIES",
     "INFO_SET_LAGS",
     "TARGETS",
     "FeatureConfig",
@@ -31,6 +32,11 @@ __all__ = [
 INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
 # model families (models/families/<name>.py, a "-" in the name is "_" in the module's)
 FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe", "lstm-portfolio", "embed-gbm")
+# the `wfsim replay --strategy` that serves a family's models: lstm-portfolio's predictions are
+# weights of NAV (agents.portfolio), every other family's are return forecasts (agents.lstm)
+FAMILY_STRATEGIES = MappingProxyType(
+    {f: "lstm" for f in FAMILIES} | {"lstm-portfolio": "lstm-portfolio"}
+)
 REBALANCE_DAYS = (1, 5, 21)  # model.portfolio.rebalance choices
 TARGETS = ("raw", "demeaned", "rank")  # training target (models.targets.fit_target)
 

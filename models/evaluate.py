@@ -11,7 +11,7 @@ import pandas as pd
 from models.ic import daily_ic, mean_t
 from simulator.core.errors import RegistryError
 
-__all__ = ["oos_metrics", "report_frame", "weights_status", "KEPT"]
+__all__ = ["direction_metrics", "oos_metrics", "report_frame", "weights_status", "KEPT"]
 
 KEPT = "kept predecessor"
 """``weights_status`` of a warm-started window whose best epoch was 0: its predecessor's weights
@@ -29,6 +29,20 @@ def weights_status(metrics: dict) -> str:
 
 def _ratio(num: int, den: int) -> float:
     return num / den if den else math.nan
+
+
+def direction_metrics(n: int, agree: int, tp: int, pred_up: int, up: int) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 of the up class from counts: ``n`` pairs, ``agree`` with
+    (pred > 0) == (y > 0), ``tp`` with both up, ``pred_up`` predicted up, ``up`` realised up.
+    Undefined values (no pair, no predicted or realised up) are NaN.
+
+    >>> m = direction_metrics(n=4, agree=3, tp=1, pred_up=1, up=2)  # F1 = 2 * 1 * .5 / 1.5
+    >>> {k: round(v, 4) for k, v in m.items()}
+    {'accuracy': 0.75, 'precision': 1.0, 'recall': 0.5, 'f1': 0.6667}
+    """
+    precision, recall = _ratio(tp, pred_up), _ratio(tp, up)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else math.nan
+    return {"accuracy": _ratio(agree, n), "precision": precision, "recall": recall, "f1": f1}
 
 
 def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -55,19 +69,15 @@ def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, flo
     t, pred, y = t[ok], pred[ok], y[ok]
     up, pred_up = y > 0, pred > 0
     tp = int(np.sum(up & pred_up))
-    precision = _ratio(tp, int(pred_up.sum()))
-    recall = _ratio(tp, int(up.sum()))
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else math.nan
+    agree = int(np.sum(up == pred_up))
+    direction = direction_metrics(len(y), agree, tp, int(pred_up.sum()), int(up.sum()))
     days = daily_ic(t, pred, y)
     ic, ic_t, _ = mean_t(days.ic)
     ric, ric_t, _ = mean_t(days.rank_ic)
     return {
         "n": int(ok.sum()),
         "days": int(np.unique(t).size),
-        "accuracy": _ratio(int(np.sum(up == pred_up)), len(y)),
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
+        **direction,
         "ic": ic,
         "ic_t": ic_t,
         "rank_ic": ric,

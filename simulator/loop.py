@@ -76,6 +76,9 @@ class RunResult:
     stale: np.ndarray  # [m, 2] int64 (day, k) sync closes at the last recorded close
     model_swaps: int
     elapsed_s: float
+    # [5, n] int64 per day, up class (pred > 0 vs realised > 0): pairs evaluated, agreeing, both
+    # up, predicted up, realised up (models.evaluate.direction_metrics); None: not evaluated
+    direction: np.ndarray | None = None
 
 
 def consensus_tickers(panel: Panel, info: InfoSet) -> np.ndarray:
@@ -254,6 +257,7 @@ class _Acc:
         self.stale: list[tuple[int, int]] = []
         self.n_mirror = 0
         self.pred: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.direction = np.zeros((5, n), np.int64)
         self.swaps = 0
 
     def skip(self, t: int, reason: str, panel: Panel, detail: str) -> bool:
@@ -305,6 +309,9 @@ class _Acc:
         n = self.f8.shape[1]
         self.f8[7] = np.bincount(i[ok], np.sign(pred[ok]) == np.sign(y[ok]), minlength=n)
         self.f8[6] = daily_ic(i[ok], pred[ok], y[ok], n).rank_ic
+        up, pred_up = y[ok] > 0, pred[ok] > 0
+        counts = (np.ones_like(up), up == pred_up, up & pred_up, pred_up, up)
+        self.direction = np.stack([np.bincount(i[ok], c, minlength=n) for c in counts])
 
     def result(self, name, panel, first, win_id, initial, t0) -> RunResult:
         days = np.arange(first, panel.n_days, dtype=np.int64)
@@ -321,4 +328,5 @@ class _Acc:
             n_pred=self.i8[2], ic=self.f8[6], hits=np.nan_to_num(self.f8[7]).astype(np.int64),
             window=win_id[days], skipped=dict(sorted(self.skipped.items())), sync=sync,
             stale=stale, model_swaps=self.swaps, elapsed_s=time.perf_counter() - t0,
+            direction=self.direction.astype(np.int64),
         )  # fmt: skip

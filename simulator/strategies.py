@@ -116,7 +116,11 @@ def run_extra(res: RunResult, panel: Panel) -> dict[str, Any]:
 
 def windows_table(res: RunResult) -> pa.Table:
     """Per-window quality: serve dates, days, predictions, mean daily rank IC, sign hit rate
-    (direction_accuracy), the run's return over the window (read by compare/report)."""
+    (direction_accuracy), accuracy / precision / recall / F1 of the up class (pred > 0 vs
+    realised > 0, ``models.evaluate.direction_metrics``), the run's return over the window (read
+    by compare/report)."""
+    from models.evaluate import direction_metrics
+
     names = (
         "window",
         "serve_start",
@@ -126,7 +130,8 @@ def windows_table(res: RunResult) -> pa.Table:
         "rank_ic",
         "direction_accuracy",
     )
-    rows: dict[str, list] = {n: [] for n in (*names, "return")}
+    classes = ("accuracy", "precision", "recall", "f1")
+    rows: dict[str, list] = {n: [] for n in (*names, *classes, "return")}
     nav = np.r_[res.initial_nav, res.marks.nav]
     for w in dict.fromkeys(res.window.tolist()):
         idx = np.flatnonzero(res.window == w)
@@ -138,6 +143,9 @@ def windows_table(res: RunResult) -> pa.Table:
         rows["predictions"].append(n_pred)
         rows["rank_ic"].append(mean_t(res.ic[idx])[0])
         rows["direction_accuracy"].append(res.hits[idx].sum() / n_pred if n_pred else float("nan"))
+        counts = (int(c) for c in res.direction[:, idx].sum(axis=1))
+        for key, value in direction_metrics(*counts).items():
+            rows[key].append(value)
         rows["return"].append(float(nav[idx[-1] + 1] / nav[idx[0]] - 1.0))
     rows["serve_start"] = np.array(rows["serve_start"], "datetime64[D]")
     rows["serve_end"] = np.array(rows["serve_end"], "datetime64[D]")

@@ -19,6 +19,7 @@ import pandas as pd
 import structlog
 import yaml
 
+from models.config import FAMILY_STRATEGIES
 from simulator import pipeline
 from simulator.config import RunConfig, config_hash, config_to_dict
 from simulator.core.atomic import write_atomic
@@ -49,7 +50,9 @@ LEGEND = (
     "mean of the daily cross-sectional (rank) ICs; ICIR: IC mean / its daily std; IC t: t-stat of "
     "the daily IC mean; Dir acc: share of matching signs; replay metrics over the days every run "
     "shares (Sharpe rf: excess over the rf CSV); Pretrain s/win: mean training_time_s of the "
-    "registry's windows; 'a±b': mean ± std (ddof=1) over seeds"
+    "registry's windows; 'a±b': mean ± std (ddof=1) over seeds; lstm-portfolio predicts a "
+    "name's weight of NAV (0 when not held), so its IC is that of the weights with the next "
+    "open-to-open return and its Dir acc the share where 'held' (weight > 0) matches 'went up'"
 )
 MODEL_KEYS = ("ic_pooled", "ic_mean", "rank_ic", "icir", "ic_t", "accuracy")
 MODEL_KEYS += ("pretrain_s_per_window",)
@@ -167,8 +170,9 @@ def study(
     if backend != "local":  # local: each cell pretrains in turn below
         _pretrain_cells(echo, store, cells, backend, workers, address)
     ran = int(_replay_once(echo, "llm", runs / "llm", store, cfg))
-    for cell in cells:
-        ran += _replay_once(echo, "lstm", cell.run, store, cell.cfg, cell.models)
+    for cell in cells:  # each family through the strategy its predictions mean
+        strategy = FAMILY_STRATEGIES[cell.family]
+        ran += _replay_once(echo, strategy, cell.run, store, cell.cfg, cell.models)
     randoms = [(s, runs / f"random-{s}") for s in seeds]
     for s, rnd in randoms:
         ran += _replay_once(echo, "random", rnd, store, dataclasses.replace(cfg, seed=s))

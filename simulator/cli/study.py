@@ -78,7 +78,9 @@ def study(
     \b
     OUT/runs/llm                 the recorded baseline, replayed and reconciled (once)
     OUT/models/<family>-<seed>   walk-forward models (model.family = family, seed = seed)
-    OUT/runs/<family>-<seed>     their replay; OUT/runs/random-<seed>: the random null
+    OUT/runs/<family>-<seed>     their replay (strategy lstm; lstm-portfolio: its weights
+                                 through strategy lstm-portfolio); OUT/runs/random-<seed>:
+                                 the random null
     OUT/study.csv and stdout     per family: OOS IC (pooled, mean daily), rank IC, ICIR, IC t,
                                  direction accuracy, total return, Sharpe (rf), max DD,
                                  turnover, fees, pretrain s/window; mean ± std over seeds;

@@ -37,7 +37,14 @@ th:first-child,td:first-child{text-align:left}
 .legend{color:#555;font-size:.85em}
 """
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_WINDOW_FLOATS = ("ic", "rank_ic", "direction_accuracy", "return")
+_WINDOW_FLOATS = ("ic", "rank_ic", "direction_accuracy", "accuracy", "precision", "recall", "f1")
+_WINDOW_FLOATS += ("return",)
+_WINDOW_LEGEND = (
+    "From the predictions the run was served, per window: rank_ic: mean daily rank IC; "
+    "direction_accuracy: share of matching signs; accuracy, precision, recall, f1: direction "
+    "classification of the up class (prediction > 0 vs open-to-open return > 0), as in "
+    "`wfsim models report`; return: the run's return over the window"
+)
 
 
 def write_report(
@@ -237,7 +244,7 @@ def _windows_section(runs: Sequence[Run]) -> str:
         parts.append(f"<h3>{_e(run.label)}</h3><table><tr>{head}</tr>{''.join(body)}</table>")
     if not parts:
         return '<p class="note">no run has windows.csv: section omitted</p>'
-    return "\n".join(parts)
+    return "\n".join([*parts, f'<p class="legend">{_e(_WINDOW_LEGEND)}</p>'])
 
 
 def _fmt(value: object) -> str:
