@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
 from pathlib import Path
 
@@ -59,6 +60,14 @@ def real_store(real_episode_dir, tmp_path_factory) -> Path:
 def local_ray():
     """A local Ray instance (2 CPUs) for one test module; skips where the ray extra is absent."""
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'wfsim[ray]')")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    # a throwaway instance: token auth off, as the two-node cluster test has it. Ray keeps the
+    # auth mode of the first cluster a process joined, so a later local instance started with
+    # the default (token) mode refuses this driver (InvalidAuthToken) unless both agree.
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        yield ray
+        ray.shutdown()
+    finally:
+        os.environ.pop("RAY_AUTH_MODE") if saved is None else os.environ.update(RAY_AUTH_MODE=saved)
