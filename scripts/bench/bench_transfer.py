@@ -8,10 +8,12 @@ For each training seed: the three registries of ``universe_bed.fit`` (consensus-
   off_cons   universe vs consensus-only, on the priced points off the consensus
 
 Rows: mean daily IC of a and b, their difference and the t over days of the paired daily
-difference (same points, days and seed). ``--inputs all`` serves the universe model with the
-analyst block too (the pre-fix behaviour, for the diagnosis). CPU and wall seconds per seed are
-printed with the load average. Appended to RESULTS.md unless --no-append. Usage:
-  python scripts/bench/bench_transfer.py [--seeds 1,2,3] [--inputs price|all]
+difference (same points, days and seed); the last rows pool the seeds (each day's IC is the
+mean over seeds of that day's IC; the t is over days, as in the tests). ``--inputs all`` serves
+the universe model with the analyst block too (the pre-fix behaviour, for the diagnosis). CPU
+and wall seconds per seed are printed with the load average. ``--bed-seed`` draws another
+market of the same bed. Appended to RESULTS.md unless --no-append. Usage:
+  python scripts/bench/bench_transfer.py [--seeds 1,2,3] [--inputs price|all] [--bed-seed 1]
 """
 
 from __future__ import annotations
@@ -32,33 +34,49 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--inputs", default="price", choices=("price", "all"))
+    ap.add_argument("--bed-seed", type=int, default=None)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     import torch
 
-    from tests.unit.models.universe_bed import BED, BED_SEED, bed, compare, fit, short_points
+    from tests.unit.models import universe_bed
+    from tests.unit.models.universe_bed import BED, bed, compare, fit, short_points
 
     torch.set_num_threads(1)
+    if args.bed_seed is not None:
+        universe_bed.BED_SEED = args.bed_seed
     data, history = bed()
     fs = data.fs
     masks = {"transfer": fs.sample, "few_shot": short_points(data, history),
              "off_cons": fs.has_data & ~fs.sample}  # fmt: skip
     base = {"transfer": "consensus", "few_shot": "scratch", "off_cons": "consensus"}
-    lines = [f"bench_transfer: bed {BED} seed {BED_SEED}, universe inputs={args.inputs}",
+    head = f"bench_transfer: bed {BED} seed {universe_bed.BED_SEED}, inputs={args.inputs}"
+    lines = [head,
              "| seed | claim | ic universe | ic baseline | diff | t diff | days | cpu_s | wall_s |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for seed in (int(s) for s in args.seeds.split(",")):
-        c0, w0 = time.process_time(), time.perf_counter()
-        with tempfile.TemporaryDirectory() as d:
-            roots = fit(data, history, Path(d), seed, **{"model.universe.inputs": args.inputs})
+    seeds = [int(s) for s in args.seeds.split(",")]
+    cpu = wall = 0.0
+    with tempfile.TemporaryDirectory() as d:
+        runs = []
+        for seed in seeds:
+            c0, w0 = time.process_time(), time.perf_counter()
+            extra = {"model.universe.inputs": args.inputs}
+            runs.append(fit(data, history, Path(d) / str(seed), seed, **extra))
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
             for claim, mask in masks.items():
-                p = compare(data, mask, roots["universe"], roots[base[claim]])
-                lines.append(f"| {seed} | {claim} vs {base[claim]} | {p.ic_a:+.4f} | "
-                             f"{p.ic_b:+.4f} | {p.diff:+.4f} | {p.t_diff:+.2f} | {p.days} | "
-                             f"{cpu:.1f} | {wall:.1f} |")  # fmt: skip
+                p = compare(data, mask, runs[-1]["universe"], runs[-1][base[claim]])
+                lines.append(_row(str(seed), claim, base[claim], p, cpu, wall))
+        for claim, mask in masks.items():
+            b = base[claim]
+            p = compare(data, mask, [r["universe"] for r in runs], [r[b] for r in runs])
+            lines.append(_row(f"mean of {args.seeds}", claim, b, p, float("nan"), float("nan")))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     report("\n".join(lines) + f"\n(load average {load})", args.no_append)
+
+
+def _row(seed: str, claim: str, base: str, p, cpu: float, wall: float) -> str:
+    return (f"| {seed} | {claim} vs {base} | {p.ic_a:+.4f} | {p.ic_b:+.4f} | {p.diff:+.4f} | "
+            f"{p.t_diff:+.2f} | {p.days} | {cpu:.1f} | {wall:.1f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -94,9 +94,16 @@ def _daily(t, pred, y):
     return daily_ic(t, pred, y).ic
 
 
-def paired(t: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, y: np.ndarray) -> Paired:
-    """Mean daily IC of a and b on the same points and the t of their paired daily difference."""
-    a, b = _daily(t, pred_a, y), _daily(t, pred_b, y)
+def paired(t: np.ndarray, pred_a, pred_b, y: np.ndarray) -> Paired:
+    """Mean daily IC of a and b on the same points and the t of their paired daily difference.
+
+    ``pred_a`` / ``pred_b``: one prediction array, or a list of them (one per training seed, the
+    same seeds for a and b): each day's IC is then the mean over seeds of that day's IC.
+    """
+    pa = pred_a if isinstance(pred_a, list) else [pred_a]
+    pb = pred_b if isinstance(pred_b, list) else [pred_b]
+    a = np.mean([_daily(t, p, y) for p in pa], axis=0)
+    b = np.mean([_daily(t, p, y) for p in pb], axis=0)
     ok = np.isfinite(a) & np.isfinite(b)
     ma, ta, _ = mean_t(a[ok])
     mb, tb, _ = mean_t(b[ok])
@@ -138,9 +145,16 @@ def fit(data: PretrainData, history: np.ndarray, root: Path, seed: int = 1, **ex
     return {name: root / name for name in runs}
 
 
-def compare(data: PretrainData, mask: np.ndarray, root_a: Path, root_b: Path) -> Paired:
-    """``paired`` of two registries' models on the points ``mask`` of every served day."""
-    t, k, pa = predict_points(root_a, data, mask)
-    t_b, k_b, pb = predict_points(root_b, data, mask)
-    assert np.array_equal(t, t_b) and np.array_equal(k, k_b)
-    return paired(t, pa, pb, data.fs.y[t, k])
+def compare(data: PretrainData, mask: np.ndarray, roots_a, roots_b) -> Paired:
+    """``paired`` of two registries' models (or two lists of registries, one per seed) on the
+    points ``mask`` of every served day."""
+    roots_a = roots_a if isinstance(roots_a, list) else [roots_a]
+    roots_b = roots_b if isinstance(roots_b, list) else [roots_b]
+    t, k, _ = predict_points(roots_a[0], data, mask)
+    preds = []
+    for root in (*roots_a, *roots_b):
+        t_r, k_r, p = predict_points(root, data, mask)
+        assert np.array_equal(t, t_r) and np.array_equal(k, k_r)
+        preds.append(p)
+    n = len(roots_a)
+    return paired(t, preds[:n], preds[n:], data.fs.y[t, k])
