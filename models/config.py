@@ -127,6 +127,9 @@ class UniverseConfig:
     # (the analyst block exists only on covered tickers: a train/serve shift, models.families.
     # lstm_universe)
     inputs: Literal["price", "all"] = "price"
+    # universe: train on every priced point; consensus: only on the prediction points (the
+    # ablation that isolates what the universe's samples add, same model and inputs)
+    train_points: Literal["universe", "consensus"] = "universe"
 
     def __post_init__(self) -> None:
         check_choices(self)

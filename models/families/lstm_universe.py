@@ -8,6 +8,9 @@ model as is; ``frozen`` / ``progressive`` / ``discriminative`` serve a copy fine
 consensus tickers' samples (``fs.sample``, ``models.finetune``). Either way the model predicts
 the day's prediction points only.
 
+``model.universe.train_points = consensus`` trains the same model on the prediction points only:
+the ablation that isolates what the universe's samples add (same inputs, budget and serving).
+
 Inputs (``model.universe.inputs``). ``price`` (default): the model reads only the price block
 (``price_columns``: the price features, their ranks, the staleness/missing flags), the inputs every
 ticker has. ``all``: every feature, the analyst block included. Why ``price``: analyst coverage
@@ -79,7 +82,7 @@ class LSTMUniverseFamily(FamilyBase):
 
     def _fit(self, window, fs, tickers, cfg, seed, init) -> tuple[dict[str, Any], Any, dict]:
         kind, uc = cfg.model.target, cfg.model.universe
-        ufs = universe_points(fs)
+        ufs = universe_points(fs) if uc.train_points == "universe" else fs
         ufs = dataclasses.replace(ufs, y=fit_target(fs.y, ufs.sample, kind))
         keep = price_columns(fs.names) if uc.inputs == "price" else None
         if keep is not None:

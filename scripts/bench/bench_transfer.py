@@ -1,9 +1,10 @@
 """Issue 11.6 figures on the synthetic transfer bed (``tests/unit/models/universe_bed.py``).
 
-For each training seed: the three registries of ``universe_bed.fit`` (consensus-only ``lstm``,
+For each training seed: the four registries of ``universe_bed.fit`` (consensus-only ``lstm``,
 ``lstm-universe``, ``lstm`` trained from scratch on short-history points), then
 
-  transfer   universe vs consensus-only, on the consensus points of every served day
+  transfer   universe vs consensus-only (lstm), on the consensus points of every served day
+  ablation   universe vs the same model and inputs trained on the consensus points only
   few_shot   universe vs scratch, on the points of tickers with < 60 days of history
   off_cons   universe vs consensus-only, on the priced points off the consensus
 
@@ -35,6 +36,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--inputs", default="price", choices=("price", "all"))
     ap.add_argument("--bed-seed", type=int, default=None)
+    ap.add_argument("--target", default=None, help="model.target of every model")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     import torch
@@ -47,10 +49,12 @@ def main() -> None:
         universe_bed.BED_SEED = args.bed_seed
     data, history = bed()
     fs = data.fs
-    masks = {"transfer": fs.sample, "few_shot": short_points(data, history),
+    masks = {"transfer": fs.sample, "ablation": fs.sample, "few_shot": short_points(data, history),
              "off_cons": fs.has_data & ~fs.sample}  # fmt: skip
-    base = {"transfer": "consensus", "few_shot": "scratch", "off_cons": "consensus"}
+    base = {"transfer": "consensus", "ablation": "consensus_price", "few_shot": "scratch",
+            "off_cons": "consensus"}  # fmt: skip
     head = f"bench_transfer: bed {BED} seed {universe_bed.BED_SEED}, inputs={args.inputs}"
+    head += f", target={args.target or 'demeaned'}"
     lines = [head,
              "| seed | claim | ic universe | ic baseline | diff | t diff | days | cpu_s | wall_s |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -61,6 +65,8 @@ def main() -> None:
         for seed in seeds:
             c0, w0 = time.process_time(), time.perf_counter()
             extra = {"model.universe.inputs": args.inputs}
+            if args.target:
+                extra["model.target"] = args.target
             runs.append(fit(data, history, Path(d) / str(seed), seed, **extra))
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
             for claim, mask in masks.items():

@@ -20,6 +20,10 @@ Why this bed (every choice is about sample size and diversity, none hides signal
 * ``new_listings = 0.25``: a quarter of the stocks list mid-sample, so ~70 points a day belong to
   tickers with < 60 days of history (the few-shot case).
 * ``days = 220``, ``windows.initial = 100``, step 20: 6 windows, 119 served days for the t.
+* ``model.target = demeaned`` for every model: the IC is cross-sectional and the market factor
+  is common noise to it; with the raw target the universe model's MSE (and its early stopping)
+  was dominated by the day's common move and some training seeds never learnt the signal (IC
+  0.01-0.05 where other seeds reach 0.13; ``bench_transfer.py --target raw``).
 * Budget (``BUDGET``): every model runs the same ``max_epochs x max_samples_per_epoch`` =
   16 x 2048 sample-passes (no early stop before the last epoch: patience = max_epochs, the best
   validation epoch is kept; no warm start; a uniform draw each epoch: recent_days = 0). That is
@@ -54,7 +58,7 @@ BUDGET = {
     "windows.initial": 100, "windows.step": 20, "features.seq_len": 10, "model.hidden": 16,
     "model.layers": 1, "model.embed_dim": 2, "model.dropout": 0.0, "train.max_epochs": 16,
     "train.patience": 16, "train.warm_start": False, "train.max_samples_per_epoch": 2048,
-    "train.lr": 3e-3, "train.recent_days": 0,
+    "train.lr": 3e-3, "train.recent_days": 0, "model.target": "demeaned",
 }  # fmt: skip
 SHORT = 60  # few-shot: points whose ticker has fewer than SHORT days of price history
 
@@ -134,14 +138,19 @@ def short_points(data: PretrainData, history: np.ndarray) -> np.ndarray:
 
 
 def fit(data: PretrainData, history: np.ndarray, root: Path, seed: int = 1, **extra) -> dict:
-    """Pretrain the three compared registries under ``root`` (same windows, budget and seed):
-    ``consensus`` (``lstm``: the consensus points), ``universe`` (``lstm-universe``) and
+    """Pretrain the compared registries under ``root`` (same windows, budget and seed):
+    ``consensus`` (``lstm``: the consensus points, every feature), ``universe``
+    (``lstm-universe``), ``consensus_price`` (``lstm-universe`` trained on the consensus points
+    only: same model and inputs, the ablation that isolates the universe's samples) and
     ``scratch`` (``lstm`` trained on the short-history points only: the few-shot baseline)."""
     short = dataclasses.replace(data.fs, sample=short_points(data, history))
-    runs = {"consensus": ("lstm", data), "universe": ("lstm-universe", data),
-            "scratch": ("lstm", data._replace(fs=short))}  # fmt: skip
-    for name, (family, d) in runs.items():
-        pretrain(d, root / name, dataclasses.replace(bed_config(family, **extra), seed=seed))
+    ablation = {"model.universe.train_points": "consensus"}
+    runs = {"consensus": ("lstm", data, {}), "universe": ("lstm-universe", data, {}),
+            "consensus_price": ("lstm-universe", data, ablation),
+            "scratch": ("lstm", data._replace(fs=short), {})}  # fmt: skip
+    for name, (family, d, more) in runs.items():
+        cfg = bed_config(family, **{**extra, **more})
+        pretrain(d, root / name, dataclasses.replace(cfg, seed=seed))
     return {name: root / name for name in runs}
 
 
