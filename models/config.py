@@ -134,6 +134,13 @@ class UniverseConfig:
     epochs: int = 3  # fine-tune epochs (each one draw of train.max_samples_per_epoch)
     lr: float = 5e-4  # fine-tune learning rate (the head's, under discriminative)
     layer_decay: float = 0.5  # discriminative: each layer group toward the input gets lr * this
+    # price: the model reads only the price block (what every ticker has); all: every feature
+    # (the analyst block exists only on covered tickers: a train/serve shift, models.families.
+    # lstm_universe)
+    inputs: Literal["price", "all"] = "price"
+    # universe: train on every priced point; consensus: only on the prediction points (the
+    # ablation that isolates what the universe's samples add, same model and inputs)
+    train_points: Literal["universe", "consensus"] = "universe"
 
     def __post_init__(self) -> None:
         check_choices(self)

@@ -187,3 +187,35 @@ def test_resume_after_a_lost_window_gives_the_same_registry(tmp_path):
     reg.save()
     assert pretrain(PANEL, run, ucfg("progressive")).trained == ("w001",)
     assert digests(run) == digests(tmp_path / "full")
+
+
+def _fit_universe(**extra):
+    cfg = ucfg(**extra).pretrain_config()
+    fs = build_features(PANEL, cfg.features)
+    w = next(iter(from_config(cfg.windows).split(PANEL.n_days)))
+    tickers = [str(x) for x in PANEL.tickers]
+    return fs, w, get_family("lstm-universe").fit(w, fs, tickers, cfg, 1), tickers
+
+
+@pytest.mark.parametrize("inputs", ["price", "all"])
+def test_price_inputs_make_the_model_blind_to_the_analyst_block(inputs):
+    """inputs=price: changing every analyst column leaves the served predictions unchanged (the
+    saved scaler maps them to 0); inputs=all: they change."""
+    from models.families.lstm_universe import price_columns
+
+    fs, w, fit, tickers = _fit_universe(**{"model.universe.inputs": inputs})
+    model = get_family("lstm-universe").load(fit.checkpoint)
+    t, k = np.nonzero(fs.sample[w.serve.start : w.serve.stop])
+    t = t + w.serve.start
+    keep = price_columns(fs.names)
+    assert keep.sum() == 19 and not keep[list(fs.names).index("strength")]
+    noisy = dataclasses.replace(fs, x=np.where(keep, fs.x, fs.x + 3.0).astype(np.float32))
+    same = np.array_equal(model.predict(fs, t, k, tickers), model.predict(noisy, t, k, tickers))
+    assert same == (inputs == "price")
+
+
+def test_train_points_consensus_trains_on_the_prediction_points_only():
+    fs, w, fit, tickers = _fit_universe(**{"model.universe.train_points": "consensus"})
+    cfg = ucfg().pretrain_config()
+    lstm = train_window(w, fs, tickers, cfg, 1)
+    assert fit.metrics["n_train"] == len(lstm.split.train_t)

@@ -1,0 +1,89 @@
+"""Issue 11.6 figures on the synthetic transfer bed (``tests/unit/models/universe_bed.py``).
+
+For each training seed: the four registries of ``universe_bed.fit`` (consensus-only ``lstm``,
+``lstm-universe``, ``lstm`` trained from scratch on short-history points), then
+
+  transfer   universe vs consensus-only (lstm), on the consensus points of every served day
+  ablation   universe vs the same model and inputs trained on the consensus points only
+  few_shot   universe vs scratch, on the points of tickers with < 60 days of history
+  off_cons   universe vs consensus-only, on the priced points off the consensus
+
+Rows: mean daily IC of a and b, their difference and the t over days of the paired daily
+difference (same points, days and seed); the last rows pool the seeds (each day's IC is the
+mean over seeds of that day's IC; the t is over days, as in the tests). ``--inputs all`` serves
+the universe model with the analyst block too (the pre-fix behaviour, for the diagnosis). CPU
+and wall seconds per seed are printed with the load average. ``--bed-seed`` draws another
+market of the same bed. Appended to RESULTS.md unless --no-append. Usage:
+  python scripts/bench/bench_transfer.py [--seeds 1,2,3] [--inputs price|all] [--bed-seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import ROOT, report
+
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--inputs", default="price", choices=("price", "all"))
+    ap.add_argument("--bed-seed", type=int, default=None)
+    ap.add_argument("--target", default=None, help="model.target of every model")
+    ap.add_argument("--no-append", action="store_true")
+    args = ap.parse_args()
+    import torch
+
+    from tests.unit.models import universe_bed
+    from tests.unit.models.universe_bed import BED, bed, compare, fit, short_points
+
+    torch.set_num_threads(1)
+    if args.bed_seed is not None:
+        universe_bed.BED_SEED = args.bed_seed
+    data, history = bed()
+    fs = data.fs
+    masks = {"transfer": fs.sample, "ablation": fs.sample, "few_shot": short_points(data, history),
+             "off_cons": fs.has_data & ~fs.sample}  # fmt: skip
+    base = {"transfer": "consensus", "ablation": "consensus_price", "few_shot": "scratch",
+            "off_cons": "consensus"}  # fmt: skip
+    head = f"bench_transfer: bed {BED} seed {universe_bed.BED_SEED}, inputs={args.inputs}"
+    head += f", target={args.target or 'demeaned'}"
+    lines = [head,
+             "| seed | claim | ic universe | ic baseline | diff | t diff | days | cpu_s | wall_s |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    seeds = [int(s) for s in args.seeds.split(",")]
+    cpu = wall = 0.0
+    with tempfile.TemporaryDirectory() as d:
+        runs = []
+        for seed in seeds:
+            c0, w0 = time.process_time(), time.perf_counter()
+            extra = {"model.universe.inputs": args.inputs}
+            if args.target:
+                extra["model.target"] = args.target
+            runs.append(fit(data, history, Path(d) / str(seed), seed, **extra))
+            cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+            for claim, mask in masks.items():
+                p = compare(data, mask, runs[-1]["universe"], runs[-1][base[claim]])
+                lines.append(_row(str(seed), claim, base[claim], p, cpu, wall))
+        for claim, mask in masks.items():
+            b = base[claim]
+            p = compare(data, mask, [r["universe"] for r in runs], [r[b] for r in runs])
+            lines.append(_row(f"mean of {args.seeds}", claim, b, p, float("nan"), float("nan")))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    report("\n".join(lines) + f"\n(load average {load})", args.no_append)
+
+
+def _row(seed: str, claim: str, base: str, p, cpu: float, wall: float) -> str:
+    return (f"| {seed} | {claim} vs {base} | {p.ic_a:+.4f} | {p.ic_b:+.4f} | {p.diff:+.4f} | "
+            f"{p.t_diff:+.2f} | {p.days} | {cpu:.1f} | {wall:.1f} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
