@@ -11,6 +11,10 @@ Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESU
                          the training GEMM [batch, H] x [H, 4H]; ratio: wall / floor
   <family>_infer_t<n>    neural families: one day's predict (bench_pretrain's rows), ratio: to
                          its FLOP floor (infer_floor)
+  <family>_kernel_t<n>   neural families: torch's own nn.LSTM forward+backward on one training
+                         batch [batch, L, F+1], nothing else (no data, optimiser, validation);
+                         ratio: its time / the batch's FLOP floor = the bound torch's LSTM sets
+                         on the floor rows' ratio (a pretrain cannot get closer than this)
 
 Sample-passes come from each window's metadata.json (epochs, n_train, n_val; the epoch budget
 and validation cap of the config), not from the plan. Without --store a synthetic store is made
@@ -29,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, add_common_args, median, report, table
+from _common import ROOT, add_common_args, median, report, table, time_runs
 
 sys.path.insert(0, str(ROOT))
 
@@ -78,6 +82,25 @@ def _floor_s(metas: list[dict], cfg, rate: float) -> tuple[float, str]:
     return flops / rate, note + f" at {rate / 1e9:.1f} GFLOP/s"
 
 
+def _kernel_row(cfg, n_in: int, rate: float) -> tuple[list[float], float, str]:
+    """Bare nn.LSTM forward+backward on one training batch: times, ratio to its FLOP floor."""
+    import torch
+
+    m, b, steps = cfg.model, cfg.train.batch_size, cfg.features.seq_len
+    lstm = torch.nn.LSTM(n_in, m.hidden, m.layers, batch_first=True,
+                         dropout=m.dropout if m.layers > 1 else 0.0)  # fmt: skip
+    x = torch.randn(b, steps, n_in)
+
+    def step() -> None:
+        out, _ = lstm(x)
+        out[:, -1].sum().backward()
+
+    times = time_runs(step, 20, 3)
+    floor = 3.0 * _lstm_flops(b, steps, n_in, m.hidden, m.layers) / rate
+    note = f"nn.LSTM fwd+bwd, batch {b}: floor {floor * 1e3:.1f} ms at {rate / 1e9:.1f} GFLOP/s"
+    return times, median(times) / floor, note
+
+
 def _family_rows(store: Path, base, family: str, args) -> list[tuple]:
     import torch
 
@@ -100,6 +123,9 @@ def _family_rows(store: Path, base, family: str, args) -> list[tuple]:
         rate = _gemm_rate(cfg.train.batch_size, cfg.model.hidden, 200)
         floor, note = _floor_s(runs[0][2], cfg, rate)
         rows.append(((f"{family}_floor_t{threads}", [floor], median(per) / floor, note), threads))
+        n_in = len(runs[0][2][0]["features"]) + 1
+        k_times, k_ratio, k_note = _kernel_row(cfg, n_in, rate)
+        rows.append(((f"{family}_kernel_t{threads}", k_times, k_ratio, k_note), threads))
         data = prepare(store, cfg.pretrain_config())
         inf = _infer(runs[0][1], data, args, threads)
         day, f = inf["day"], inf["floor"]
