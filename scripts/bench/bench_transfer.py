@@ -13,8 +13,10 @@ difference (same points, days and seed); the last rows pool the seeds (each day'
 mean over seeds of that day's IC; the t is over days, as in the tests). ``--inputs all`` serves
 the universe model with the analyst block too (the pre-fix behaviour, for the diagnosis). CPU
 and wall seconds per seed are printed with the load average. ``--bed-seed`` draws another
-market of the same bed. Appended to RESULTS.md unless --no-append. Usage:
-  python scripts/bench/bench_transfer.py [--seeds 1,2,3] [--inputs price|all] [--bed-seed 1]
+market of the same bed. Training seeds: ``--seed`` .. ``--seed + --repeat - 1`` (after
+``--warmup`` untimed fits of the seeds before them); ``--check`` fails unless every claim's pooled
+difference is positive. Appended to RESULTS.md unless --no-append. Usage:
+  python scripts/bench/bench_transfer.py [--seed 1 --repeat 3] [--inputs price|all] [--bed-seed 1]
 """
 
 from __future__ import annotations
@@ -26,18 +28,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, report
+from _common import ROOT, add_common_args, report
 
 sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default="1,2,3")
+    add_common_args(ap, repeat=3, warmup=0, seed_help="first training seed (default 1)",
+                    check_help="fail unless every pooled difference is positive")  # fmt: skip
+    ap.set_defaults(seed=1)
     ap.add_argument("--inputs", default="price", choices=("price", "all"))
     ap.add_argument("--bed-seed", type=int, default=None)
     ap.add_argument("--target", default=None, help="model.target of every model")
-    ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     import torch
 
@@ -58,10 +61,14 @@ def main() -> None:
     lines = [head,
              "| seed | claim | ic universe | ic baseline | diff | t diff | days | cpu_s | wall_s |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = list(range(args.seed, args.seed + args.repeat))
+    label = ",".join(map(str, seeds))
     cpu = wall = 0.0
     with tempfile.TemporaryDirectory() as d:
-        runs = []
+        inputs = {"model.universe.inputs": args.inputs}
+        for seed in range(args.seed - args.warmup, args.seed):  # untimed: warm the caches
+            fit(data, history, Path(d) / f"warm{seed}", seed, **inputs)
+        runs, pooled = [], []
         for seed in seeds:
             c0, w0 = time.process_time(), time.perf_counter()
             extra = {"model.universe.inputs": args.inputs}
@@ -75,9 +82,13 @@ def main() -> None:
         for claim, mask in masks.items():
             b = base[claim]
             p = compare(data, mask, [r["universe"] for r in runs], [r[b] for r in runs])
-            lines.append(_row(f"mean of {args.seeds}", claim, b, p, float("nan"), float("nan")))
+            pooled.append((claim, p.diff))
+            lines.append(_row(f"mean of {label}", claim, b, p, float("nan"), float("nan")))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     report("\n".join(lines) + f"\n(load average {load})", args.no_append)
+    bad = [f"{claim} {diff:+.4f}" for claim, diff in pooled if not diff > 0]
+    if args.check and bad:
+        raise SystemExit(f"check failed: pooled differences not positive: {', '.join(bad)}")
 
 
 def _row(seed: str, claim: str, base: str, p, cpu: float, wall: float) -> str:
