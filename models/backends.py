@@ -5,6 +5,7 @@ it atomically. With warm start a window gets its predecessor's output (or Object
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from models.pretrain import WindowOutput, run_window, warm_start
 from models.registry import WindowEntry
 from models.windows import Window
 from simulator.core.errors import ConfigError
+from simulator.core.omp import POLICY
 
 if TYPE_CHECKING:
     from models.pretrain import _Ctx
@@ -78,8 +80,9 @@ def ray_session(workers: int, address: str | None) -> Iterator[None]:
     import ray  # optional extra: wfsim[ray]
 
     started = not ray.is_initialized()
-    if started and address:
-        ray.init(address=address, log_to_driver=False)
+    if started and address:  # the cluster's workers wait passively too (simulator.core.omp)
+        env = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", POLICY)}
+        ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
     elif started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:

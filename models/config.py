@@ -286,7 +286,10 @@ class TrainConfig:
     recent_days: int = 21  # the newest training days, always in an epoch's draw
     ticker_dropout: float = 0.05  # share of training samples shown as the "unseen" ticker
     max_val_samples: int = 2048  # validation rows scored per epoch (0 = all): a fixed seeded draw
-    torch_threads: int = 1  # set explicitly: 2 cores, and two processes using all threads thrash
+    # torch intra-op threads per training process; a resource, not hashed: the artifacts are the
+    # same bytes at 1 or 2 threads (tests/unit/models/test_threads.py); libgomp waits passively
+    # (simulator.core.omp), so 2 threads never thrash a busy machine
+    torch_threads: int = field(default=2, metadata={"hash": False})
     device: Literal["cpu", "cuda"] = "cpu"
 
     def __post_init__(self) -> None:

@@ -19,13 +19,15 @@ from tests.unit.models.test_pretrain import TINY
 
 PINNED = {
     # registry.json re-pinned at the merge with the one IC module (models/ic.py): only oos ic,
-    # ic_t, rank_ic, rank_ic_t moved in the last float digit; weights and predictions unchanged
-    "registry.json": "a855176e69cc99a3539235340ac7f265cadaa045340bfa0201628a5b7f67fa3b",
-    "w000/model.pt": "55d5a8c484264a2ba20b76a7e9bb041cc21306940b131a1a1d9afa54a35b49ce",
+    # ic_t, rank_ic, rank_ic_t moved in the last float digit; weights and predictions unchanged.
+    # registry.json and model.pt re-pinned when train.torch_threads became a resource (not
+    # hashed): only the config_hash inside them moved; every tensor and prediction unchanged
+    "registry.json": "f328cd2eeb3db5cbe76a52020ad5b0f1a0f0a46c706114714485fff3ace29538",
+    "w000/model.pt": "524c56cbc2a8190acdcfcc47834a9f4eda47200cbe63f27536b8fdb3f496694f",
     "w000/predictions.parquet": "adf0cc09dfd30fa08ea6a47e1e6dc2ba2888442a6165c7dc7c14190f3778117e",
-    "w001/model.pt": "7ac68ac37ed44229746d1a8a69e21da67b3c1600a37a4853d4ff1cf463fe36ba",
+    "w001/model.pt": "a1303f6fb62e028c94e023f9292bc09433b72cd49b7cd187f7bbfabfa1e7e19f",
     "w001/predictions.parquet": "38f25587a9a5acd529a3ef00fdb0d5ec2200b2dfdd1709a274a3226ebcab380f",
-    "w002/model.pt": "3124e67c8efc5a25ec3413c9f93df18d0c8be7eeb4f9c6a39f55ab5cfafc7944",
+    "w002/model.pt": "517977ff915e6f2cb0474fee3c6fc53562e95b8df15d85ddd131430017713397",
     "w002/predictions.parquet": "4a562fd071d9cf4ef56844eaa72a9284984eb2459e2d37848303379219dca6e8",
 }
 
