@@ -24,6 +24,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 RESULTS = HERE / "RESULTS.md"
+# as the wfsim entry points do (simulator.core.omp, which this stdlib-only module cannot import):
+# libgomp's threads wait passively unless the user chose otherwise; before torch is imported
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 TAR = ROOT.parent / "shared" / "data" / "mas-hedge-fund" / "episodes-2022-2024.tar.xz"
 HEADING = "# Benchmark results (appended by scripts/bench/*.py; never hand-edited)\n"
 COMMON_FLAGS = ("--repeat", "--warmup", "--seed", "--check", "--no-append")
