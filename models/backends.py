@@ -18,7 +18,7 @@ from simulator.core.omp import POLICY
 if TYPE_CHECKING:
     from models.pretrain import _Ctx
 
-__all__ = ["Job", "run_local", "run_ray", "ray_session", "require_ray"]
+__all__ = ["task_cpus", "Job", "run_local", "run_ray", "ray_session", "require_ray"]
 
 
 Job = tuple[int, Window, WindowEntry]
@@ -50,16 +50,24 @@ def require_ray() -> None:
         ) from None
 
 
+def task_cpus(threads: int, workers: int, address: str | None) -> int:
+    """CPUs a training task asks Ray for: its torch threads, capped by the local instance's
+    ``workers`` or, on a cluster, by the largest alive node's CPUs (a task asking for more than
+    any node has would wait forever). Call inside ``ray_session``."""
+    if not address:
+        return max(1, min(threads, workers))
+    import ray  # optional extra: wfsim[ray]
+
+    node_cpus = [n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
+    return max(1, min(threads, int(max(node_cpus, default=1))))
+
+
 def run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
     """Each window a Ray task; with warm start a task gets its predecessor's ObjectRef."""
     import ray  # optional extra: wfsim[ray]
 
     with ray_session(workers, address):
-        cpus = (
-            min(ctx.cfg.train.torch_threads, workers)
-            if not address
-            else ctx.cfg.train.torch_threads
-        )
+        cpus = task_cpus(ctx.cfg.train.torch_threads, workers, address)
         task = ray.remote(num_cpus=cpus, max_retries=0)(run_window)
         fs_ref = ray.put(ctx.fs)
         refs: dict[int, Any] = {}

@@ -72,7 +72,7 @@ def _stop(procs: list) -> None:
             os.killpg(p.pid, signal.SIGTERM)
     for p in procs:
         try:
-            p.wait(timeout=30)
+            p.wait(timeout=8)  # a node that has not stopped by then is killed with its group
         except subprocess.TimeoutExpired:
             pass
         with contextlib.suppress(ProcessLookupError):
