@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -41,10 +40,11 @@ def app(store: Path, port: int, host: str) -> None:
            "--server.port", str(port), "--server.address", host,
            "--browser.gatherUsageStats", "false", "--", "--store", str(store)]  # fmt: skip
     click.echo(f"wfsim app on http://{host}:{port} (store {store}); Ctrl-C stops it", err=True)
-    try:
-        raise SystemExit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        raise SystemExit(0) from None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # the process becomes streamlit (same pid): Ctrl-C or a SIGTERM to `wfsim app` stops the
+    # server itself; a child process would be orphaned and keep serving when its parent is killed
+    os.execve(sys.executable, cmd, env)
 
 
 COMMANDS: list[click.Command] = [app]

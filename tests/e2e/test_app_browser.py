@@ -66,11 +66,20 @@ def app(tmp_path_factory):
         _wait(f"http://127.0.0.1:{port}/_stcore/health", proc)
         yield root, f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
+        proc.terminate()  # `wfsim app` is the server (exec): nothing may keep serving after it
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        t0 = time.monotonic()
+        while _listening(port) and time.monotonic() - t0 < 10:
+            time.sleep(0.2)
+        assert not _listening(port), f"the app still serves on port {port} after SIGTERM"
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def chromium(profile: Path, *args: str) -> str:
