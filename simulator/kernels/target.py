@@ -1,0 +1,35 @@
+"""Numba's CPU target, set up once without importing ``scipy.linalg`` (issue 13, replay time).
+
+Numba loads a cached kernel only after its CPU target has installed every implementation
+registry; one of them (``numba.np.arraymath``) probes ``scipy.linalg.cython_blas`` at import,
+which imports the whole of ``scipy.linalg`` (~0.2 s CPU of a ~1.8 s saved-predictions replay,
+measured with ``NUMBA_DEBUG_CACHE``-free ``time.process_time`` around ``refresh()``). No kernel
+of ``simulator.kernels`` calls BLAS, so :func:`init_cpu_target` runs that setup with
+``scipy.linalg`` marked absent (``sys.modules[name] = None`` makes its import raise
+``ImportError``, the path numba takes on a machine without scipy) and unmarks it at once:
+``scipy.linalg`` stays importable for everyone else. The one effect left in the process: numba
+functions compiled later that take an inner product (``np.correlate``/``np.convolve``) use
+numba's loop instead of BLAS. Where ``scipy.linalg`` is imported already, nothing is hidden.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["init_cpu_target"]
+
+_HIDDEN = "scipy.linalg"
+
+
+def init_cpu_target() -> None:
+    """Install numba's CPU implementations (idempotent) without importing ``scipy.linalg``."""
+    from numba.core.registry import cpu_target
+
+    hide = _HIDDEN not in sys.modules
+    if hide:
+        sys.modules[_HIDDEN] = None  # type: ignore[assignment]
+    try:
+        cpu_target.target_context.refresh()
+    finally:
+        if hide and sys.modules.get(_HIDDEN, 0) is None:
+            del sys.modules[_HIDDEN]
