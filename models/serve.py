@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import structlog
 
 from episodes.panel import Panel
+from episodes.panel_io import read_parquet
 from models.config import PretrainConfig
 from models.features import FeatureSet, build_features
 from models.freshness import code_hash, panel_hash, read_stamp, write_stamp
@@ -222,7 +222,7 @@ class _Saved:
             raise _abort(RegistryError(str(path), "predictions file differs from the registry",
                                        window=e.id, sha256=got[:16], registry=want[:16],
                                        fix=_FIX))  # fmt: skip
-        table = pq.read_table(path, columns=["t", "ticker", "pred"])
+        table = read_parquet(path, ["t", "ticker", "pred"])
         t = table.column("t").to_numpy().astype(np.int64)
         order = np.argsort(t, kind="stable")
         names = np.asarray(table.column("ticker").to_pylist(), dtype=object)[order]
