@@ -8,6 +8,7 @@ import numpy as np
 
 from simulator.kernels.books import execute_orders_entry_nb, mark_entry_nb
 from simulator.kernels.records import Book, Orders, empty_book, fill_dt
+from simulator.kernels.target import init_cpu_target
 
 if TYPE_CHECKING:
     from episodes.account import AccountRules
@@ -79,6 +80,7 @@ class Books:
         self.max_positions = int(max_positions)
         self.book: Book = empty_book(n_tickers, cash)  # the arrays the kernels mutate
         self._book_t = tuple(self.book)  # the same arrays, as the kernel entry points take them
+        init_cpu_target()  # once, before a kernel loads from numba's cache (no scipy.linalg)
 
     @classmethod
     def from_panel_before(cls, panel: Panel, t: int, rules: AccountRules) -> Books:

@@ -28,7 +28,6 @@ from simulator.kernels.records import (
     Book,
     Orders,
 )
-from simulator.kernels.target import init_cpu_target
 
 __all__ = [
     "fill_order_nb",
@@ -46,8 +45,6 @@ __all__ = [
     "CAP_FREE",
     "CAP_REJECT",
 ]
-
-init_cpu_target()  # before any kernel loads from the cache: without scipy.linalg (see there)
 
 CAP_FREE = -1  # find_victim_nb: no replacement needed
 CAP_REJECT = -2  # find_victim_nb: newcomer not stronger than the weakest position

@@ -2,10 +2,10 @@
 
 Numba loads a cached kernel only after its CPU target has installed every implementation
 registry; one of them (``numba.np.arraymath``) probes ``scipy.linalg.cython_blas`` at import,
-which imports the whole of ``scipy.linalg`` (~0.2 s CPU of a ~1.8 s saved-predictions replay,
-measured with ``NUMBA_DEBUG_CACHE``-free ``time.process_time`` around ``refresh()``). No kernel
-of ``simulator.kernels`` calls BLAS, so :func:`init_cpu_target` runs that setup with
-``scipy.linalg`` marked absent (``sys.modules[name] = None`` makes its import raise
+which imports the whole of ``scipy.linalg``: ``refresh()`` took 0.35-0.39 s CPU with it and
+0.15-0.21 s without (``time.process_time``, 3 runs each, load ~2). No kernel of
+``simulator.kernels`` calls BLAS, so :func:`init_cpu_target` (``Books`` calls it) runs that
+setup with ``scipy.linalg`` marked absent (``sys.modules[name] = None`` makes its import raise
 ``ImportError``, the path numba takes on a machine without scipy) and unmarks it at once:
 ``scipy.linalg`` stays importable for everyone else. The one effect left in the process: numba
 functions compiled later that take an inner product (``np.correlate``/``np.convolve``) use
@@ -19,10 +19,15 @@ import sys
 __all__ = ["init_cpu_target"]
 
 _HIDDEN = "scipy.linalg"
+_done = False
 
 
 def init_cpu_target() -> None:
-    """Install numba's CPU implementations (idempotent) without importing ``scipy.linalg``."""
+    """Install numba's CPU implementations (once per process) without importing
+    ``scipy.linalg``; a dispatcher called before it sets them up the usual way."""
+    global _done
+    if _done:
+        return
     from numba.core.registry import cpu_target
 
     hide = _HIDDEN not in sys.modules
@@ -33,3 +38,4 @@ def init_cpu_target() -> None:
     finally:
         if hide and sys.modules.get(_HIDDEN, 0) is None:
             del sys.modules[_HIDDEN]
+    _done = True
