@@ -80,7 +80,6 @@ class Books:
         self.max_positions = int(max_positions)
         self.book: Book = empty_book(n_tickers, cash)  # the arrays the kernels mutate
         self._book_t = tuple(self.book)  # the same arrays, as the kernel entry points take them
-        init_cpu_target()  # once, before a kernel loads from numba's cache (no scipy.linalg)
 
     @classmethod
     def from_panel_before(cls, panel: Panel, t: int, rules: AccountRules) -> Books:
@@ -134,6 +133,7 @@ class Books:
         if n and not (0 <= orders.k.min() and orders.k.max() < K and orders.victim.max() < K):
             raise ValueError(f"orders index tickers outside 0..{K - 1} (the kernels do not check)")
         out = np.zeros(2 * n, dtype=fill_dt)  # zeros: padding bytes stay deterministic
+        init_cpu_target()  # first call only: before the kernels load from numba's cache
         orders_t = (
             np.ascontiguousarray(orders.k, np.int32),
             np.ascontiguousarray(orders.action, np.int8),
@@ -157,6 +157,7 @@ class Books:
 
     def mark(self, close: np.ndarray, keys: np.ndarray) -> tuple[float, float, float, float, float]:
         """(nav, long_exp, short_exp, gross, net) at ``close``, summed in ``keys`` order (§5.6)."""
+        init_cpu_target()
         return mark_entry_nb(
             self._book_t,
             np.ascontiguousarray(close, np.float64),
