@@ -10,6 +10,8 @@ setup with ``scipy.linalg`` marked absent (``sys.modules[name] = None`` makes it
 ``scipy.linalg`` stays importable for everyone else. The one effect left in the process: numba
 functions compiled later that take an inner product (``np.correlate``/``np.convolve``) use
 numba's loop instead of BLAS. Where ``scipy.linalg`` is imported already, nothing is hidden.
+``cffi`` is hidden the same way (numba's cffi typing imports it and pycparser: ~25 ms; no kernel
+calls a cffi function; numba cannot type cffi functions later in the process).
 """
 
 from __future__ import annotations
@@ -18,24 +20,25 @@ import sys
 
 __all__ = ["init_cpu_target"]
 
-_HIDDEN = "scipy.linalg"
+_HIDDEN = ("scipy.linalg", "cffi")
 _done = False
 
 
 def init_cpu_target() -> None:
     """Install numba's CPU implementations (once per process) without importing
-    ``scipy.linalg``; a dispatcher called before it sets them up the usual way."""
+    ``scipy.linalg`` or ``cffi``; a dispatcher called before it sets them up the usual way."""
     global _done
     if _done:
         return
     from numba.core.registry import cpu_target
 
-    hide = _HIDDEN not in sys.modules
-    if hide:
-        sys.modules[_HIDDEN] = None  # type: ignore[assignment]
+    hidden = [name for name in _HIDDEN if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         cpu_target.target_context.refresh()
     finally:
-        if hide and sys.modules.get(_HIDDEN, 0) is None:
-            del sys.modules[_HIDDEN]
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
     _done = True
