@@ -23,16 +23,6 @@ class _Group(click.Group):
         kwargs.setdefault("cls", _Group)
         return super().group(*args, **kwargs)
 
-    def __call__(self, *args, **kwargs):
-        """The process entry (``wfsim``, ``python -m simulator.cli``): exits without the
-        interpreter's teardown (``fastexit``); ``CliRunner`` calls ``main`` instead."""
-        try:
-            return super().__call__(*args, **kwargs)
-        except SystemExit as exc:
-            from simulator.cli.fastexit import exit_now
-
-            exit_now(exc.code)
-
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
