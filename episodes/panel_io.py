@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from episodes.panel import ANALYSTS, BONDS, Panel
 
-__all__ = ["PANEL_COLUMNS", "panel_from_tables", "consensus_strength"]
+__all__ = ["PANEL_COLUMNS", "panel_from_tables", "consensus_strength", "read_parquet"]
 
 
 def _cols(table: pa.Table, *names: str) -> list[np.ndarray]:
@@ -164,3 +166,16 @@ PANEL_COLUMNS = {
     "trades": ["t", "seq", "k", "qty"],
     "replacements": ["t", "seq", "new_k", "victim_k"],
 }
+
+
+def read_parquet(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """One Parquet file as a Table, like ``pq.read_table`` for a local file but without its
+    dataset layer (the ``pyarrow.dataset`` import and per-call setup: ~5 ms CPU per file measured
+    on the real store; same values, schema and metadata, fewer chunks). A missing column raises
+    ``ArrowInvalid`` as ``pq.read_table`` does (``ParquetFile.read`` would skip it)."""
+    with pq.ParquetFile(path) as pf:
+        if columns is not None:
+            missing = [c for c in columns if c not in set(pf.schema_arrow.names)]
+            if missing:
+                raise pa.ArrowInvalid(f"no column {missing[0]!r} in {path}")
+        return pf.read(columns=columns)

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import structlog
 
 from episodes.panel import Panel
-from episodes.panel_io import PANEL_COLUMNS, panel_from_tables
+from episodes.panel_io import PANEL_COLUMNS, panel_from_tables, read_parquet
 from episodes.reader import DayFile, Source, read_days
 from episodes.schema import Episode
 from episodes.store_fs import hidden_old, store_lock, swap_dir
@@ -73,7 +73,7 @@ class EpisodeStore:
         """One table as a pyarrow Table (all columns by default)."""
         path = self.path / f"{name}.parquet"
         try:
-            return pq.read_table(path, columns=columns)
+            return read_parquet(path, columns)
         except (OSError, pa.ArrowException) as exc:
             raise _damaged(path, exc) from None
 

@@ -23,7 +23,7 @@ import structlog
 
 from simulator.core.atomic import write_atomic
 
-__all__ = ["STAMP", "code_hash", "panel_hash", "read_stamp", "write_stamp"]
+__all__ = ["STAMP", "code_hash", "last_done", "panel_hash", "read_stamp", "stamp_of", "write_stamp"]
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,21 @@ def panel_hash(panel: Any) -> str:
             h.update(f"\0{f.name}{a.dtype.str}{a.shape}".encode())
             h.update(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
     return h.hexdigest()[:16]
+
+
+def last_done(entries: Any, n_days: int) -> Any:
+    """The done registry entry whose serve days end last within ``[0, n_days)``, or None: the
+    entry a stamp vouches for (one data snapshot covers every done window, ``merge_plan``)."""
+    done = [x for x in entries if x.status == "done" and x.serve[1] <= n_days]
+    return max(done, key=lambda x: x.serve[1], default=None)
+
+
+def stamp_of(code: str | None, panel: str, config_hash: str, entry: Any) -> dict[str, Any]:
+    """The stamp's fields (without ``format``): code and Panel hashes, and the entry it vouches
+    for. ``models.serve`` compares a stored stamp with these; ``models.pretrain`` writes them for
+    the Panel it trained on, so the first replay on that store skips the features too."""
+    return {"code": code, "panel": panel, "config_hash": config_hash, "window": entry.id,
+            "stop": entry.serve[1], "data_hash": entry.data_hash}  # fmt: skip
 
 
 def read_stamp(models_dir: Path) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from models.config import PretrainConfig
 from models.evaluate import oos_metrics
 from models.families import Predictor, get_family, model_section
 from models.features import FeatureSet, build_features
+from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
 from models.registry import (
     Registry,
     WindowEntry,
@@ -64,6 +65,7 @@ class PretrainData(NamedTuple):
     fs: FeatureSet
     tickers: list[str]
     dates: np.ndarray  # [T] datetime64[D]
+    panel: str | None = None  # models.freshness.panel_hash of the Panel they came from
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,7 +201,8 @@ def prepare(source: Panel | Path | PretrainData, cfg: PretrainConfig) -> Pretrai
 
         source = load_panel(Path(source))
     fs = build_features(source, cfg.features)
-    return PretrainData(fs, [str(x) for x in source.tickers], source.dates.astype("datetime64[D]"))
+    tickers, dates = [str(x) for x in source.tickers], source.dates.astype("datetime64[D]")
+    return PretrainData(fs, tickers, dates, panel_hash(source))
 
 
 def pretrain(
@@ -289,6 +292,7 @@ class Planned:
     jobs: list[tuple[int, Window, WindowEntry]]
     ctx: _Ctx
     t0: float
+    panel: str | None  # the Panel's hash, for the registry's stamp (None: prepared features)
 
     def record(self, out: WindowOutput) -> None:
         """Write one finished window (``models_dir/<window>/``) and mark it done."""
@@ -317,7 +321,20 @@ class Planned:
             elapsed_s=round(elapsed, 2),
         )
         reg = self.reg
+        self.stamp()
         return PretrainResult(reg.path, tuple(reg.entries), tuple(self.todo), skipped, elapsed)
+
+    def stamp(self) -> None:
+        """Stamp the registry for this Panel (``models.freshness``): the done windows' data
+        hashes were computed here from its features, which is what a replay's check would
+        redo, so the first replay on this store serves saved predictions without building them."""
+        last = last_done(self.reg.entries, len(self.ctx.dates))
+        code = code_hash()
+        if self.panel is None or last is None or code is None:
+            return
+        stamp = stamp_of(code, self.panel, self.reg.info["config_hash"], last)
+        if {k: v for k, v in read_stamp(self.reg.root).items() if k != "format"} != stamp:
+            write_stamp(self.reg.root, stamp)  # a rerun that changed nothing rewrites nothing
 
 
 def plan_registry(source, models_dir: Path, cfg: Any, backend: str, force: bool) -> Planned:
@@ -350,7 +367,7 @@ def plan_registry(source, models_dir: Path, cfg: Any, backend: str, force: bool)
     )
     jobs = [(i, w, e) for i, (w, e) in enumerate(plan) if e.id in todo]
     ctx = _Ctx(data.fs, data.tickers, data.dates, cfg, reg, [w for w, _ in plan])
-    return Planned(reg, plan, list(todo), jobs, ctx, t0)
+    return Planned(reg, plan, list(todo), jobs, ctx, t0, data.panel)
 
 
 @dataclass(frozen=True, eq=False)

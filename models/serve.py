@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import structlog
 
 from episodes.panel import Panel
+from episodes.panel_io import read_parquet
 from models.config import PretrainConfig
 from models.features import FeatureSet, build_features
-from models.freshness import code_hash, panel_hash, read_stamp, write_stamp
+from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
 from models.infoset import CONSENSUS, InfoSet, ServingUniverse, has_data
 from models.manager import WalkForwardModelManager
 from models.pretrain import PretrainData, pretrain_sections, window_data_hash
@@ -173,15 +173,11 @@ class ModelPredictor:
         done window's serve days when its data hash matches, else 0. Read from the registry's
         stamp (``models.freshness``) when it vouches for this Panel, code and entry; otherwise
         the features are built and hashed, and a match is stamped for the next replay."""
-        n = len(self.dates)
-        done = [x for x in self.manager.registry.entries if x.status == "done"]
-        last = max((x for x in done if x.serve[1] <= n), key=lambda x: x.serve[1], default=None)
+        last = last_done(self.manager.registry.entries, len(self.dates))
         if last is None:
             return 0
         root, code = self.manager.registry.root, code_hash()
-        want = {"code": code, "panel": panel_hash(self._panel),
-                "config_hash": self._config_hash, "window": last.id, "stop": last.serve[1],
-                "data_hash": last.data_hash}  # fmt: skip
+        want = stamp_of(code, panel_hash(self._panel), self._config_hash, last)
         if code and {k: v for k, v in read_stamp(root).items() if k != "format"} == want:
             log.debug("predictions_verified", source="stamp", stop=last.serve[1])
             return last.serve[1]
@@ -222,7 +218,7 @@ class _Saved:
             raise _abort(RegistryError(str(path), "predictions file differs from the registry",
                                        window=e.id, sha256=got[:16], registry=want[:16],
                                        fix=_FIX))  # fmt: skip
-        table = pq.read_table(path, columns=["t", "ticker", "pred"])
+        table = read_parquet(path, ["t", "ticker", "pred"])
         t = table.column("t").to_numpy().astype(np.int64)
         order = np.argsort(t, kind="stable")
         names = np.asarray(table.column("ticker").to_pylist(), dtype=object)[order]

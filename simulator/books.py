@@ -8,6 +8,7 @@ import numpy as np
 
 from simulator.kernels.books import execute_orders_entry_nb, mark_entry_nb
 from simulator.kernels.records import Book, Orders, empty_book, fill_dt
+from simulator.kernels.target import init_cpu_target
 
 if TYPE_CHECKING:
     from episodes.account import AccountRules
@@ -132,6 +133,7 @@ class Books:
         if n and not (0 <= orders.k.min() and orders.k.max() < K and orders.victim.max() < K):
             raise ValueError(f"orders index tickers outside 0..{K - 1} (the kernels do not check)")
         out = np.zeros(2 * n, dtype=fill_dt)  # zeros: padding bytes stay deterministic
+        init_cpu_target()  # first call only: before the kernels load from numba's cache
         orders_t = (
             np.ascontiguousarray(orders.k, np.int32),
             np.ascontiguousarray(orders.action, np.int8),
@@ -155,6 +157,7 @@ class Books:
 
     def mark(self, close: np.ndarray, keys: np.ndarray) -> tuple[float, float, float, float, float]:
         """(nav, long_exp, short_exp, gross, net) at ``close``, summed in ``keys`` order (§5.6)."""
+        init_cpu_target()
         return mark_entry_nb(
             self._book_t,
             np.ascontiguousarray(close, np.float64),

@@ -38,7 +38,9 @@ def pristine(tmp_path_factory):
 @pytest.fixture
 def reg(pristine, tmp_path):
     """A writable copy of the pretrained registry, without a stamp."""
-    return shutil.copytree(pristine, tmp_path / "models")
+    path = shutil.copytree(pristine, tmp_path / "models")
+    (path / STAMP).unlink()  # pretrain stamped it (test_pretrain_stamps_...)
+    return path
 
 
 class Counter:
@@ -80,6 +82,17 @@ def test_second_replay_builds_no_features_and_is_identical(reg, monkeypatch):
     assert first.calls == 1 and read_stamp(reg)["panel"] == panel_hash(PANEL)
     patch_features(monkeypatch, forbid=True)
     same(replay(PANEL, reg), ref)
+
+
+def test_pretrain_stamps_the_registry_so_the_first_replay_builds_no_features(
+    pristine, reg, tmp_path, monkeypatch
+):
+    stamped = shutil.copytree(pristine, tmp_path / "stamped")
+    assert read_stamp(stamped)["panel"] == panel_hash(PANEL)
+    ref = replay(PANEL, reg)  # no stamp: builds the features, checks, stamps
+    assert read_stamp(reg) == read_stamp(stamped)  # the stamp a replay's own check writes
+    patch_features(monkeypatch, forbid=True)
+    same(replay(PANEL, stamped), ref)
 
 
 @pytest.mark.parametrize(
