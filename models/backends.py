@@ -13,7 +13,7 @@ from models.pretrain import WindowOutput, run_window, warm_start
 from models.registry import WindowEntry
 from models.windows import Window
 from simulator.core.errors import ConfigError
-from simulator.core.omp import POLICY
+from simulator.core.omp import SPINCOUNT
 
 if TYPE_CHECKING:
     from models.pretrain import _Ctx
@@ -88,8 +88,9 @@ def ray_session(workers: int, address: str | None) -> Iterator[None]:
     import ray  # optional extra: wfsim[ray]
 
     started = not ray.is_initialized()
-    if started and address:  # the cluster's workers wait passively too (simulator.core.omp)
-        env = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", POLICY)}
+    if started and address:  # the cluster's workers bound libgomp's spin too (simulator.core.omp)
+        names = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+        env = {k: os.environ[k] for k in names if k in os.environ} or {"GOMP_SPINCOUNT": SPINCOUNT}
         ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
     elif started:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)

@@ -287,8 +287,8 @@ class TrainConfig:
     ticker_dropout: float = 0.05  # share of training samples shown as the "unseen" ticker
     max_val_samples: int = 2048  # validation rows scored per epoch (0 = all): a fixed seeded draw
     # torch intra-op threads per training process; a resource, not hashed: the artifacts are the
-    # same bytes at 1 or 2 threads (tests/unit/models/test_threads.py); libgomp waits passively
-    # (simulator.core.omp), so 2 threads never thrash a busy machine
+    # same bytes at 1 or 2 threads (tests/unit/models/test_threads.py); libgomp's idle spin is
+    # bounded (simulator.core.omp), so 2 threads do not collapse on a busy machine
     torch_threads: int = field(default=2, metadata={"hash": False})
     device: Literal["cpu", "cuda"] = "cpu"
 

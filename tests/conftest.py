@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.core.omp import prefer_passive_waits
+from simulator.core.omp import bound_spin_waits
 from tests.ci_guard import in_ci, skip_is_failure
 
-prefer_passive_waits()  # as the wfsim entry points do, before any test imports torch
+bound_spin_waits()  # as the wfsim entry points do, before any test imports torch
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data" / "mas-hedge-fund"

@@ -62,10 +62,10 @@ def _inside(mod, root: Path) -> bool:
 
 _load_own_packages()
 
-from simulator.core.omp import prefer_passive_waits  # noqa: E402
+from simulator.core.omp import bound_spin_waits  # noqa: E402
 
-prefer_passive_waits()  # before torch / lightgbm load libgomp (a notebook that imported them first
-# keeps their policy): see simulator.core.omp
+bound_spin_waits()  # before torch / lightgbm load libgomp (a notebook that imported them first
+# keeps their setting): see simulator.core.omp
 
 from wfsim.api import *  # noqa: E402,F403  (the public functions, after our packages loaded)
 from wfsim.api import __all__ as __all__  # noqa: E402

@@ -24,9 +24,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 RESULTS = HERE / "RESULTS.md"
-# as the wfsim entry points do (simulator.core.omp, which this stdlib-only module cannot import):
-# libgomp's threads wait passively unless the user chose otherwise; before torch is imported
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# as the wfsim entry points do (simulator.core.omp; _common stays free of wfsim imports): a
+# bounded libgomp spin unless the user chose a policy; before torch is imported
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 TAR = ROOT.parent / "shared" / "data" / "mas-hedge-fund" / "episodes-2022-2024.tar.xz"
 HEADING = "# Benchmark results (appended by scripts/bench/*.py; never hand-edited)\n"

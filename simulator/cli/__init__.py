@@ -6,9 +6,9 @@ import click
 
 from simulator.core.errors import WfsimError
 from simulator.core.logs import configure_logging
-from simulator.core.omp import prefer_passive_waits
+from simulator.core.omp import bound_spin_waits
 
-prefer_passive_waits()  # before anything loads libgomp (torch, lightgbm): see simulator.core.omp
+bound_spin_waits()  # before anything loads libgomp (torch, lightgbm): see simulator.core.omp
 
 __all__ = ["main"]
 

@@ -1,5 +1,5 @@
 """torch_threads is a resource: the artifacts are the same bytes at 1 and 2 threads, it changes no
-hash, and the entry points make libgomp wait passively (simulator.core.omp)."""
+hash, and the entry points bound libgomp's idle spin (simulator.core.omp)."""
 
 from __future__ import annotations
 
@@ -60,14 +60,16 @@ def test_torch_threads_changes_no_hash_and_defaults_to_both_cores():
 
 
 @pytest.mark.parametrize("entry", ["import simulator.cli", "import wfsim"])
-@pytest.mark.parametrize(("given", "want"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_entry_points_make_libgomp_wait_passively_unless_told(entry, given, want):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if given:
-        env["OMP_WAIT_POLICY"] = given
-    code = f"{entry}; import os, sys; print(os.environ.get('OMP_WAIT_POLICY')); "
-    code += "print('torch' in sys.modules)"
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT, timeout=120, check=False)  # fmt: skip
+@pytest.mark.parametrize(
+    ("given", "want"),
+    [({}, "10000 None"), ({"OMP_WAIT_POLICY": "ACTIVE"}, "None ACTIVE"),
+     ({"GOMP_SPINCOUNT": "5"}, "5 None")],
+)  # fmt: skip
+def test_entry_points_bound_libgomps_spin_unless_told(entry, given, want):
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    code = f"{entry}; import os, sys; e = os.environ.get; "
+    code += "print(e('GOMP_SPINCOUNT'), e('OMP_WAIT_POLICY'), 'torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env | given, cwd=ROOT, timeout=120, check=False)  # fmt: skip
     assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == [want, "False"]  # set before anything could load libgomp
+    assert res.stdout.split() == [*want.split(), "False"]  # set before anything loads libgomp
