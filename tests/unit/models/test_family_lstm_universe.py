@@ -115,7 +115,7 @@ def test_same_seed_gives_identical_artifacts(ft, tmp_path):
     pretrain(PANEL, tmp_path / "a", ucfg(ft))
     pretrain(PANEL, tmp_path / "b", ucfg(ft))
     a, b = digests(tmp_path / "a"), digests(tmp_path / "b")
-    assert a == b and len(a) == 5
+    assert a == b and len(a) == 6  # registry.json, verified.json (the stamp), w000/ + w001/ files
     pretrain(PANEL, tmp_path / "c", dataclasses.replace(ucfg(ft), seed=7))
     assert digests(tmp_path / "c")["w000/model.pt"] != a["w000/model.pt"]
 
