@@ -36,23 +36,29 @@ def _benchmarks(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def done(tmp_path_factory):
-    root = tmp_path_factory.mktemp("study")
-    (root / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+def run_study(root: Path, config: dict, families: str, seeds: int) -> tuple[list[str], str]:
+    """synth + ingest ``config`` under ``root``, then `wfsim study`; its arguments and output."""
+    (root / "tiny.yaml").write_text(yaml.safe_dump(config))
     runner = CliRunner()
     for args in (
         ["episodes", "synth", "--out", str(root / "eps"), "--config", str(root / "tiny.yaml")],
         ["episodes", "ingest", str(root / "eps"), "--store", str(root / "store")],
     ):
-        res = runner.invoke(main, args)
+        res = runner.invoke(main, ["--log-level", "warning", *args])
         assert res.exit_code == 0, res.output
     args = ["study", "--store", str(root / "store"), "--out", str(root / "out"),
-            "--families", ",".join(FAMILIES), "--seeds", "2", "--config", str(root / "tiny.yaml"),
+            "--families", families, "--seeds", str(seeds), "--config", str(root / "tiny.yaml"),
             "--benchmarks", str(_benchmarks(root / "bench"))]  # fmt: skip
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output
-    return root, args, res.output
+    return args, res.output
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    args, output = run_study(root, TINY, ",".join(FAMILIES), 2)
+    return root, args, output
 
 
 def _files(out: Path) -> dict[str, tuple[str, int]]:

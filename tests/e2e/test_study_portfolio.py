@@ -9,13 +9,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from models.config import FAMILY_STRATEGIES
 from simulator.cli import main
 from tests.e2e.test_demo import TINY
-from tests.e2e.test_study_cli import _benchmarks
+from tests.e2e.test_study_cli import run_study
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -25,17 +24,7 @@ CONFIG = TINY | {"model": TINY["model"] | {"portfolio": {"hidden": 8, "top_k": 5
 @pytest.fixture(scope="module")
 def done(tmp_path_factory):
     root = tmp_path_factory.mktemp("study-pf")
-    (root / "tiny.yaml").write_text(yaml.safe_dump(CONFIG))
-    runner = CliRunner()
-    for args in (
-        ["episodes", "synth", "--out", str(root / "eps"), "--config", str(root / "tiny.yaml")],
-        ["episodes", "ingest", str(root / "eps"), "--store", str(root / "store")],
-        ["study", "--store", str(root / "store"), "--out", str(root / "out"),
-         "--families", "ridge,lstm-portfolio", "--seeds", "1", "--config", str(root / "tiny.yaml"),
-         "--benchmarks", str(_benchmarks(root / "bench"))],
-    ):  # fmt: skip
-        res = runner.invoke(main, ["--log-level", "warning", *args])
-        assert res.exit_code == 0, res.output
+    run_study(root, CONFIG, "ridge,lstm-portfolio", 1)
     return root
 
 
