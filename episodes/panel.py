@@ -7,11 +7,12 @@ Index conventions: day ``t`` in ``0..T-1`` (chronological), ticker ``k`` in ``0.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Panel", "ANALYSTS", "BONDS"]
+__all__ = ["Panel", "ANALYSTS", "BONDS", "slice_panel"]
 
 # The six ticker analysts, in a fixed order (axis 0 of the signal arrays).
 ANALYSTS = (
@@ -119,3 +120,45 @@ class Panel:
 
     def ticker_index(self) -> dict[str, int]:
         return {str(tk): k for k, tk in enumerate(self.tickers)}
+
+
+_RAGGED = {"order_ptr": ("order_idx",), "trade_ptr": ("trade_k", "trade_qty")}
+_RAGGED["repl_ptr"] = ("repl_new_k", "repl_victim_k")
+_BEFORE0 = ("lcb", "scb", "smu", "rg_long", "rg_short")  # *_before0 = *_after of the day before
+_PER_TICKER = ("tickers", "is_bond")
+
+
+def slice_panel(panel: Panel, days: range) -> Panel:
+    """The Panel of the days ``days`` (a step-1 range inside ``0..T-1``) as if the store held only
+    them, with the book state before its first day: ``*_before0`` = ``*_after`` of the day before
+    (the chain is validated at ingest). Day ``t`` of the result is day ``days.start + t``.
+
+    Equal to the Panel of a store ingested from those days alone, on its tickers
+    (``tests/unit/episodes/test_slice_panel.py``).
+    """
+    a, b = days.start, days.stop
+    if days.step != 1 or not 0 <= a <= b <= panel.n_days:
+        raise ValueError(f"slice_panel: days={days} (expected a step-1 range in 0..{panel.n_days})")
+    out: dict[str, np.ndarray] = {}
+    for f in dataclasses.fields(panel):
+        name, v = f.name, getattr(panel, f.name)
+        if name in _PER_TICKER or name.endswith("_before0") or _is_ragged_value(name):
+            continue
+        if name in _RAGGED:
+            lo, hi = int(v[a]), int(v[b])
+            out[name] = v[a : b + 1] - lo
+            for vals in _RAGGED[name]:
+                out[vals] = getattr(panel, vals)[lo:hi]
+        elif name in ("has_signal", "signal", "confidence"):
+            out[name] = v[:, a:b]
+        else:
+            out[name] = v[a:b]
+    for short in _BEFORE0:
+        out[f"{short}_before0"] = (
+            getattr(panel, f"{short}_after")[a - 1] if a > 0 else getattr(panel, f"{short}_before0")
+        )
+    return dataclasses.replace(panel, **out)
+
+
+def _is_ragged_value(name: str) -> bool:
+    return any(name in vals for vals in _RAGGED.values())
