@@ -1,8 +1,6 @@
 """load_panel(store, days): the Panel of a day range, read from its row groups only, equals
 slice_panel of the whole load array for array (dtype, shape, bytes); day-aligned row groups."""
 
-import dataclasses
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -17,19 +15,10 @@ from episodes.synth import write_episodes
 from episodes.synth_store import write_synth_store
 from episodes.tables import TABLES
 from simulator.core.errors import StoreError
+from tests.panel_equal import assert_same_panel
 
 CFG = SynthConfig(days=50, tickers=12, new_listings=0.25, delistings=0.25)
 SMALL = 120  # rows per row group in the tests: several groups per table
-
-
-def assert_same_panel(got, want) -> None:
-    for f in dataclasses.fields(want):
-        g, w = getattr(got, f.name), getattr(want, f.name)
-        assert (g.dtype, g.shape) == (w.dtype, w.shape), f.name
-        if w.dtype == object:
-            assert list(g) == list(w), f.name
-        else:
-            assert g.tobytes() == w.tobytes(), f.name
 
 
 @pytest.fixture(scope="module")
