@@ -121,4 +121,6 @@ def _parts(pf: pq.ParquetFile, columns: list[str], lo: int, hi: int) -> Iterator
         g = pf.read_row_group(i, columns=columns)
         t = g.column("t")
         lo_t, hi_t = pa.scalar(lo, t.type), pa.scalar(hi, t.type)
-        yield g.filter(pc.and_(pc.greater_equal(t, lo_t), pc.less(t, hi_t)))  # a copy
+        part = g.filter(pc.and_(pc.greater_equal(t, lo_t), pc.less(t, hi_t)))  # a copy
+        del g, t  # the group's buffers go before the next group is read
+        yield part
