@@ -129,7 +129,7 @@ def _books(table: pa.Table, T: int, K: int) -> dict[str, np.ndarray]:
         out[f"{name}_before0"] = b0
     for side in ("long", "short"):
         before = np.empty((T, K), np.int64)
-        before[0] = out.pop(f"{side}_before0")
+        before[:1] = out.pop(f"{side}_before0")  # [:1]: a Panel of 0 days has no row 0
         before[1:] = out[f"{side}_after"][:-1]
         out[f"{side}_before"] = before
     return out

@@ -24,7 +24,9 @@ import structlog
 from episodes.panel import Panel
 from episodes.panel_io import PANEL_COLUMNS, panel_from_tables, read_parquet
 from episodes.reader import DayFile, Source, read_days
+from episodes.row_groups import write_day_groups
 from episodes.schema import Episode
+from episodes.store_days import DayTables, check_days, days_manifest, read_day_rows
 from episodes.store_fs import hidden_old, store_lock, swap_dir
 from episodes.tables import TABLES, episodes_to_tables, tables_to_episodes, ticker_universe
 from episodes.validate import check_sequence, validate_days
@@ -74,6 +76,14 @@ class EpisodeStore:
         path = self.path / f"{name}.parquet"
         try:
             return read_parquet(path, columns)
+        except (OSError, pa.ArrowException) as exc:
+            raise _damaged(path, exc) from None
+
+    def read_day_rows(self, name: str, columns: Sequence[str], lo: int, hi: int) -> pa.Table:
+        """The rows of days ``lo <= t < hi`` of one table, from its overlapping row groups only."""
+        path = self.path / f"{name}.parquet"
+        try:
+            return read_day_rows(path, columns, lo, hi)
         except (OSError, pa.ArrowException) as exc:
             raise _damaged(path, exc) from None
 
@@ -152,10 +162,24 @@ def open_store(path: Path | EpisodeStore) -> EpisodeStore:
     return EpisodeStore(path, manifest)
 
 
-def load_panel(store: Path | EpisodeStore) -> Panel:
-    """The whole store as dense ``[t, k]`` arrays (``episodes.panel.Panel``)."""
+def load_panel(store: Path | EpisodeStore, days: range | None = None) -> Panel:
+    """The whole store as dense ``[t, k]`` arrays (``episodes.panel.Panel``), or with ``days`` (a
+    step-1 range inside ``0..T``) the Panel of those days only, equal to
+    ``slice_panel(load_panel(store), days)`` but read from the row groups of those days (memory
+    bounded by the range, see ``episodes.store_days``).
+
+    Raises
+    ------
+    StoreError
+        ``days`` is not a step-1 range inside the store's days; a damaged table.
+    """
     st = open_store(store)
-    panel = panel_from_tables(_TableReader(st), st.manifest)
+    if days is None:
+        panel = panel_from_tables(_TableReader(st), st.manifest)
+    else:
+        days = check_days(st.path, days, len(st.manifest["dates"]))
+        tables = DayTables(st.read_day_rows, days)
+        panel = panel_from_tables(tables, days_manifest(st.manifest, days))
     pa.default_memory_pool().release_unused()  # the tables are gone: hand their pages back
     return panel
 
@@ -406,7 +430,8 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
     """One table as zstd Parquet (deterministic bytes for the same frame).
 
     Float columns of the price-like tables use BYTE_STREAM_SPLIT (about 20 % smaller and faster to
-    write there); the other tables compress better with dictionary encoding.
+    write there); the other tables compress better with dictionary encoding. Row groups of whole
+    days (``episodes.row_groups``), so that a day range reads only its groups.
     """
     table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
     kw: dict = {"compression": "zstd", "compression_level": _ZSTD_LEVEL}
@@ -414,4 +439,4 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
         floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
         kw["use_byte_stream_split"] = floats
         kw["use_dictionary"] = [c for c in table.column_names if c not in floats]
-    pq.write_table(table, path, **kw)
+    write_day_groups(table, path, **kw)

@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import structlog
 
 from episodes.benchmarks import BENCH_DIR, synthetic_series, write_synthetic
 from episodes.config import SynthConfig
 from episodes.panel import BONDS
 from episodes.reader import DayFile, read_day
+from episodes.row_groups import DayGroupWriter
 from episodes.rules import check_sequence
 from episodes.schema import Episode
 from episodes.store import _SPLIT_FLOATS, _ZSTD_LEVEL, MANIFEST, SCHEMA_VERSION, open_store
@@ -106,7 +106,7 @@ def _check(days: list[DayFile], prev: Episode | None) -> list[Episode]:
 
 
 def _build(tmp: Path, cfg: SynthConfig, seed: int, block: int) -> None:
-    writers: dict[str, pq.ParquetWriter] = {}
+    writers: dict[str, DayGroupWriter] = {}
     rows = dict.fromkeys(TABLES, 0)
     dates: list[str] = []
     sha: list[str] = []
@@ -162,7 +162,8 @@ def _block_tables(eps: list[Episode], keys, t0: int, *, first: bool) -> dict[str
 
 
 def _append(writers: dict, tmp: Path, name: str, tab: pa.Table) -> None:
-    """Append ``tab`` to the table's Parquet file with ``store.write_table``'s encodings."""
+    """Append ``tab`` to the table's Parquet file with ``store.write_table``'s encodings and row
+    groups (the groups of whole days that one write of the whole table makes)."""
     w = writers.get(name)
     if w is None:
         kw: dict = {"compression": "zstd", "compression_level": _ZSTD_LEVEL}
@@ -170,8 +171,8 @@ def _append(writers: dict, tmp: Path, name: str, tab: pa.Table) -> None:
             floats = [f.name for f in tab.schema if pa.types.is_floating(f.type)]
             kw["use_byte_stream_split"] = floats
             kw["use_dictionary"] = [c for c in tab.column_names if c not in floats]
-        w = writers[name] = pq.ParquetWriter(tmp / f"{name}.parquet", tab.schema, **kw)
-    w.write_table(tab.cast(w.schema))
+        w = writers[name] = DayGroupWriter(tmp / f"{name}.parquet", tab.schema, **kw)
+    w.write(tab.cast(w.schema))
 
 
 def _manifest(dates: list[str], sha: list[str], rows: dict, tickers: list[str], keys) -> dict:

@@ -5,6 +5,8 @@ Each stage runs in its own subprocess (this script with ``--stage``), so its pea
 the stage's work (interpreter + imports, torch included where the stage imports it). Stages:
 ``synth_json`` (episode JSON files) and ``ingest`` (JSON -> store; only up to ``--json-max``
 ticker-days), ``synth_store`` (the direct, block-streamed store writer), ``load_panel``,
+``load_block`` (``load_panel(store, days=range(T - 63 - 21, T))``: one serving block + context,
+read from the row groups of those days only),
 ``features`` (``build_features``; its RSS includes the panel), ``pretrain_ridge`` and
 ``pretrain_lstm`` (one sliding window of ``T - 63`` training days serving the last 63, a tiny
 LSTM: hidden 16, 1 layer, 1 epoch of 4,096 samples) and ``replay`` (the llm strategy: the books
@@ -38,6 +40,7 @@ STAGES = (
     "ingest",
     "synth_store",
     "load_panel",
+    "load_block",
     "features",
     "pretrain_ridge",
     "pretrain_lstm",
@@ -45,6 +48,7 @@ STAGES = (
 )
 JSON_STAGES = ("synth_json", "ingest")
 SERVE = 63  # the window's serving days (a coarse step)
+CONTEXT = 21  # days of context before a serving block (load_block)
 
 
 def _peak_mb() -> float:
@@ -99,6 +103,9 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
         extra = f"{sum(p.stat().st_size for p in store.glob('*.parquet')) / 1e6:.0f} MB parquet"
     elif name == "load_panel":
         panel = load_panel(store)
+    elif name == "load_block":
+        panel = load_panel(store, days=range(days - SERVE - CONTEXT, days))
+        extra = f"{panel.n_days} days"
     elif name == "features":
         fs = build_features(panel, cfg.features)
         extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB"
