@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import structlog
 
-from episodes.panel import Panel
+from episodes.panel import Panel, slice_panel
 from episodes.panel_io import PANEL_COLUMNS, panel_from_tables, read_parquet
 from episodes.reader import DayFile, Source, read_days
 from episodes.schema import Episode
@@ -152,11 +152,14 @@ def open_store(path: Path | EpisodeStore) -> EpisodeStore:
     return EpisodeStore(path, manifest)
 
 
-def load_panel(store: Path | EpisodeStore) -> Panel:
-    """The whole store as dense ``[t, k]`` arrays (``episodes.panel.Panel``)."""
+def load_panel(store: Path | EpisodeStore, days: range | None = None) -> Panel:
+    """The whole store as dense ``[t, k]`` arrays (``episodes.panel.Panel``); with ``days``, the
+    Panel of those days (``episodes.panel.slice_panel``)."""
     st = open_store(store)
     panel = panel_from_tables(_TableReader(st), st.manifest)
     pa.default_memory_pool().release_unused()  # the tables are gone: hand their pages back
+    if days is not None:  # stand-in: the store-blocks branch reads only these days
+        return slice_panel(panel, days)
     return panel
 
 
