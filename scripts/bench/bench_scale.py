@@ -39,6 +39,7 @@ STAGES = (
     "synth_store",
     "load_panel",
     "features",
+    "features_sliced",
     "pretrain_ridge",
     "pretrain_lstm",
     "replay",
@@ -49,6 +50,18 @@ SERVE = 63  # the window's serving days (a coarse step)
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _hwm_mb() -> float:
+    """This process's peak RSS since the last ``_reset_hwm`` (VmHWM), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return math.nan
+
+
+def _reset_hwm() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
 
 
 def _cpu_s() -> float:
@@ -78,15 +91,23 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
     eps, store = work / "eps", work / "store"
     if name.startswith("pretrain"):
         import torch  # noqa: F401  (imported before base_mb, as the other stages' imports)
+    from episodes.panel import slice_panel
     from episodes.store import ingest, load_panel
     from episodes.synth import write_episodes
     from episodes.synth_store import write_synth_store
+    from models.feature_file import build_feature_file, open_spilled, spill_needed
     from models.features import build_features
-    from models.pretrain import pretrain
+    from models.pretrain import prepare, pretrain
     from simulator import pipeline
 
     extra = ""
-    panel = load_panel(store) if name in ("features",) else None
+    has_store = name not in ("synth_json", "synth_store") and (store / "manifest.json").is_file()
+    man = json.loads((store / "manifest.json").read_text()) if has_store else {}
+    n_days, n_tk = len(man.get("dates", ())), len(man.get("tickers", ()))
+    spill = bool(man) and spill_needed(cfg.features, n_days, n_tk)
+    x_file = Path(tempfile.mkdtemp(prefix="bench_scale_x_")) / ".features.f32"
+    preload = name == "features_sliced" or (name == "features" and not spill)
+    panel = load_panel(store) if preload else None
     base = _peak_mb()
     t0, c0 = time.perf_counter(), _cpu_s()
     if name == "synth_json":
@@ -99,16 +120,28 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
         extra = f"{sum(p.stat().st_size for p in store.glob('*.parquet')) / 1e6:.0f} MB parquet"
     elif name == "load_panel":
         panel = load_panel(store)
+    elif name == "features" and spill:  # the spilled builder, from day-range loads of the store
+        fs = open_spilled(store, cfg.features, x_file)[0]
+        extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB spilled"
     elif name == "features":
         fs = build_features(panel, cfg.features)
         extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB"
+    elif name == "features_sliced":  # the spilled builder alone: blocks are views of a Panel
+        fs = build_feature_file(lambda r: slice_panel(panel, r), n_days, n_tk, cfg.features, x_file)
+        extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB spilled; loader = Panel slices"
     elif name.startswith("pretrain"):
-        shutil.rmtree(work / f"models_{name}", ignore_errors=True)  # a kept one would be skipped
-        res = pretrain(store, work / f"models_{name}", cfg.pretrain_config())
-        extra = f"{len(res.entries)} window"
+        models = Path(tempfile.mkdtemp(prefix=f"bench_scale_{name}_"))  # never beside the store
+        data = prepare(store, cfg.pretrain_config(), x_file)
+        prep_mb = _peak_mb()
+        _reset_hwm()
+        res = pretrain(data, models, cfg.pretrain_config())
+        extra = f"{len(res.entries)} window; {'spilled' if spill else 'in memory'}; "
+        extra += f"peak {prep_mb:.0f} MB to prepare, {_hwm_mb():.0f} MB in training"
+        shutil.rmtree(models, ignore_errors=True)
     elif name == "replay":
         pipeline.replay("llm", store, work / "run", cfg)
     out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": _peak_mb()}
+    shutil.rmtree(x_file.parent, ignore_errors=True)
     return out | {"base_mb": base, "extra": extra, "load": os.getloadavg()[0]}
 
 
