@@ -60,8 +60,13 @@ def _hwm_mb() -> float:
     return math.nan
 
 
-def _reset_hwm() -> None:
-    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+def _reset_hwm() -> float:
+    """Reset VmHWM to the current RSS; that RSS, MB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return math.nan
 
 
 def _cpu_s() -> float:
@@ -127,16 +132,19 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
         fs = build_features(panel, cfg.features)
         extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB"
     elif name == "features_sliced":  # the spilled builder alone: blocks are views of a Panel
+        rss = _reset_hwm()  # ru_maxrss still holds the Panel load's transient peak
         fs = build_feature_file(lambda r: slice_panel(panel, r), n_days, n_tk, cfg.features, x_file)
-        extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB spilled; loader = Panel slices"
+        extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB spilled; loader = Panel slices; "
+        extra += f"RSS {rss:.0f} MB with the Panel, peak {_hwm_mb():.0f} MB building"
     elif name.startswith("pretrain"):
         models = Path(tempfile.mkdtemp(prefix=f"bench_scale_{name}_"))  # never beside the store
         data = prepare(store, cfg.pretrain_config(), x_file)
         prep_mb = _peak_mb()
-        _reset_hwm()
+        rss = _reset_hwm()
         res = pretrain(data, models, cfg.pretrain_config())
         extra = f"{len(res.entries)} window; {'spilled' if spill else 'in memory'}; "
-        extra += f"peak {prep_mb:.0f} MB to prepare, {_hwm_mb():.0f} MB in training"
+        extra += f"peak {prep_mb:.0f} MB to prepare; RSS {rss:.0f} MB after it, "
+        extra += f"peak {_hwm_mb():.0f} MB in training"
         shutil.rmtree(models, ignore_errors=True)
     elif name == "replay":
         pipeline.replay("llm", store, work / "run", cfg)
