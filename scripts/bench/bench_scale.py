@@ -60,8 +60,12 @@ def _hwm_mb() -> float:
     return math.nan
 
 
+_PEAK_BEFORE_RESET = [0.0]  # ru_maxrss before a VmHWM reset (the reset lowers it too)
+
+
 def _reset_hwm() -> float:
-    """Reset VmHWM to the current RSS; that RSS, MB."""
+    """Reset VmHWM (and with it ru_maxrss) to the current RSS; that RSS, MB."""
+    _PEAK_BEFORE_RESET[0] = max(_PEAK_BEFORE_RESET[0], _peak_mb())
     Path("/proc/self/clear_refs").write_text("5")
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -148,7 +152,8 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
         shutil.rmtree(models, ignore_errors=True)
     elif name == "replay":
         pipeline.replay("llm", store, work / "run", cfg)
-    out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": _peak_mb()}
+    peak = max(_peak_mb(), _PEAK_BEFORE_RESET[0])  # the stage's peak, across a VmHWM reset
+    out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": peak}
     shutil.rmtree(x_file.parent, ignore_errors=True)
     return out | {"base_mb": base, "extra": extra, "load": os.getloadavg()[0]}
 
