@@ -5,7 +5,10 @@ Each stage runs in its own subprocess (this script with ``--stage``), so its pea
 the stage's work (interpreter + imports, torch included where the stage imports it). Stages:
 ``synth_json`` (episode JSON files) and ``ingest`` (JSON -> store; only up to ``--json-max``
 ticker-days), ``synth_store`` (the direct, block-streamed store writer), ``load_panel``,
-``features`` (``build_features``; its RSS includes the panel), ``pretrain_ridge`` and
+``features`` (``build_features``; its RSS includes the panel; past ``--memory-mb`` the spilled
+builder ``models.feature_file.open_spilled``, from day-range loads, no Panel first),
+``features_sliced`` (the spilled builder alone, its blocks views of a loaded Panel; the note
+gives its peak over the Panel, from a VmHWM reset), ``pretrain_ridge`` and
 ``pretrain_lstm`` (one sliding window of ``T - 63`` training days serving the last 63, a tiny
 LSTM: hidden 16, 1 layer, 1 epoch of 4,096 samples) and ``replay`` (the llm strategy: the books
 over every day). The growth exponent of a stage is the least-squares slope of log(seconds) and
