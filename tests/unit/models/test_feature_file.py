@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -183,3 +185,29 @@ def test_ray_is_refused_on_spilled_features(tmp_path):
     refuse_ray("local", fs, 1)
     refuse_ray("ray", build_features(panel, FeatureConfig()), 1)
     assert os.path.getsize(tmp_path / "x.f32") == fs.x.nbytes
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_run_local_releases_a_windows_pages(tmp_path, monkeypatch):
+    """After each window the spilled x's pages leave the process (models.backends.run_local)."""
+    from models.backends import run_local
+    from tests.unit.models.test_mapped import _resident_kb
+
+    panel = make_panel(n_days=200, n_stocks=60, seed=4)
+    path = tmp_path / "x.f32"
+    fs = build_feature_file(lambda r: slice_panel(panel, r), 200, panel.n_tickers,
+                            FeatureConfig(), path, block=50)  # fmt: skip
+    resident = []
+
+    def touch_all(window, fs, *args):
+        assert float(np.asarray(fs.x).sum()) != 0.0  # a plain read: every page mapped in
+        resident.append(_resident_kb(path))
+        return window
+
+    monkeypatch.setattr("models.backends.run_window", touch_all)
+    monkeypatch.setattr("models.backends.warm_start", lambda cfg: False)
+    ctx = SimpleNamespace(fs=fs, tickers=None, dates=None, cfg=None, prev_from_disk=lambda i: None)
+    after = []
+    run_local([(0, "w0", SimpleNamespace(seed=0)), (1, "w1", SimpleNamespace(seed=1))], ctx,
+              lambda out: after.append(_resident_kb(path)), 1, None)  # fmt: skip
+    assert min(resident) >= fs.x.nbytes // 1024 - 4 and after == [0, 0]
