@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from models.mapped import release
 from models.pretrain import WindowOutput, run_window, warm_start
 from models.registry import WindowEntry
 from models.windows import Window
@@ -31,6 +32,7 @@ def run_local(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, addre
     for i, w, e in jobs:
         prev = outputs.pop(i - 1, None) if (i - 1) in outputs else ctx.prev_from_disk(i)
         out = run_window(w, ctx.fs, ctx.tickers, ctx.dates, ctx.cfg, e.seed, prev)
+        release(ctx.fs.x)  # a spilled x: drop the window's pages (models.mapped)
         on_done(out)
         if warm:
             outputs[i] = out

@@ -16,12 +16,15 @@ from episodes.panel import ANALYSTS, Panel
 from models.config import FeatureConfig
 from models.infoset import InfoSet
 from models.infoset import has_data as infoset_has_data
+from models.mapped import take
 from models.targets import split_train_val, target, train_samples
 
 __all__ = [
     "FeatureSet",
     "build_features",
     "feature_names",
+    "feature_rows",
+    "PriceStream",
     "gather_sequences",
     "Scaler",
     "train_samples",
@@ -112,19 +115,28 @@ def build_features(panel: Panel, cfg: FeatureConfig, *, block: int | None = None
     names = feature_names(cfg)
     t_n, k_n = panel.open.shape
     x = np.empty((t_n, k_n, len(names)), dtype=np.float32)
-    stream = _PriceStream(k_n)
+    stream = PriceStream(k_n)
     step = block or block_days(cfg.memory_mb, k_n, len(names), t_n)
     for a in range(0, t_n, step):
         b = min(a + step, t_n)
-        cols = stream.lagged(panel, a, b)
-        if cfg.ranks:
-            for n in PRICE_FEATURES:
-                cols[f"{n}_rank"] = _xs_rank(cols[n], has_data[a:b])
-        cols.update(_agent_rows(panel, info.agent_lag, a, b))
-        x[a:b] = _assemble(cols, names, has_data[a:b])
+        x[a:b] = feature_rows(panel, a, b, stream, cfg, has_data)
     y, label_end = target(panel, cfg.horizon)
     sample = info.prediction_points(panel, has_data)
     return FeatureSet(names, x, has_data, sample, y, label_end, cfg.horizon)
+
+
+def feature_rows(
+    panel: Panel, a: int, b: int, stream: PriceStream, cfg: FeatureConfig, has_data: np.ndarray
+) -> np.ndarray:
+    """``x`` rows ``[a, b)`` of ``panel`` ([b - a, K, F] float32), the price sums carried by
+    ``stream`` (fed every earlier row of the same run, in order); ``has_data`` of ``panel``."""
+    info = InfoSet.resolve(cfg.info_set)
+    cols = stream.lagged(panel, a, b)
+    if cfg.ranks:
+        for n in PRICE_FEATURES:
+            cols[f"{n}_rank"] = _xs_rank(cols[n], has_data[a:b])
+    cols.update(_agent_rows(panel, info.agent_lag, a, b))
+    return _assemble(cols, feature_names(cfg), has_data[a:b])
 
 
 # bytes of working arrays per ticker-day and feature in one block (float64 columns, their
@@ -147,7 +159,7 @@ def block_days(memory_mb: int, n_tickers: int, n_features: int, n_days: int) -> 
 _CTX = 20  # at-close rows of history a price value reads (ret20, the 20-day sums)
 
 
-class _PriceStream:
+class PriceStream:
     """Price values at close(s), block after block of days, each the same float as in one pass.
 
     Carries the last ``_CTX`` forward-filled closes (shifts, ffill) and the last ``_CTX`` rows of
@@ -317,7 +329,7 @@ def gather_sequences(
     valid = days >= 0
     days_c = np.where(valid, days, 0)
     mask = valid & fs.has_data[days_c, k[:, None]]
-    x = fs.x[days_c, k[:, None]]
+    x = take(fs.x, days_c, k[:, None])  # a mapped x: read in day chunks (models.mapped)
     x[~mask] = 0.0
     return x, mask
 

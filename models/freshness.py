@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import structlog
 
+from models.mapped import hash_update
 from simulator.core.atomic import write_atomic
 
 __all__ = ["STAMP", "code_hash", "last_done", "panel_hash", "read_stamp", "stamp_of", "write_stamp"]
@@ -30,7 +31,8 @@ log = structlog.get_logger(__name__)
 STAMP = "verified.json"
 FORMAT = 1
 # the modules whose code maps a Panel to features, targets, prediction points and data hashes
-_CODE = ("features.py", "targets.py", "infoset.py", "pretrain.py", "registry.py", "freshness.py")
+_CODE = ("features.py", "targets.py", "infoset.py", "pretrain.py", "registry.py", "freshness.py",
+         "mapped.py", "feature_file.py")  # fmt: skip
 
 
 def code_hash() -> str | None:
@@ -48,13 +50,13 @@ def code_hash() -> str | None:
 
 def panel_hash(panel: Any) -> str:
     """sha256 (16 hex digits) of every array of the Panel (field name, dtype, shape, bytes; the
-    tickers as text): any change to the store's content changes it. Hashed in place (no copy)."""
+    tickers as text): any change to the store's content changes it. Hashed in chunks (no copy)."""
     h = hashlib.sha256("\0".join(str(x) for x in panel.tickers).encode())
     for f in dataclasses.fields(panel):
         a = getattr(panel, f.name)
         if isinstance(a, np.ndarray) and a.dtype != object:
             h.update(f"\0{f.name}{a.dtype.str}{a.shape}".encode())
-            h.update(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+            hash_update(h, a)  # chunk by chunk: a sliced (strided) array is never copied whole
     return h.hexdigest()[:16]
 
 

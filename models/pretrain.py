@@ -23,6 +23,7 @@ from episodes.panel import Panel
 from models.config import PretrainConfig
 from models.evaluate import oos_metrics
 from models.families import Predictor, get_family, model_section
+from models.feature_file import open_spilled, refuse_ray, spill_file
 from models.features import FeatureSet, build_features
 from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
 from models.registry import (
@@ -192,12 +193,21 @@ def run_window(
     return WindowOutput(window.id, res.checkpoint, preds, metrics, res.elapsed_s)
 
 
-def prepare(source: Panel | Path | PretrainData, cfg: PretrainConfig) -> PretrainData:
-    """Features, ticker names and dates of a store directory, a Panel, or prepared data."""
+def prepare(
+    source: Panel | Path | PretrainData, cfg: PretrainConfig, spill: Path | None = None
+) -> PretrainData:
+    """Features, ticker names and dates of a store directory, a Panel, or prepared data. With
+    ``spill`` (a file path), a store whose ``x`` exceeds ``features.memory_mb`` is built block by
+    block into that file and mapped (``models.feature_file``; no Panel hash, so no stamp)."""
     if isinstance(source, PretrainData):
         return source
     if not isinstance(source, Panel):
         from episodes.store import load_panel
+
+        if spill is not None:
+            spilled = open_spilled(Path(source), cfg.features, spill)
+            if spilled is not None:
+                return PretrainData(*spilled, panel=None)
 
         source = load_panel(Path(source))
     fs = build_features(source, cfg.features)
@@ -261,12 +271,12 @@ def pretrain(
         require_ray()  # before the lock file or any window is written
     models_dir = Path(models_dir)
     lock = writer_lock(models_dir / LOCK_FILE, owner=str(models_dir), cls=RegistryError, wait=wait)
-    with lock, os_errors(models_dir, RegistryError, known_only=True):
-        return _pretrain(source, models_dir, cfg, backend, workers, address, force)
+    with lock, os_errors(models_dir, RegistryError, known_only=True), spill_file(models_dir) as sp:
+        return _pretrain(source, models_dir, cfg, backend, workers, address, force, sp)
 
 
-def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, force):
-    p = plan_registry(source, models_dir, cfg, backend, force)
+def _pretrain(source, models_dir: Path, cfg: Any, backend, workers, address, force, spill):
+    p = plan_registry(source, models_dir, cfg, backend, force, spill=spill)
     from models.backends import run_local, run_ray
 
     run = run_local if backend == "local" else run_ray
@@ -337,11 +347,15 @@ class Planned:
             write_stamp(self.reg.root, stamp)  # a rerun that changed nothing rewrites nothing
 
 
-def plan_registry(source, models_dir: Path, cfg: Any, backend: str, force: bool) -> Planned:
-    """Prepare the data, plan the windows and save the plan in ``models_dir``'s registry (the
-    caller holds its lock); the windows still to train are ``jobs``."""
+def plan_registry(
+    source, models_dir: Path, cfg: Any, backend: str, force: bool, *, spill: Path | None = None
+) -> Planned:
+    """Prepare the data (``spill``: see ``prepare``), plan the windows and save the plan in
+    ``models_dir``'s registry (the caller holds its lock); the windows still to train are
+    ``jobs``."""
     t0 = time.perf_counter()
-    data = prepare(source, cfg)
+    data = prepare(source, cfg, spill)
+    refuse_ray(backend, data.fs, cfg.features.memory_mb)
     plan = plan_windows(data, cfg)
     reg = Registry.load_or_empty(Path(models_dir))
     if reg.root.is_dir():

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from models.mapped import hash_update
 from simulator.core.atomic import atomic_dir, write_atomic
 from simulator.core.errors import RegistryError
 from simulator.core.hashing import canonical_hash, sha256_file
@@ -66,9 +67,10 @@ def data_hash(arrays: Iterable[np.ndarray], labels: Iterable[str]) -> str:
     for label in labels:
         h.update(label.encode() + b"\0")
     for a in arrays:
-        a = np.ascontiguousarray(a)
+        a = a if isinstance(a, np.ndarray) else np.asarray(a)  # a memmap stays one (paged reads)
+        a = a.reshape(1) if a.ndim == 0 else a  # as np.ascontiguousarray did: ndim >= 1
         h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
+        hash_update(h, a)  # chunk by chunk: no copy of the whole array, a mapped x stays paged out
     return h.hexdigest()[:16]
 
 

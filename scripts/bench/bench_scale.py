@@ -7,7 +7,10 @@ the stage's work (interpreter + imports, torch included where the stage imports 
 ticker-days), ``synth_store`` (the direct, block-streamed store writer), ``load_panel``,
 ``load_block`` (``load_panel(store, days=range(T - 63 - 21, T))``: one serving block + context,
 read from the row groups of those days only),
-``features`` (``build_features``; its RSS includes the panel), ``pretrain_ridge`` and
+``features`` (``build_features``; its RSS includes the panel; past ``--memory-mb`` the spilled
+builder ``models.feature_file.open_spilled``, from day-range loads, no Panel first),
+``features_sliced`` (the spilled builder alone, its blocks views of a loaded Panel; the note
+gives its peak over the Panel, from a VmHWM reset), ``pretrain_ridge`` and
 ``pretrain_lstm`` (one sliding window of ``T - 63`` training days serving the last 63, a tiny
 LSTM: hidden 16, 1 layer, 1 epoch of 4,096 samples) and ``replay`` (the llm strategy: the books
 over every day). The growth exponent of a stage is the least-squares slope of log(seconds) and
@@ -42,6 +45,7 @@ STAGES = (
     "load_panel",
     "load_block",
     "features",
+    "features_sliced",
     "pretrain_ridge",
     "pretrain_lstm",
     "replay",
@@ -53,6 +57,27 @@ CONTEXT = 21  # days of context before a serving block (load_block)
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _hwm_mb() -> float:
+    """This process's peak RSS since the last ``_reset_hwm`` (VmHWM), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return math.nan
+
+
+_PEAK_BEFORE_RESET = [0.0]  # ru_maxrss before a VmHWM reset (the reset lowers it too)
+
+
+def _reset_hwm() -> float:
+    """Reset VmHWM (and with it ru_maxrss) to the current RSS; that RSS, MB."""
+    _PEAK_BEFORE_RESET[0] = max(_PEAK_BEFORE_RESET[0], _peak_mb())
+    Path("/proc/self/clear_refs").write_text("5")
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return math.nan
 
 
 def _cpu_s() -> float:
@@ -82,15 +107,23 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
     eps, store = work / "eps", work / "store"
     if name.startswith("pretrain"):
         import torch  # noqa: F401  (imported before base_mb, as the other stages' imports)
+    from episodes.panel import slice_panel
     from episodes.store import ingest, load_panel
     from episodes.synth import write_episodes
     from episodes.synth_store import write_synth_store
+    from models.feature_file import build_feature_file, open_spilled, spill_needed
     from models.features import build_features
-    from models.pretrain import pretrain
+    from models.pretrain import prepare, pretrain
     from simulator import pipeline
 
     extra = ""
-    panel = load_panel(store) if name in ("features",) else None
+    has_store = name not in ("synth_json", "synth_store") and (store / "manifest.json").is_file()
+    man = json.loads((store / "manifest.json").read_text()) if has_store else {}
+    n_days, n_tk = len(man.get("dates", ())), len(man.get("tickers", ()))
+    spill = bool(man) and spill_needed(cfg.features, n_days, n_tk)
+    x_file = Path(tempfile.mkdtemp(prefix="bench_scale_x_")) / ".features.f32"
+    preload = name == "features_sliced" or (name == "features" and not spill)
+    panel = load_panel(store) if preload else None
     base = _peak_mb()
     t0, c0 = time.perf_counter(), _cpu_s()
     if name == "synth_json":
@@ -106,16 +139,32 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
     elif name == "load_block":
         panel = load_panel(store, days=range(days - SERVE - CONTEXT, days))
         extra = f"{panel.n_days} days"
+    elif name == "features" and spill:  # the spilled builder, from day-range loads of the store
+        fs = open_spilled(store, cfg.features, x_file)[0]
+        extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB spilled"
     elif name == "features":
         fs = build_features(panel, cfg.features)
         extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB"
+    elif name == "features_sliced":  # the spilled builder alone: blocks are views of a Panel
+        rss = _reset_hwm()  # ru_maxrss still holds the Panel load's transient peak
+        fs = build_feature_file(lambda r: slice_panel(panel, r), n_days, n_tk, cfg.features, x_file)
+        extra = f"x {fs.x.shape} {fs.x.nbytes / 1e6:.0f} MB spilled; loader = Panel slices; "
+        extra += f"RSS {rss:.0f} MB with the Panel, peak {_hwm_mb():.0f} MB building"
     elif name.startswith("pretrain"):
-        shutil.rmtree(work / f"models_{name}", ignore_errors=True)  # a kept one would be skipped
-        res = pretrain(store, work / f"models_{name}", cfg.pretrain_config())
-        extra = f"{len(res.entries)} window"
+        models = Path(tempfile.mkdtemp(prefix=f"bench_scale_{name}_"))  # never beside the store
+        data = prepare(store, cfg.pretrain_config(), x_file)
+        prep_mb = _peak_mb()
+        rss = _reset_hwm()
+        res = pretrain(data, models, cfg.pretrain_config())
+        extra = f"{len(res.entries)} window; {'spilled' if spill else 'in memory'}; "
+        extra += f"peak {prep_mb:.0f} MB to prepare; RSS {rss:.0f} MB after it, "
+        extra += f"peak {_hwm_mb():.0f} MB in training"
+        shutil.rmtree(models, ignore_errors=True)
     elif name == "replay":
         pipeline.replay("llm", store, work / "run", cfg)
-    out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": _peak_mb()}
+    peak = max(_peak_mb(), _PEAK_BEFORE_RESET[0])  # the stage's peak, across a VmHWM reset
+    out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": peak}
+    shutil.rmtree(x_file.parent, ignore_errors=True)
     return out | {"base_mb": base, "extra": extra, "load": os.getloadavg()[0]}
 
 
