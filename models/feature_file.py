@@ -1,7 +1,8 @@
 """Features spilled to disk: ``build_features`` of a store built block by block from day-range
 Panels, ``x`` written to a file under the models directory and served as a read-only memmap.
 
-Used by ``models.pretrain`` when the dense ``x`` of a store would exceed ``features.memory_mb``:
+Used by ``models.pretrain`` when the whole Panel and dense ``x`` of a store would exceed
+``features.memory_mb``:
 neither the whole Panel nor the whole ``x`` is ever held. The ``[T, K]`` arrays (``has_data``,
 ``sample``, ``y``: 6 bytes per ticker-day) stay in memory. Every array equals
 ``build_features(load_panel(store), cfg)`` byte for byte (``test_feature_file.py``).
@@ -25,9 +26,11 @@ from models.mapped import is_mapped
 from models.targets import target
 from simulator.core.atomic import atomic_path
 from simulator.core.errors import ConfigError, StoreError
+from simulator.core.memory import trim
 
 __all__ = [
     "x_bytes",
+    "resident_bytes",
     "spill_needed",
     "block_span",
     "build_feature_file",
@@ -39,19 +42,32 @@ __all__ = [
 PREFIX, SUFFIX = ".features-", ".f32"  # MODELS/.features-<pid>.f32 while a pretrain runs
 
 
+# bytes per ticker-day of the in-memory path besides ``x``: the Panel's [T, K] (and [6, T, K])
+# arrays (``test_panel_bytes_per_ticker_day`` checks it against a loaded Panel) and the
+# FeatureSet's has_data, sample (bool) and y (float32)
+PANEL_BYTES, FS_MASK_BYTES = 184, 6
+
+
 def x_bytes(n_days: int, n_tickers: int, cfg: FeatureConfig) -> int:
     """Bytes of the dense float32 ``x`` of a store of ``n_days`` x ``n_tickers``."""
     return n_days * n_tickers * len(feature_names(cfg)) * 4
 
 
+def resident_bytes(n_days: int, n_tickers: int, cfg: FeatureConfig) -> int:
+    """Bytes the in-memory path holds at once: the whole Panel, ``x`` and the [T, K] masks."""
+    return x_bytes(n_days, n_tickers, cfg) + n_days * n_tickers * (PANEL_BYTES + FS_MASK_BYTES)
+
+
 def spill_needed(cfg: FeatureConfig, n_days: int, n_tickers: int) -> bool:
-    """Whether ``x`` would exceed the budget ``cfg.memory_mb`` (0: no budget, never spill).
+    """Whether the in-memory path (``resident_bytes``: Panel + ``x``) would exceed the budget
+    ``cfg.memory_mb`` (0: no budget, never spill). The real 691 x 573 store: 156 MB, in memory; 4x
+    (750 x 850): 249 MB.
 
     >>> cfg = FeatureConfig(memory_mb=256)
-    >>> spill_needed(cfg, 750, 850), spill_needed(cfg, 1500, 1697)
-    (False, True)
+    >>> spill_needed(cfg, 691, 573), spill_needed(cfg, 750, 850), spill_needed(cfg, 1500, 1697)
+    (False, False, True)
     """
-    return cfg.memory_mb > 0 and x_bytes(n_days, n_tickers, cfg) > cfg.memory_mb * 2**20
+    return cfg.memory_mb > 0 and resident_bytes(n_days, n_tickers, cfg) > cfg.memory_mb * 2**20
 
 
 def block_span(a: int, b: int, n_days: int, cfg: FeatureConfig) -> range:
@@ -164,6 +180,7 @@ def open_spilled(
         return load_panel(store, days=days)
 
     fs = build_feature_file(loader, len(dates), len(tickers), cfg, path, block=block)
+    trim()  # the blocks' freed Arrow/numpy pages: glibc keeps them in its heap otherwise
     return fs, tickers, dates
 
 

@@ -85,13 +85,14 @@ def _cpu_s() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def _cfg(tickers: int, days: int, seed: int, family: str | None = None, memory_mb: int = 0):
+def _cfg(tickers: int, days: int, seed: int, family=None, memory_mb: int = 0, train: int = 0):
     from simulator.config import load_config
 
     over = {"seed": seed, "synth.tickers": tickers, "synth.days": days}
     over |= {"features.memory_mb": memory_mb}
     over |= {"synth.new_listings": 0.1, "synth.delistings": 0.1}
-    over |= {"windows.kind": "sliding", "windows.initial": days - SERVE, "windows.step": SERVE}
+    over |= {"windows.kind": "sliding", "windows.initial": train or days - SERVE}
+    over["windows.step"] = SERVE
     if family == "lstm":
         over |= {"model.hidden": 16, "model.layers": 1, "model.embed_dim": 4}
         over |= {"train.max_epochs": 1, "train.warm_start": False}
@@ -100,10 +101,12 @@ def _cfg(tickers: int, days: int, seed: int, family: str | None = None, memory_m
     return load_config(None, over)
 
 
-def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int = 0) -> dict:
+def _stage(
+    name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int = 0, train: int = 0
+) -> dict:
     """Run one stage in this process; its seconds and peaks."""
     family = name.removeprefix("pretrain_") if "pretrain" in name else None
-    cfg = _cfg(tickers, days, seed, family, memory_mb)
+    cfg = _cfg(tickers, days, seed, family, memory_mb, train)
     eps, store = work / "eps", work / "store"
     if name.startswith("pretrain"):
         import torch  # noqa: F401  (imported before base_mb, as the other stages' imports)
@@ -168,9 +171,12 @@ def _stage(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb:
     return out | {"base_mb": base, "extra": extra, "load": os.getloadavg()[0]}
 
 
-def _child(name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int) -> dict:
+def _child(
+    name: str, tickers: int, days: int, seed: int, work: Path, memory_mb: int, train: int
+) -> dict:
     cmd = [sys.executable, __file__, "--stage", name, "--size", f"{tickers}x{days}"]
     cmd += ["--work", str(work), "--seed", str(seed), "--memory-mb", str(memory_mb)]
+    cmd += ["--train-days", str(train)]
     env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if res.returncode != 0:
@@ -193,13 +199,16 @@ def main() -> None:
     ap.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
     ap.add_argument("--keep", type=Path, help="keep each size's stores under KEEP/TxD (reusable)")
     ap.add_argument("--memory-mb", type=int, default=0, help="features.memory_mb (0: no budget)")
+    ap.add_argument(
+        "--train-days", type=int, default=0, help="the window's training days (0: T - 63)"
+    )
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     ap.add_argument("--size", help=argparse.SUPPRESS)
     ap.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.stage:  # child: one stage, one JSON line on stdout
         k, t = map(int, a.size.split("x"))
-        print(json.dumps(_stage(a.stage, k, t, a.seed, a.work, a.memory_mb)))
+        print(json.dumps(_stage(a.stage, k, t, a.seed, a.work, a.memory_mb, a.train_days)))
         return
     sizes = [tuple(map(int, s.split("x"))) for s in a.sizes.split(",")]
     stages = a.stages.split(",")
@@ -212,7 +221,7 @@ def main() -> None:
             for s in stages:
                 if s in JSON_STAGES and k * t > a.json_max:
                     continue
-                r = _child(s, k, t, a.seed, Path(tmp), a.memory_mb)
+                r = _child(s, k, t, a.seed, Path(tmp), a.memory_mb, a.train_days)
                 rows[s].append((k, t, r))
                 msg = f"{s} {k}x{t}: {r['s']:.1f} s, cpu {r['cpu_s']:.1f} s"
                 msg += f", peak {r['peak_mb']:.0f} MB"
@@ -225,7 +234,8 @@ def _table(rows: dict, sizes: list, a) -> str:
     lines = [
         f"bench_scale: synth seed {a.seed}, new_listings 0.1, delistings 0.1; "
         f"features.memory_mb {a.memory_mb}; one sliding "
-        f"window (T-{SERVE} train, {SERVE} serve); stage = own subprocess; {cores()} cores",
+        f"window ({a.train_days or f'T-{SERVE}'} train, {SERVE} serve); stage = own subprocess; "
+        f"{cores()} cores",
         "",
         "| stage | tickers x days | ticker-days | seconds | CPU s | peak MB | base MB | load "
         "| note |",

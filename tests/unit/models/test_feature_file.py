@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,6 +21,8 @@ from episodes.synth_store import write_synth_store
 from models import pretrain as pretrain_mod
 from models.config import FeatureConfig
 from models.feature_file import (
+    FS_MASK_BYTES,
+    PANEL_BYTES,
     PREFIX,
     SUFFIX,
     block_span,
@@ -28,7 +31,7 @@ from models.feature_file import (
     refuse_ray,
     spill_needed,
 )
-from models.features import build_features
+from models.features import build_features, feature_names
 from models.mapped import is_mapped
 from models.pretrain import pretrain
 from simulator.config import load_config
@@ -82,8 +85,25 @@ def test_a_loader_of_the_wrong_days_is_a_store_error(tmp_path):
 
 def test_spill_needed_follows_the_budget():
     cfg = FeatureConfig(memory_mb=1)
-    assert spill_needed(cfg, 120, 50) and not spill_needed(cfg, 100, 50)
+    per_day = 50 * (len(feature_names(cfg)) * 4 + PANEL_BYTES + FS_MASK_BYTES)
+    fits = 2**20 // per_day  # days of 50 tickers whose Panel + x fit 1 MB
+    assert not spill_needed(cfg, fits, 50) and spill_needed(cfg, fits + 1, 50)
     assert not spill_needed(FeatureConfig(memory_mb=0), 10**5, 10**4)
+
+
+def test_panel_bytes_per_ticker_day(tmp_path):
+    """PANEL_BYTES = the bytes of a loaded Panel's day x ticker arrays per ticker-day."""
+    write_synth_store(tmp_path / "store", SynthConfig(days=12, tickers=6), 1)
+    p = load_panel(tmp_path / "store")
+    per_day = [
+        a.nbytes
+        for f in dataclasses.fields(p)
+        if isinstance(a := getattr(p, f.name), np.ndarray) and a.size >= p.n_days * p.n_tickers
+    ]
+    assert sum(per_day) == PANEL_BYTES * p.n_days * p.n_tickers
+    fs = build_features(p, FeatureConfig())
+    masks = fs.has_data.nbytes + fs.sample.nbytes + fs.y.nbytes
+    assert masks == FS_MASK_BYTES * p.n_days * p.n_tickers
 
 
 # --- a tiny store whose x (120 x 52 x 51 float32 = 1.2 MB) exceeds a 1 MB budget ---------------
@@ -128,7 +148,7 @@ def test_open_spilled_equals_the_whole_panel(store, tmp_path):
     fs, tickers, dates = open_spilled(store, cfg, tmp_path / "x.f32")
     _same(fs, build_features(panel, cfg))
     assert tickers == [str(t) for t in panel.tickers] and (dates == panel.dates).all()
-    assert open_spilled(store, FeatureConfig(memory_mb=2), tmp_path / "y.f32") is None
+    assert open_spilled(store, FeatureConfig(memory_mb=3), tmp_path / "y.f32") is None
 
 
 @pytest.mark.parametrize("family", ["ridge", "lstm"])
