@@ -14,6 +14,7 @@ from torch import nn
 from models.config import ModelConfig
 from models.families import LSTM_SHAPE
 from models.features import FeatureSet, Scaler, gather_sequences
+from models.lstm_fused import LSTM_KERNELS, fused_lstm
 
 __all__ = [
     "UNSEEN",
@@ -51,12 +52,25 @@ class TickerLSTMModel(nn.Module):
     seed : int, optional
         When given, the initial weights are drawn from ``torch.manual_seed(seed)`` inside a forked
         RNG, so the caller's RNG state is untouched and the init is reproducible.
+    kernel : {"torch", "fused"}
+        How the LSTM layers run (``train.lstm_kernel``): ``nn.LSTM`` itself, or
+        ``models.lstm_fused.fused_lstm`` on the same parameters (same state dict either way).
     """
 
-    def __init__(self, n_features: int, n_vocab: int, cfg: ModelConfig, seed: int | None = None):
+    def __init__(
+        self,
+        n_features: int,
+        n_vocab: int,
+        cfg: ModelConfig,
+        seed: int | None = None,
+        kernel: str = "torch",
+    ):
         super().__init__()
+        if kernel not in LSTM_KERNELS:
+            raise ValueError(f"TickerLSTMModel: kernel={kernel!r}, expected one of {LSTM_KERNELS}")
         self.n_features = int(n_features)
         self.cfg = cfg
+        self.kernel = kernel
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -80,7 +94,10 @@ class TickerLSTMModel(nn.Module):
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The encoder: LSTM outputs [B, L, hidden] of ``x`` [B, L, F] with ``mask`` [B, L]."""
         m = mask.unsqueeze(-1).to(x.dtype)
-        out, _ = self.lstm(torch.cat([x * m, m], dim=-1))
+        inp = torch.cat([x * m, m], dim=-1)
+        if self.kernel == "fused":
+            return fused_lstm(self.lstm, inp)
+        out, _ = self.lstm(inp)
         return out
 
     def summary(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -166,8 +183,15 @@ class ModelBundle:
         return out
 
     def to_checkpoint(self, **extra: Any) -> dict[str, Any]:
-        """A plain dict for ``torch.save`` (loadable with ``weights_only=True``)."""
+        """A plain dict for ``torch.save`` (loadable with ``weights_only=True``).
+
+        A model trained with the fused kernel records ``"lstm_kernel": "fused"``, so its loaded
+        copy predicts with the same kernel (same bits as pretrain's saved predictions); the
+        default kernel adds no key (checkpoints as before the option).
+        """
+        kernel = {} if self.model.kernel == "torch" else {"lstm_kernel": self.model.kernel}
         return {
+            **kernel,
             "format": CHECKPOINT_FORMAT,
             "window": self.window,
             "model_config": {k: getattr(self.model.cfg, k) for k in LSTM_SHAPE},
@@ -189,7 +213,8 @@ class ModelBundle:
                 f"checkpoint format={ckpt.get('format')}, expected {CHECKPOINT_FORMAT}"
             )
         cfg = ModelConfig(**ckpt["model_config"])
-        model = TickerLSTMModel(ckpt["n_features"], len(ckpt["vocab"]), cfg)
+        kernel = ckpt.get("lstm_kernel", "torch")
+        model = TickerLSTMModel(ckpt["n_features"], len(ckpt["vocab"]), cfg, kernel=kernel)
         model.load_state_dict(ckpt["state_dict"])
         model.eval()
         return cls(

@@ -26,6 +26,18 @@ from simulator.kernels.lstm_cell import lstm_bwd_step_nb
 __all__ = ["LSTM_KERNELS", "fused_lstm", "LSTMLayerFn"]
 
 LSTM_KERNELS = ("torch", "fused")
+# MKL's sgemm here gives other bits at 1 and 2 threads when the rows M are 5-7 or 9-11 (and the
+# columns >= 12; any K): measured on every M, N in 1..13, 32, 512 x K in 8, 128, 5120. Batches
+# below this are padded with zero rows, whose output gradient is zero: their contributions to
+# the weight gradients are exact zeros
+MIN_ROWS = 12
+
+
+def _pad(x: torch.Tensor) -> torch.Tensor:
+    """Time-major ``x`` [L, B, I] with zero rows appended up to ``MIN_ROWS``, contiguous."""
+    if x.shape[1] >= MIN_ROWS:
+        return x.contiguous()
+    return torch.cat([x, x.new_zeros(x.shape[0], MIN_ROWS - x.shape[1], x.shape[2])], dim=1)
 
 
 def _perm(h: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,15 +54,18 @@ def _forward(x, wi, wh, b):
     """
     steps, batch, n_in = x.shape
     hid = wh.shape[1]
-    gates = torch.addmm(b, x.reshape(steps * batch, n_in), wi.t()).view(steps, batch, 4 * hid)
+    # plain mm + add, not addmm: MKL's beta=1 path gave other bits at 1 and 2 threads on small
+    # shapes (tests/unit/models/test_lstm_fused.py); plain mm did not on any shape tried
+    gates = torch.mm(x.reshape(steps * batch, n_in), wi.t()).view(steps, batch, 4 * hid)
     h = x.new_zeros(steps + 1, batch, hid)
     c = x.new_zeros(steps + 1, batch, hid)
     tc = x.new_empty(steps, batch, hid)
+    rec = x.new_empty(batch, 4 * hid)
     wht = wh.t()
     for t in range(steps):
-        g = gates[t]
+        g = gates[t].add_(b)
         if t:
-            g.addmm_(h[t], wht)
+            g.add_(torch.mm(h[t], wht, out=rec))
         g.sigmoid_()
         g[:, 3 * hid :].mul_(2.0).sub_(1.0)
         torch.mul(g[:, 2 * hid : 3 * hid], c[t], out=c[t + 1])
@@ -102,17 +117,19 @@ class LSTMLayerFn(torch.autograd.Function):
     def forward(ctx, x, w_ih, w_hh, b_ih, b_hh):
         order, inv = _perm(w_hh.shape[1], x.device)
         wi, wh, b = w_ih[order], w_hh[order], (b_ih + b_hh)[order]
-        x = x.contiguous()
+        ctx.batch = x.shape[1]
+        x = _pad(x)
         gates, h, c, tc = _forward(x, *_doubled_g(wi, wh, b))
         ctx.saved = (x, wi, wh, gates, h, c, tc, inv)
-        return h[1:]
+        return h[1:, : ctx.batch]
 
     @staticmethod
     def backward(ctx, dy):
         x, wi, wh, gates, h, c, tc, inv = ctx.saved
         del ctx.saved
         need_dx = ctx.needs_input_grad[0]
-        dx, dwi, dwh, db = _backward(dy.contiguous(), x, wi, wh, gates, h, c, tc, need_dx)
+        dx, dwi, dwh, db = _backward(_pad(dy), x, wi, wh, gates, h, c, tc, need_dx)
+        dx = None if dx is None else dx[:, : ctx.batch]
         db = db[inv]
         return dx, dwi[inv], dwh[inv], db, db.clone()  # two params: two grad tensors
 
@@ -121,8 +138,8 @@ def _infer_layer(x, w_ih, w_hh, b_ih, b_hh):
     """Forward only (no autograd state): outputs [L, B, H]."""
     order, _ = _perm(w_hh.shape[1], x.device)
     wb = _doubled_g(w_ih[order], w_hh[order], (b_ih + b_hh)[order])
-    _, h, _, _ = _forward(x.contiguous(), *wb)
-    return h[1:]
+    _, h, _, _ = _forward(_pad(x), *wb)
+    return h[1:, : x.shape[1]]
 
 
 def fused_lstm(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
