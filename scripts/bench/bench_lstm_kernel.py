@@ -138,14 +138,16 @@ def _kernel_rows(cfg, n_in: int, rate: float, threads: int, args) -> list[tuple]
                         times[k].append(time.perf_counter() - t0)
         for k in KERNELS:
             note = f"{n} points: floor {f * 1e3:.2f} ms"
-            rows.append(((f"{k}_infer{n}_t{threads}", times[k], median(times[k]) / f, note), threads))
+            rows.append(
+                ((f"{k}_infer{n}_t{threads}", times[k], median(times[k]) / f, note), threads)
+            )
     return rows
 
 
 def _pretrain_rows(base, args) -> list[tuple]:
     import torch
-
     from bench_families import _floor_s, _pretrain
+
     from models.evaluate import report_frame
 
     th = args.pretrain_threads
