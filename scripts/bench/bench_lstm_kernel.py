@@ -10,6 +10,9 @@ Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESU
   <kernel>_fwdbwd_t<n>     forward + backward of one training batch [batch, L, F+1] through the
                            2-layer LSTM (train mode, dropout on), nothing else; ratio: to the
                            batch's FLOP floor (3 x forward FLOPs). torch and fused interleaved
+  fused_gemms_t<n>         only the GEMMs the fused fwd+bwd runs (same shapes, same order, no
+                           element-wise work, no dropout): the bound this design sets; ratio: to
+                           the batch's FLOP floor
   <kernel>_infer<N>_t<n>   one day's bare LSTM forward for N prediction points (eval, inference
                            mode); ratio: to its FLOP floor
   pretrain_<kernel>_s<seed>  --store: one whole local pretrain (every window, --pretrain-threads
@@ -101,6 +104,38 @@ def _times(fn, repeat: int, warmup: int) -> list[float]:
     return out
 
 
+def _gemms_only(cfg, n_in: int):
+    """A callable running the fused kernel's GEMM sequence for one training batch, nothing else."""
+    import torch
+
+    b, steps, hid, layers = (
+        cfg.train.batch_size,
+        cfg.features.seq_len,
+        cfg.model.hidden,
+        cfg.model.layers,
+    )
+    bufs = []
+    for k in range(layers):
+        i = n_in if k == 0 else hid
+        bufs.append((torch.randn(steps * b, i), torch.randn(4 * hid, i), torch.randn(4 * hid, hid),
+                     torch.randn(steps * b, 4 * hid), torch.randn(b, hid), k > 0))  # fmt: skip
+
+    def run() -> None:
+        for x, wi, wh, _g, h, _need in bufs:
+            torch.mm(x, wi.t())
+            for _ in range(steps - 1):
+                torch.mm(h, wh.t())
+        for x, wi, wh, g, _h, need_dx in reversed(bufs):
+            for t in range(steps - 1):
+                torch.mm(g[t * b : (t + 1) * b], wh)
+            if need_dx:
+                torch.mm(g, wi)
+            torch.mm(g.t(), x)
+            torch.mm(g[b:].t(), g[b:, :hid])
+
+    return run
+
+
 def _kernel_rows(cfg, n_in: int, rate: float, threads: int, args) -> list[tuple]:
     """fwd+bwd of one batch and one day's inference, both kernels interleaved run by run."""
     import torch
@@ -120,6 +155,9 @@ def _kernel_rows(cfg, n_in: int, rate: float, threads: int, args) -> list[tuple]
                 wall[k].append(time.perf_counter() - t0)
                 cpu[k].append(time.process_time() - c0)
     rows = []
+    gemms = _times(_gemms_only(cfg, n_in), args.repeat * 4, args.warmup)
+    note = f"batch {b}: floor {floor * 1e3:.1f} ms"
+    rows.append(((f"fused_gemms_t{threads}", gemms, median(gemms) / floor, note), threads))
     for k in KERNELS:
         note = (f"batch {b}: floor {floor * 1e3:.1f} ms at {rate / 1e9:.1f} GFLOP/s; "
                 f"CPU {median(cpu[k]) * 1e3:.1f} ms")  # fmt: skip
