@@ -53,8 +53,11 @@ class TickerLSTMModel(nn.Module):
         When given, the initial weights are drawn from ``torch.manual_seed(seed)`` inside a forked
         RNG, so the caller's RNG state is untouched and the init is reproducible.
     kernel : {"torch", "fused"}
-        How the LSTM layers run (``train.lstm_kernel``): ``nn.LSTM`` itself, or
+        How the LSTM layers train (``train.lstm_kernel``): ``nn.LSTM`` itself, or
         ``models.lstm_fused.fused_lstm`` on the same parameters (same state dict either way).
+        Without autograd (validation, ``predict``) both run ``nn.LSTM``: its oneDNN forward
+        measured faster than the fused one for 60 and 500 points
+        (``scripts/bench/bench_lstm_kernel.py``), and a checkpoint need not know its kernel.
     """
 
     def __init__(
@@ -95,7 +98,7 @@ class TickerLSTMModel(nn.Module):
         """The encoder: LSTM outputs [B, L, hidden] of ``x`` [B, L, F] with ``mask`` [B, L]."""
         m = mask.unsqueeze(-1).to(x.dtype)
         inp = torch.cat([x * m, m], dim=-1)
-        if self.kernel == "fused":
+        if self.kernel == "fused" and torch.is_grad_enabled():
             return fused_lstm(self.lstm, inp)
         out, _ = self.lstm(inp)
         return out
@@ -183,15 +186,8 @@ class ModelBundle:
         return out
 
     def to_checkpoint(self, **extra: Any) -> dict[str, Any]:
-        """A plain dict for ``torch.save`` (loadable with ``weights_only=True``).
-
-        A model trained with the fused kernel records ``"lstm_kernel": "fused"``, so its loaded
-        copy predicts with the same kernel (same bits as pretrain's saved predictions); the
-        default kernel adds no key (checkpoints as before the option).
-        """
-        kernel = {} if self.model.kernel == "torch" else {"lstm_kernel": self.model.kernel}
+        """A plain dict for ``torch.save`` (loadable with ``weights_only=True``)."""
         return {
-            **kernel,
             "format": CHECKPOINT_FORMAT,
             "window": self.window,
             "model_config": {k: getattr(self.model.cfg, k) for k in LSTM_SHAPE},
@@ -213,8 +209,7 @@ class ModelBundle:
                 f"checkpoint format={ckpt.get('format')}, expected {CHECKPOINT_FORMAT}"
             )
         cfg = ModelConfig(**ckpt["model_config"])
-        kernel = ckpt.get("lstm_kernel", "torch")
-        model = TickerLSTMModel(ckpt["n_features"], len(ckpt["vocab"]), cfg, kernel=kernel)
+        model = TickerLSTMModel(ckpt["n_features"], len(ckpt["vocab"]), cfg)
         model.load_state_dict(ckpt["state_dict"])
         model.eval()
         return cls(

@@ -192,7 +192,7 @@ def _pretrain_rows(base, args) -> list[tuple]:
     torch.set_num_threads(th)
     rows = []
     for seed in args.seeds:
-        for k in KERNELS:
+        for k in args.kernels:
             train = dataclasses.replace(base.train, torch_threads=th, lstm_kernel=k)
             cfg = dataclasses.replace(base, train=train, seed=seed)
             c0 = time.process_time()
@@ -216,9 +216,12 @@ def main() -> None:
     ap.add_argument("--store", help="episode store: also time whole pretrains per kernel")
     ap.add_argument("--seeds", default="42", help="pretrain seeds (with --store)")
     ap.add_argument("--pretrain-threads", type=int, default=2)
+    ap.add_argument("--kernels", default="torch,fused", help="pretrain kernels (with --store)")
+    ap.add_argument("--no-kernel-rows", action="store_true", help="only the pretrain rows")
     add_common_args(ap, repeat=5, warmup=2, check_help="verify fused == nn.LSTM before timing")
     args = ap.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.kernels = args.kernels.split(",")
 
     import torch
 
@@ -231,7 +234,7 @@ def main() -> None:
     if args.check:
         _check(args.n_in, cfg)
     rows = []
-    for th in (int(t) for t in args.threads.split(",")):
+    for th in () if args.no_kernel_rows else (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(th)
         rate = _gemm_rate(cfg.train.batch_size, cfg.model.hidden, 200)
         rows += _gemm_rows(cfg, args.n_in, rate, th)
