@@ -291,6 +291,12 @@ class TrainConfig:
     # bounded (simulator.core.omp), so 2 threads do not collapse on a busy machine
     torch_threads: int = field(default=2, metadata={"hash": False})
     device: Literal["cpu", "cuda"] = "cpu"
+    # the LSTM layers' kernel: torch = nn.LSTM (oneDNN here); fused = models.lstm_fused (big GEMMs,
+    # hand-written backward). Changes the float bits of the weights, so hashed once set; left out
+    # of the hash at its default, so registries pretrained before the option stay valid
+    lstm_kernel: Literal["torch", "fused"] = field(
+        default="torch", metadata={"hash": "unless-default"}
+    )
 
     def __post_init__(self) -> None:
         if self.lr <= 0:
@@ -311,6 +317,8 @@ class TrainConfig:
             raise ValueError(f"weight_decay={self.weight_decay}, expected >= 0")
         if not self.warm_lr_factor > 0:
             raise ValueError(f"warm_lr_factor={self.warm_lr_factor}, expected > 0")
+        if self.lstm_kernel == "fused" and self.device != "cpu":
+            raise ValueError(f"lstm_kernel=fused runs on the CPU only (device={self.device!r})")
         check_choices(self)
 
 

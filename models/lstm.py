@@ -14,6 +14,7 @@ from torch import nn
 from models.config import ModelConfig
 from models.families import LSTM_SHAPE
 from models.features import FeatureSet, Scaler, gather_sequences
+from models.lstm_fused import LSTM_KERNELS, fused_lstm
 
 __all__ = [
     "UNSEEN",
@@ -51,12 +52,28 @@ class TickerLSTMModel(nn.Module):
     seed : int, optional
         When given, the initial weights are drawn from ``torch.manual_seed(seed)`` inside a forked
         RNG, so the caller's RNG state is untouched and the init is reproducible.
+    kernel : {"torch", "fused"}
+        How the LSTM layers train (``train.lstm_kernel``): ``nn.LSTM`` itself, or
+        ``models.lstm_fused.fused_lstm`` on the same parameters (same state dict either way).
+        Without autograd (validation, ``predict``) both run ``nn.LSTM``: its oneDNN forward
+        measured faster than the fused one for 60 and 500 points
+        (``scripts/bench/bench_lstm_kernel.py``), and a checkpoint need not know its kernel.
     """
 
-    def __init__(self, n_features: int, n_vocab: int, cfg: ModelConfig, seed: int | None = None):
+    def __init__(
+        self,
+        n_features: int,
+        n_vocab: int,
+        cfg: ModelConfig,
+        seed: int | None = None,
+        kernel: str = "torch",
+    ):
         super().__init__()
+        if kernel not in LSTM_KERNELS:
+            raise ValueError(f"TickerLSTMModel: kernel={kernel!r}, expected one of {LSTM_KERNELS}")
         self.n_features = int(n_features)
         self.cfg = cfg
+        self.kernel = kernel
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -80,7 +97,10 @@ class TickerLSTMModel(nn.Module):
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The encoder: LSTM outputs [B, L, hidden] of ``x`` [B, L, F] with ``mask`` [B, L]."""
         m = mask.unsqueeze(-1).to(x.dtype)
-        out, _ = self.lstm(torch.cat([x * m, m], dim=-1))
+        inp = torch.cat([x * m, m], dim=-1)
+        if self.kernel == "fused" and torch.is_grad_enabled():
+            return fused_lstm(self.lstm, inp)
+        out, _ = self.lstm(inp)
         return out
 
     def summary(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

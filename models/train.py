@@ -243,7 +243,9 @@ def _init_model(
     init: dict[str, Any] | None,
 ) -> tuple[TickerLSTMModel, bool]:
     """Build the model; load the previous window's remapped state when warm-starting."""
-    model = TickerLSTMModel(n_features, len(vocab), cfg.model, seed=seed)
+    model = TickerLSTMModel(
+        n_features, len(vocab), cfg.model, seed=seed, kernel=cfg.train.lstm_kernel
+    )
     warm = bool(cfg.train.warm_start and init is not None)
     if warm:
         state = remap_state(init["state_dict"], init["vocab"], vocab)

@@ -17,13 +17,26 @@ def plain(value: Any) -> Any:
 
     A field declared with ``metadata={"hash": False}`` (a resource setting such as a memory
     budget, which changes no output) is left out, so it changes no hash and no recorded config.
+    One declared with ``metadata={"hash": "unless-default"}`` is left out while it holds its
+    default (a later option whose default keeps the outputs of earlier versions: their hashes
+    stay valid), and hashed like any other field once set.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = [f for f in dataclasses.fields(value) if f.metadata.get("hash", True)]
-        return {f.name: plain(getattr(value, f.name)) for f in fields}
+        return {f.name: plain(getattr(value, f.name)) for f in _hashed_fields(value)}
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+def _hashed_fields(value: Any) -> list[dataclasses.Field]:
+    out = []
+    for f in dataclasses.fields(value):
+        rule = f.metadata.get("hash", True)
+        if rule == "unless-default":
+            rule = getattr(value, f.name) != f.default
+        if rule:
+            out.append(f)
+    return out
 
 
 def canonical_hash(value: Any) -> str:

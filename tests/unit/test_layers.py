@@ -29,7 +29,12 @@ RULES: list[tuple[str, set[str]]] = [
     ("models/config.py", CORE | {"models.config"}),
     ("agents/config.py", CORE | {"episodes.account"}),
     ("episodes/", DATA | CORE | {"simulator.kernels", "episodes"}),
-    ("models/", DATA | CORE | {"torch", "episodes", "models", "ray", "lightgbm", "optuna"}),
+    (
+        "models/",
+        DATA
+        | CORE
+        | {"simulator.kernels", "torch", "episodes", "models", "ray", "lightgbm", "optuna"},
+    ),
     ("agents/", DATA | CORE | {"simulator.kernels", "episodes", "agents"}),
     ("simulator/cli/", ENGINE | {"click", "simulator.cli", "torch", "matplotlib", "tqdm"}),
     ("simulator/app/", ENGINE | {"simulator.results", "simulator.app", "streamlit"}),
