@@ -52,7 +52,7 @@ class FeatureConfig:
     ranks: bool = True  # add cross-sectional ranks of the price features
     # working memory of build_features in MB (0: all days at once); a resource, not hashed: every
     # output byte is the same under any budget
-    memory_mb: int = field(default=256, metadata={"hash": False})
+    memory_mb: int = field(default=512, metadata={"hash": False})
 
     def __post_init__(self) -> None:
         if self.info_set not in INFO_SET_LAGS:

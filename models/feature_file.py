@@ -1,8 +1,8 @@
 """Features spilled to disk: ``build_features`` of a store built block by block from day-range
 Panels, ``x`` written to a file under the models directory and served as a read-only memmap.
 
-Used by ``models.pretrain`` when the whole Panel and dense ``x`` of a store would exceed
-``features.memory_mb``:
+Used by ``models.pretrain`` when loading the whole Panel and building the dense ``x`` of a store
+would exceed ``features.memory_mb`` (``resident_bytes``):
 neither the whole Panel nor the whole ``x`` is ever held. The ``[T, K]`` arrays (``has_data``,
 ``sample``, ``y``: 6 bytes per ticker-day) stay in memory. Every array equals
 ``build_features(load_panel(store), cfg)`` byte for byte (``test_feature_file.py``).
@@ -46,6 +46,7 @@ PREFIX, SUFFIX = ".features-", ".f32"  # MODELS/.features-<pid>.f32 while a pret
 # arrays (``test_panel_bytes_per_ticker_day`` checks it against a loaded Panel) and the
 # FeatureSet's has_data, sample (bool) and y (float32)
 PANEL_BYTES, FS_MASK_BYTES = 184, 6
+_LOAD_COPIES = 3  # the Panel + ~2 copies of it in load_panel's conversion (resident_bytes)
 
 
 def x_bytes(n_days: int, n_tickers: int, cfg: FeatureConfig) -> int:
@@ -54,18 +55,24 @@ def x_bytes(n_days: int, n_tickers: int, cfg: FeatureConfig) -> int:
 
 
 def resident_bytes(n_days: int, n_tickers: int, cfg: FeatureConfig) -> int:
-    """Bytes the in-memory path holds at once: the whole Panel, ``x`` and the [T, K] masks."""
-    return x_bytes(n_days, n_tickers, cfg) + n_days * n_tickers * (PANEL_BYTES + FS_MASK_BYTES)
+    """Peak bytes of the in-memory path (estimate): ``x``, the [T, K] masks, the Panel, and two
+    more Panel-sized copies while ``load_panel`` converts the Parquet tables (Arrow columns and
+    the flat index arrays). At 848 x 750 (50 features): 770 B per ticker-day estimated, 715 B
+    measured (bench_scale ``pretrain_*``: peak 455 MB above the process's base to prepare).
+    """
+    panel = n_days * n_tickers * (PANEL_BYTES + FS_MASK_BYTES)
+    return x_bytes(n_days, n_tickers, cfg) + _LOAD_COPIES * panel
 
 
 def spill_needed(cfg: FeatureConfig, n_days: int, n_tickers: int) -> bool:
-    """Whether the in-memory path (``resident_bytes``: Panel + ``x``) would exceed the budget
-    ``cfg.memory_mb`` (0: no budget, never spill). The real 691 x 573 store: 156 MB, in memory; 4x
-    (750 x 850): 249 MB.
+    """Whether the in-memory path (``resident_bytes``) would exceed the budget ``cfg.memory_mb``
+    (0: no budget, never spill). The real 691 x 573 store: 305 MB, in memory at the default 512.
 
-    >>> cfg = FeatureConfig(memory_mb=256)
+    >>> cfg = FeatureConfig(memory_mb=512)
     >>> spill_needed(cfg, 691, 573), spill_needed(cfg, 750, 850), spill_needed(cfg, 1500, 1697)
     (False, False, True)
+    >>> spill_needed(FeatureConfig(memory_mb=256), 691, 573)
+    True
     """
     return cfg.memory_mb > 0 and resident_bytes(n_days, n_tickers, cfg) > cfg.memory_mb * 2**20
 

@@ -85,7 +85,7 @@ def test_a_loader_of_the_wrong_days_is_a_store_error(tmp_path):
 
 def test_spill_needed_follows_the_budget():
     cfg = FeatureConfig(memory_mb=1)
-    per_day = 50 * (len(feature_names(cfg)) * 4 + PANEL_BYTES + FS_MASK_BYTES)
+    per_day = 50 * (len(feature_names(cfg)) * 4 + 3 * (PANEL_BYTES + FS_MASK_BYTES))
     fits = 2**20 // per_day  # days of 50 tickers whose Panel + x fit 1 MB
     assert not spill_needed(cfg, fits, 50) and spill_needed(cfg, fits + 1, 50)
     assert not spill_needed(FeatureConfig(memory_mb=0), 10**5, 10**4)
@@ -148,7 +148,7 @@ def test_open_spilled_equals_the_whole_panel(store, tmp_path):
     fs, tickers, dates = open_spilled(store, cfg, tmp_path / "x.f32")
     _same(fs, build_features(panel, cfg))
     assert tickers == [str(t) for t in panel.tickers] and (dates == panel.dates).all()
-    assert open_spilled(store, FeatureConfig(memory_mb=3), tmp_path / "y.f32") is None
+    assert open_spilled(store, FeatureConfig(memory_mb=5), tmp_path / "y.f32") is None
 
 
 @pytest.mark.parametrize("family", ["ridge", "lstm"])
