@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from models.feature_file import portable, reopen
 from models.mapped import release
 from models.pretrain import WindowOutput, run_window, warm_start
 from models.registry import WindowEntry
@@ -70,8 +71,8 @@ def run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address
 
     with ray_session(workers, address):
         cpus = task_cpus(ctx.cfg.train.torch_threads, workers, address)
-        task = ray.remote(num_cpus=cpus, max_retries=0)(run_window)
-        fs_ref = ray.put(ctx.fs)
+        task = ray.remote(num_cpus=cpus, max_retries=0)(_ray_window)
+        fs_ref = ray.put(portable(ctx.fs))  # a spilled x travels as its path
         refs: dict[int, Any] = {}
         warm = warm_start(ctx.cfg)
         for i, w, e in jobs:
@@ -81,6 +82,16 @@ def run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             on_done(ray.get(done[0]))
+
+
+def _ray_window(window: Window, fs, *args) -> WindowOutput:
+    """``run_window`` in a Ray task: a spilled ``x`` is mapped from its path, its pages dropped
+    after the window (as ``run_local``)."""
+    fs = reopen(fs)
+    try:
+        return run_window(window, fs, *args)
+    finally:
+        release(fs.x)
 
 
 @contextlib.contextmanager

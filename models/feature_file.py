@@ -11,8 +11,10 @@ neither the whole Panel nor the whole ``x`` is ever held. The ``[T, K]`` arrays 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ from models.infoset import has_data as infoset_has_data
 from models.mapped import is_mapped
 from models.targets import target
 from simulator.core.atomic import atomic_path
-from simulator.core.errors import ConfigError, StoreError
+from simulator.core.errors import StoreError
 from simulator.core.memory import trim
 
 __all__ = [
@@ -36,7 +38,9 @@ __all__ = [
     "build_feature_file",
     "spill_file",
     "open_spilled",
-    "refuse_ray",
+    "MappedX",
+    "portable",
+    "reopen",
 ]
 
 PREFIX, SUFFIX = ".features-", ".f32"  # MODELS/.features-<pid>.f32 while a pretrain runs
@@ -191,13 +195,36 @@ def open_spilled(
     return fs, tickers, dates
 
 
-def refuse_ray(backend: str, fs: FeatureSet, memory_mb: int) -> None:
-    """``ConfigError`` for Ray on spilled features: a memmap pickles as a whole in-memory copy."""
-    if backend == "ray" and is_mapped(fs.x):
-        raise ConfigError(
-            "--backend",
-            "ray cannot take features spilled to disk (a memmap pickles as a whole copy)",
-            got="ray",
-            memory_mb=memory_mb,
-            fix="use --backend local, or raise features.memory_mb above the features' size",
-        )
+@dataclass(frozen=True)
+class MappedX:
+    """A spilled ``x`` by path (what a Ray task receives instead of the array: ``np.memmap``
+    pickles as a whole in-memory copy). The file must be readable where the task runs: the models
+    directory on a path every node shares, as the store."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def portable(fs: FeatureSet) -> FeatureSet:
+    """``fs`` with a spilled ``x`` replaced by its ``MappedX`` (unchanged otherwise)."""
+    if not is_mapped(fs.x):
+        return fs
+    return dataclasses.replace(fs, x=MappedX(str(fs.x.filename), fs.x.shape, fs.x.dtype.str))
+
+
+def reopen(fs: FeatureSet) -> FeatureSet:
+    """The inverse of ``portable``: the file mapped read-only again (a no-op for an array)."""
+    x = fs.x
+    if not isinstance(x, MappedX):
+        return fs
+    try:
+        mapped = np.memmap(x.path, dtype=np.dtype(x.dtype), mode="r", shape=x.shape)
+    except OSError as exc:
+        raise StoreError(
+            x.path,
+            "spilled features unreadable on this node",
+            error=str(exc),
+            fix="put the models directory on a path every Ray node shares, or --backend local",
+        ) from None
+    return dataclasses.replace(fs, x=mapped)

@@ -23,7 +23,7 @@ from episodes.panel import Panel
 from models.config import PretrainConfig
 from models.evaluate import oos_metrics
 from models.families import Predictor, get_family, model_section
-from models.feature_file import open_spilled, refuse_ray, spill_file
+from models.feature_file import open_spilled, spill_file
 from models.features import FeatureSet, build_features
 from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
 from models.registry import (
@@ -355,7 +355,6 @@ def plan_registry(
     ``jobs``."""
     t0 = time.perf_counter()
     data = prepare(source, cfg, spill)
-    refuse_ray(backend, data.fs, cfg.features.memory_mb)
     plan = plan_windows(data, cfg)
     reg = Registry.load_or_empty(Path(models_dir))
     if reg.root.is_dir():

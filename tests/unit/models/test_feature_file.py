@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
+import pickle
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,17 +25,19 @@ from models.feature_file import (
     PANEL_BYTES,
     PREFIX,
     SUFFIX,
+    MappedX,
     block_span,
     build_feature_file,
     open_spilled,
-    refuse_ray,
+    portable,
+    reopen,
     spill_needed,
 )
 from models.features import build_features, feature_names
 from models.mapped import is_mapped
 from models.pretrain import pretrain
 from simulator.config import load_config
-from simulator.core.errors import ConfigError, StoreError
+from simulator.core.errors import StoreError
 from tests.unit.models.panel_factory import make_panel
 
 ARRAYS = ("x", "has_data", "sample", "y", "label_end")
@@ -196,15 +198,38 @@ def test_the_spill_file_is_removed_on_error_and_leftovers_first(store, tmp_path)
     assert not [p for p in models.iterdir() if p.suffix in (SUFFIX, ".tmp")]
 
 
-def test_ray_is_refused_on_spilled_features(tmp_path):
-    panel = make_panel(n_days=10, n_stocks=4)
-    fs = build_feature_file(lambda r: slice_panel(panel, r), 10, panel.n_tickers, FeatureConfig(),
-                            tmp_path / "x.f32", block=4)  # fmt: skip
-    with pytest.raises(ConfigError, match="ray cannot take features spilled to disk"):
-        refuse_ray("ray", fs, 1)
-    refuse_ray("local", fs, 1)
-    refuse_ray("ray", build_features(panel, FeatureConfig()), 1)
-    assert os.path.getsize(tmp_path / "x.f32") == fs.x.nbytes
+def test_a_spilled_x_travels_as_its_path(tmp_path):
+    """What a Ray task receives: the file's path, not the array (a memmap pickles whole)."""
+    panel = make_panel(n_days=40, n_stocks=30)
+    fs = build_feature_file(lambda r: slice_panel(panel, r), 40, panel.n_tickers, FeatureConfig(),
+                            tmp_path / "x.f32", block=9)  # fmt: skip
+    moved = portable(fs)
+    assert isinstance(moved.x, MappedX) and moved.x.path == str(tmp_path / "x.f32")
+    assert len(pickle.dumps(moved.x)) < 1000 < fs.x.nbytes // 10
+    back = reopen(pickle.loads(pickle.dumps(moved)))
+    assert is_mapped(back.x) and not back.x.flags.writeable
+    _same(back, fs)
+    plain = build_features(panel, FeatureConfig())
+    assert portable(plain) is plain and reopen(plain) is plain
+    gone = dataclasses.replace(moved, x=MappedX(str(tmp_path / "nope.f32"), (1,), "<f4"))
+    with pytest.raises(StoreError, match="every Ray node shares"):
+        reopen(gone)
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_on_spilled_features_writes_the_local_registry(store, tmp_path, local_ray):
+    cfg = load_config(overrides={**TINY, "model.family": "ridge", "features.memory_mb": 1})
+    pretrain(store, tmp_path / "local", cfg.pretrain_config())
+    put, sent = local_ray.put, []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(local_ray, "put", lambda v, **kw: sent.append(v) or put(v, **kw))
+        res = pretrain(store, tmp_path / "ray", cfg.pretrain_config(), backend="ray", workers=2)
+    assert len(res.trained) == 2
+    assert [type(v.x) for v in sent] == [MappedX]  # the tasks got the path, not the array
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert "verified.json" not in _files(tmp_path / "ray")  # it did spill
+    assert not list((tmp_path / "ray").glob(f"{PREFIX}*"))  # and removed the file
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
