@@ -101,8 +101,9 @@ def build_features(panel: Panel, cfg: FeatureConfig, *, block: int | None = None
     cfg : FeatureConfig
         Information set, horizon, ranks on/off, and ``memory_mb``: with a budget the rows are
         built in blocks of ``block_days`` days (the price sums carried from block to block), so
-        the working arrays are bounded by the budget; every output byte is the same as in one
-        block (``test_features_blocks``).
+        the working arrays are bounded by what the budget leaves beside the Panel and ``x``
+        (held throughout); every output byte is the same as in one block
+        (``test_features_blocks``).
     block : int, optional
         Days per block, overriding the one ``block_days`` derives from ``cfg.memory_mb``.
 
@@ -116,7 +117,7 @@ def build_features(panel: Panel, cfg: FeatureConfig, *, block: int | None = None
     t_n, k_n = panel.open.shape
     x = np.empty((t_n, k_n, len(names)), dtype=np.float32)
     stream = PriceStream(k_n)
-    step = block or block_days(cfg.memory_mb, k_n, len(names), t_n)
+    step = block or block_days(_left_mb(cfg.memory_mb, panel, x), k_n, len(names), t_n)
     for a in range(0, t_n, step):
         b = min(a + step, t_n)
         x[a:b] = feature_rows(panel, a, b, stream, cfg, has_data)
@@ -137,6 +138,17 @@ def feature_rows(
             cols[f"{n}_rank"] = _xs_rank(cols[n], has_data[a:b])
     cols.update(_agent_rows(panel, info.agent_lag, a, b))
     return _assemble(cols, feature_names(cfg), has_data[a:b])
+
+
+def _left_mb(memory_mb: int, panel: Panel, x: np.ndarray) -> int:
+    """The budget left for the blocks' working arrays beside the Panel and ``x`` (at least 1 MB;
+    0 stays 0: no budget)."""
+    if memory_mb <= 0:
+        return 0
+    held = x.nbytes + sum(
+        a.nbytes for a in vars(panel).values() if isinstance(a, np.ndarray) and a.dtype != object
+    )
+    return max(memory_mb - (held >> 20), 1)
 
 
 # bytes of working arrays per ticker-day and feature in one block (float64 columns, their

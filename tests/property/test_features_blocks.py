@@ -69,3 +69,21 @@ def test_budget_is_not_hashed():
     assert "memory_mb" not in config_to_dict(b)["features"]
     with pytest.raises(Exception, match="memory_mb"):
         load_config(overrides={"features.memory_mb": -1})
+
+
+def test_the_blocks_get_what_the_panel_and_x_leave_of_the_budget(monkeypatch):
+    """Blocks are sized to ``memory_mb`` minus the Panel and ``x`` held throughout the build."""
+    import models.features as feat
+
+    panel = make_panel(n_days=400, n_stocks=600, seed=1)  # Panel ~46 MB, x ~50 MB
+    x_bytes = 400 * panel.n_tickers * len(feat.feature_names(FeatureConfig())) * 4
+    arrays = [a for a in vars(panel).values() if isinstance(a, np.ndarray) and a.dtype != object]
+    held = (sum(a.nbytes for a in arrays) + x_bytes) >> 20
+    asked = []
+    real = feat.block_days
+    monkeypatch.setattr(feat, "block_days", lambda mb, *a: asked.append(mb) or real(mb, *a))
+    for budget in (held + 20, 10_000, 0):
+        build_features(panel, FeatureConfig(memory_mb=budget))
+    assert asked == [20, 10_000 - held, 0] and held > 80
+    build_features(panel, FeatureConfig(memory_mb=5))  # less than is held: the 1 MB floor
+    assert asked[-1] == 1
