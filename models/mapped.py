@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CHUNK_BYTES", "is_mapped", "release", "chunks", "take", "hash_update"]
+__all__ = ["CHUNK_BYTES", "is_mapped", "release", "chunks", "take", "hash_update", "ColumnMask"]
 
 CHUNK_BYTES = 16 * 2**20  # bytes of a mapped array resident at once in a read (and hash chunk)
 
@@ -68,6 +68,8 @@ def take(x: np.ndarray, t: np.ndarray, k: np.ndarray, chunk_bytes: int | None = 
     """``x[t, k]`` (integer index arrays, broadcast together, ``t >= 0``); on a mapped ``x`` read
     in day chunks, each chunk's pages released before the next, so only ~``chunk_bytes`` of the
     mapping is resident at once."""
+    if isinstance(x, ColumnMask):
+        return take(x.base, t, k, chunk_bytes) * x.keep
     if not is_mapped(x):
         return x[t, k]
     tb, kb = np.broadcast_arrays(np.asarray(t, dtype=np.int64), np.asarray(k, dtype=np.int64))
@@ -86,3 +88,23 @@ def take(x: np.ndarray, t: np.ndarray, k: np.ndarray, chunk_bytes: int | None = 
             flat[idx] = np.asarray(x[tf[idx], kf[idx]])
             release(x[a : a + step])
     return out
+
+
+class ColumnMask:
+    """``base * keep`` (``keep``: float32 [F] of 0/1 over the last axis) without a copy of
+    ``base``: a read (``take``, indexing) multiplies the rows it reads, the same floats as an
+    index into the product. For a ``FeatureSet.x`` whose masked columns a family zeroes
+    (``lstm-universe`` with ``inputs: price``), so a spilled ``x`` stays on disk."""
+
+    def __init__(self, base: np.ndarray, keep: np.ndarray) -> None:
+        self.base, self.keep = base, np.asarray(keep, dtype=base.dtype)
+        self.shape, self.dtype, self.ndim = base.shape, base.dtype, base.ndim
+
+    def __getitem__(self, idx: Any) -> np.ndarray:
+        if not isinstance(idx, tuple) or len(idx) < self.ndim:
+            return np.asarray(self.base[idx]) * self.keep
+        return np.asarray(self.base[idx]) * self.keep[idx[-1]]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.asarray(self.base) * self.keep
+        return out if dtype is None else out.astype(dtype)

@@ -41,6 +41,7 @@ from models.families import FamilyBase, train_metrics
 from models.features import PRICE_FEATURES, FeatureSet
 from models.finetune import finetune
 from models.lstm import ModelBundle
+from models.mapped import ColumnMask
 from models.targets import fit_target, with_target
 from models.train import train_window
 
@@ -65,8 +66,9 @@ def price_columns(names: tuple[str, ...]) -> np.ndarray:
 
 
 def _price_only(fs: FeatureSet, keep: np.ndarray) -> FeatureSet:
-    """``fs`` with every column outside ``keep`` zeroed (a copy of ``x``)."""
-    return dataclasses.replace(fs, x=fs.x * keep.astype(np.float32))
+    """``fs`` with every column outside ``keep`` zeroed as it is read (``ColumnMask``: no copy
+    of ``x``, which may be spilled to disk)."""
+    return dataclasses.replace(fs, x=ColumnMask(fs.x, keep.astype(np.float32)))
 
 
 def _mask_scaler(bundle: ModelBundle, keep: np.ndarray) -> None:

@@ -219,3 +219,28 @@ def test_train_points_consensus_trains_on_the_prediction_points_only():
     cfg = ucfg().pretrain_config()
     lstm = train_window(w, fs, tickers, cfg, 1)
     assert fit.metrics["n_train"] == len(lstm.split.train_t)
+
+
+def test_price_inputs_read_through_a_mask_equal_a_masked_copy(tmp_path, monkeypatch):
+    """inputs=price zeroes the analyst columns as rows are read (models.mapped.ColumnMask): the
+    same checkpoint as training on a zeroed copy of x, also when x is a spilled memmap."""
+    import models.families.lstm_universe as lu
+    from models.mapped import ColumnMask, take
+
+    fs, w, fit, tickers = _fit_universe()
+    copy = lambda fs, keep: dataclasses.replace(fs, x=fs.x * keep.astype(np.float32))  # noqa: E731
+    with monkeypatch.context() as mp:
+        mp.setattr(lu, "_price_only", copy)
+        ref = get_family("lstm-universe").fit(w, fs, tickers, ucfg().pretrain_config(), 1)
+    path = tmp_path / "x.f32"
+    fs.x.tofile(path)
+    mapped = np.memmap(path, dtype=np.float32, mode="r", shape=fs.x.shape)
+    spilled = get_family("lstm-universe").fit(
+        w, dataclasses.replace(fs, x=mapped), tickers, ucfg().pretrain_config(), 1
+    )
+    for got in (fit, spilled):
+        a, b = got.checkpoint["state_dict"], ref.checkpoint["state_dict"]
+        assert a.keys() == b.keys() and all(torch.equal(a[n], b[n]) for n in a)
+    keep = lu.price_columns(fs.names).astype(np.float32)
+    t, k = np.array([5, 9, 30]), np.array([[1], [2], [0]])
+    assert take(ColumnMask(mapped, keep), t, k).tobytes() == (fs.x * keep)[t, k].tobytes()
