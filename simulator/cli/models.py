@@ -56,7 +56,8 @@ def _table(frame) -> str:
     "--memory-mb",
     type=click.IntRange(0),
     default=None,
-    help="Feature-building memory budget, MB (features.memory_mb; 0: none). Same output.",
+    help="Memory budget of loading + feature building, MB (features.memory_mb, default 512; 0: "
+    "none); past it the features are spilled to a file under MODELS. Same output.",
 )
 @click.option(
     "--model",
