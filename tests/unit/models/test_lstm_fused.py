@@ -10,14 +10,12 @@ import pandas as pd
 import pytest
 import torch
 
-from episodes.config import SynthConfig
-from episodes.store import ingest
-from episodes.synth import write_episodes
 from models.lstm import load_checkpoint
 from models.lstm_fused import fused_lstm
 from models.pretrain import prepare, pretrain
 from simulator.config import config_hash, load_config
 from simulator.core.hashing import plain, sha256_file
+from tests.synth_stores import synth_store
 
 SHAPES = [  # batch, steps, inputs, hidden, layers
     (7, 5, 3, 8, 1),
@@ -163,10 +161,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fused")
-    write_episodes(root / "eps", SynthConfig(days=80, tickers=12), 0)
-    ingest(root / "eps", root / "store")
-    return root / "store"
+    return synth_store(tmp_path_factory, "fused", days=80, tickers=12)
 
 
 def _pretrain(store, out, kernel: str, threads: int) -> dict[str, str]:

@@ -9,13 +9,11 @@ import sys
 
 import pytest
 
-from episodes.config import SynthConfig
-from episodes.store import ingest
-from episodes.synth import write_episodes
 from models.pretrain import pretrain
 from simulator.config import config_hash, load_config
 from simulator.core.hashing import sha256_file
 from tests.conftest import ROOT
+from tests.synth_stores import synth_store
 
 TINY = {
     "windows.initial": 40, "windows.step": 20, "features.seq_len": 5, "model.hidden": 64,
@@ -26,10 +24,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("threads")
-    write_episodes(root / "eps", SynthConfig(days=80, tickers=16), 0)
-    ingest(root / "eps", root / "store")
-    return root / "store"
+    return synth_store(tmp_path_factory, "threads", days=80, tickers=16)
 
 
 def _artifacts(store, out, threads: int) -> dict[str, str]:
