@@ -32,6 +32,7 @@ INTRA_DRIFT = 0.6  # share of the factor + alpha move realised open -> close (re
 ANALYST_NOISE = (1.2, 1.5, 1.0, 1.3, 2.0, 0.9)
 SIGNAL_Z = 0.6  # |view| / std above which an analyst is bullish/bearish (before the screen filter)
 CVAR_DAYS = 60  # trailing close-to-close returns in the risk manager's CVaR95
+_CVAR_BLOCK_CELLS = 1 << 16  # (day, ticker) windows partitioned at once (~31 MB of float64)
 BOND_PARAMS = ((82.0, 0.0012, 0.0), (120.0, 0.009, -0.3))  # SHY, TLT: start price, daily vol, beta
 VIX_LEVELS = (  # (upper VIX bound, stock allocation, recorded reasoning text)
     (
@@ -231,10 +232,16 @@ def _cvar_factor(close: np.ndarray) -> np.ndarray:
     ret = close[1:] / close[:-1] - 1.0
     win = np.lib.stride_tricks.sliding_window_view(ret, CVAR_DAYS, axis=0)  # [n-CVAR+1, K, W]
     n_tail = int(np.ceil(0.05 * CVAR_DAYS))
-    cvar = np.partition(win, n_tail - 1, axis=2)[:, :, :n_tail].mean(axis=2)
-    factor = 1.0 - 0.1 * np.minimum(np.abs(cvar) / 0.15, 1.0)
-    pad = np.ones((CVAR_DAYS, close.shape[1]))  # rows before a full window (burn-in only)
-    return np.vstack([pad, factor])
+    out = np.ones((CVAR_DAYS + len(win), close.shape[1]))  # rows before a full window: 1
+    # the partition copies its input: CVAR_DAYS floats per (day, ticker) at once would be 480 B
+    # per ticker-day (1.2 GB at 1,695 x 1,500), so days go in blocks; each (day, ticker) window
+    # is partitioned on its own, so the values do not depend on the block
+    step = max(1, _CVAR_BLOCK_CELLS // max(1, close.shape[1]))
+    for a in range(0, len(win), step):
+        tail = np.partition(win[a : a + step], n_tail - 1, axis=2)[:, :, :n_tail]
+        factor = 1.0 - 0.1 * np.minimum(np.abs(tail.mean(axis=2)) / 0.15, 1.0)
+        out[CVAR_DAYS + a : CVAR_DAYS + a + len(factor)] = factor
+    return out
 
 
 def _macro(rng: np.random.Generator, n_all: int):

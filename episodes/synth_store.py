@@ -35,17 +35,32 @@ from episodes.tables import TABLES, episodes_to_tables, ticker_universe
 from simulator.core.errors import EpisodeError, StoreError
 from simulator.core.locks import os_errors
 
-__all__ = ["write_synth_store", "DEFAULT_BLOCK"]
+__all__ = ["write_synth_store", "DEFAULT_BLOCK", "block_days"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_BLOCK = 64  # days of episodes held in memory at once
+DEFAULT_BLOCK = 64  # at most this many days of episodes held in memory at once
+# ... and at most about this many ticker-days: a block's parsed episodes and tables hold ~3 KB per
+# ticker-day (64 days x 1,695 tickers measured ~350 MB), so wide universes get shorter blocks
+BLOCK_TICKER_DAYS = 16_384
+
+
+def block_days(tickers: int) -> int:
+    """Days per block for a universe of ``tickers``: ``DEFAULT_BLOCK``, fewer when that would
+    exceed ``BLOCK_TICKER_DAYS`` (the store's bytes do not depend on it, only memory does).
+
+    >>> block_days(100), block_days(1695)
+    (64, 9)
+    """
+    return max(1, min(DEFAULT_BLOCK, BLOCK_TICKER_DAYS // max(1, tickers)))
 
 
 def write_synth_store(
-    store: Path, cfg: SynthConfig, seed: int, *, block: int = DEFAULT_BLOCK
+    store: Path, cfg: SynthConfig, seed: int, *, block: int | None = None
 ) -> Path:
-    """Write the synthetic run of ``(cfg, seed)`` as a new episode store at ``store``.
+    """Write the synthetic run of ``(cfg, seed)`` as a new episode store at ``store``;
+    ``block``: days held at once (default ``block_days(cfg.tickers)``; the bytes do not depend
+    on it).
 
     Raises
     ------
@@ -56,6 +71,7 @@ def write_synth_store(
         A day breaks a validation rule (never expected of the synth; nothing is written).
     """
     store = Path(store)
+    block = block_days(cfg.tickers) if block is None else block
     if block < 1:
         raise ValueError(f"block={block}, expected >= 1")
     if store.exists() and (not store.is_dir() or any(store.iterdir())):
