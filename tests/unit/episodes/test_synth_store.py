@@ -122,7 +122,7 @@ def test_cvar_factor_in_day_blocks_equals_the_whole_array(monkeypatch, cells):
     rng = np.random.default_rng(3)
     close = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.03, (150, 9)), axis=0))
     close[rng.random(close.shape) < 0.02] = np.nan  # gaps: NaN windows stay NaN
-    monkeypatch.setattr(synth_market, "_CVAR_BLOCK_CELLS", cells)
+    monkeypatch.setattr(synth_market, "_BLOCK_CELLS", cells)
     got = synth_market._cvar_factor(close)
     assert got.shape == (150, 9) and got.tobytes() == _cvar_whole(close).tobytes()
 
