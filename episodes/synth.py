@@ -68,7 +68,9 @@ FILTERED_WEAK = (
 )
 
 
-def generate_episodes(cfg: SynthConfig, seed: int) -> Iterator[dict]:
+def generate_episodes(
+    cfg: SynthConfig, seed: int, market: SynthMarket | None = None
+) -> Iterator[dict]:
     """Yield ``cfg.days`` episodes (dicts in the recorded key order) of a seeded synthetic run.
 
     Day loop (shared README §2, §5): screen the universe (held tickers always in), run the six
@@ -77,9 +79,10 @@ def generate_episodes(cfg: SynthConfig, seed: int) -> Iterator[dict]:
     fixed-income rule, let the consensus baseline decide, and fill its orders with
     ``ref_execute_day`` in execution order (eligible order, then SHY, TLT) at the open of t.
     Same ``(cfg, seed)`` -> identical episodes. The planted signal is described in
-    ``episodes.synth_market.SynthMarket``.
+    ``episodes.synth_market.SynthMarket``. ``market``: ``generate_market(cfg, seed)`` when the
+    caller already has it (the store writer also takes its benchmarks from it).
     """
-    mkt = generate_market(cfg, seed)
+    mkt = generate_market(cfg, seed) if market is None else market
     book = RefBook(cash=INITIAL_CASH)
     nav = INITIAL_CASH
     for t in range(cfg.days):

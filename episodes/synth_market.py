@@ -32,6 +32,7 @@ INTRA_DRIFT = 0.6  # share of the factor + alpha move realised open -> close (re
 ANALYST_NOISE = (1.2, 1.5, 1.0, 1.3, 2.0, 0.9)
 SIGNAL_Z = 0.6  # |view| / std above which an analyst is bullish/bearish (before the screen filter)
 CVAR_DAYS = 60  # trailing close-to-close returns in the risk manager's CVaR95
+_BLOCK_CELLS = 1 << 14  # (day, ticker) cells per block of the CVaR and analysts' work
 BOND_PARAMS = ((82.0, 0.0012, 0.0), (120.0, 0.009, -0.3))  # SHY, TLT: start price, daily vol, beta
 VIX_LEVELS = (  # (upper VIX bound, stock allocation, recorded reasoning text)
     (
@@ -169,6 +170,7 @@ def _prices(rng: np.random.Generator, n_all: int, n_stk: int, cfg: SynthConfig, 
     drift = beta * factor[:, None] + vol * ic * alpha[:-1]
     intra = INTRA_DRIFT * drift + rest * np.sqrt(INTRA_VAR) * z_in
     night = (1.0 - INTRA_DRIFT) * drift + rest * np.sqrt(1.0 - INTRA_VAR) * z_on
+    del drift, z_on, eta  # [T, K] each: what is held at once bounds the synth's memory
     if ic_p > 0:
         plant_price_signal(intra, night, vol, ic_p, BURN_IN + first, INTRA_DRIFT)
     b_intra, b_night = [], []
@@ -178,11 +180,16 @@ def _prices(rng: np.random.Generator, n_all: int, n_stk: int, cfg: SynthConfig, 
         b_intra.append(INTRA_DRIFT * move + vol_b * np.sqrt(INTRA_VAR) * zb[0])
         b_night.append((1.0 - INTRA_DRIFT) * move + vol_b * np.sqrt(1 - INTRA_VAR) * zb[1])
     intraday = np.column_stack([intra, *b_intra])
+    del intra
     overnight = np.column_stack([night, *b_night])
+    del night
     start = np.concatenate(
         [rng.uniform(np.log(15.0), np.log(400.0), n_stk), np.log([p for p, _, _ in BOND_PARAMS])]
     )
-    log_open = np.vstack([start, start + np.cumsum(intraday + overnight, axis=0)])
+    path = np.add(intraday, overnight, out=overnight)  # in place, the same sums, cumulated
+    np.cumsum(path, axis=0, out=path)
+    np.add(start, path, out=path)
+    log_open = np.vstack([start, path])
     return log_open, intraday, z_in, alpha, sigma_m
 
 
@@ -191,10 +198,14 @@ def _analysts(rng: np.random.Generator, alpha_next: np.ndarray):
     n_days, n_stk = alpha_next.shape
     signal = np.zeros((6, n_days, n_stk), np.int8)
     conf = np.zeros((6, n_days, n_stk))
+    step = max(1, _BLOCK_CELLS // max(1, n_stk))  # days per block of the elementwise work
     for j, noise in enumerate(ANALYST_NOISE):
         z = (alpha_next + noise * rng.standard_normal(alpha_next.shape)) / np.hypot(1.0, noise)
         signal[j] = np.where(z > SIGNAL_Z, 1, np.where(z < -SIGNAL_Z, -1, 0))
-        conf[j] = _confidence(j, np.abs(z), rng.standard_normal(z.shape))
+        style = rng.standard_normal(z.shape)
+        for a in range(0, n_days, step):  # elementwise: the temporaries are a block's only
+            conf[j, a : a + step] = _confidence(j, np.abs(z[a : a + step]), style[a : a + step])
+        del z, style
     nan = (signal[3] == 0) & (rng.random(alpha_next.shape) < 0.02)
     conf[3][nan] = np.nan
     return signal, conf
@@ -231,10 +242,16 @@ def _cvar_factor(close: np.ndarray) -> np.ndarray:
     ret = close[1:] / close[:-1] - 1.0
     win = np.lib.stride_tricks.sliding_window_view(ret, CVAR_DAYS, axis=0)  # [n-CVAR+1, K, W]
     n_tail = int(np.ceil(0.05 * CVAR_DAYS))
-    cvar = np.partition(win, n_tail - 1, axis=2)[:, :, :n_tail].mean(axis=2)
-    factor = 1.0 - 0.1 * np.minimum(np.abs(cvar) / 0.15, 1.0)
-    pad = np.ones((CVAR_DAYS, close.shape[1]))  # rows before a full window (burn-in only)
-    return np.vstack([pad, factor])
+    out = np.ones((CVAR_DAYS + len(win), close.shape[1]))  # rows before a full window: 1
+    # the partition copies its input: CVAR_DAYS floats per (day, ticker) at once would be 480 B
+    # per ticker-day (1.2 GB at 1,695 x 1,500), so days go in blocks; each (day, ticker) window
+    # is partitioned on its own, so the values do not depend on the block
+    step = max(1, _BLOCK_CELLS // max(1, close.shape[1]))
+    for a in range(0, len(win), step):
+        tail = np.partition(win[a : a + step], n_tail - 1, axis=2)[:, :, :n_tail]
+        factor = 1.0 - 0.1 * np.minimum(np.abs(tail.mean(axis=2)) / 0.15, 1.0)
+        out[CVAR_DAYS + a : CVAR_DAYS + a + len(factor)] = factor
+    return out
 
 
 def _macro(rng: np.random.Generator, n_all: int):

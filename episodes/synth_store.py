@@ -30,22 +30,37 @@ from episodes.schema import Episode
 from episodes.store import _SPLIT_FLOATS, _ZSTD_LEVEL, MANIFEST, SCHEMA_VERSION, open_store
 from episodes.store_fs import store_lock, swap_dir
 from episodes.synth import dumps_episode, generate_episodes
-from episodes.synth_market import generate_market
+from episodes.synth_market import SynthMarket, generate_market
 from episodes.tables import TABLES, episodes_to_tables, ticker_universe
 from simulator.core.errors import EpisodeError, StoreError
 from simulator.core.locks import os_errors
 
-__all__ = ["write_synth_store", "DEFAULT_BLOCK"]
+__all__ = ["write_synth_store", "DEFAULT_BLOCK", "block_days"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_BLOCK = 64  # days of episodes held in memory at once
+DEFAULT_BLOCK = 64  # at most this many days of episodes held in memory at once
+# ... and at most about this many ticker-days: a block's parsed episodes and tables hold ~3 KB per
+# ticker-day (64 days x 1,695 tickers measured ~350 MB), so wide universes get shorter blocks
+BLOCK_TICKER_DAYS = 16_384
+
+
+def block_days(tickers: int) -> int:
+    """Days per block for a universe of ``tickers``: ``DEFAULT_BLOCK``, fewer when that would
+    exceed ``BLOCK_TICKER_DAYS`` (the store's bytes do not depend on it, only memory does).
+
+    >>> block_days(100), block_days(1695)
+    (64, 9)
+    """
+    return max(1, min(DEFAULT_BLOCK, BLOCK_TICKER_DAYS // max(1, tickers)))
 
 
 def write_synth_store(
-    store: Path, cfg: SynthConfig, seed: int, *, block: int = DEFAULT_BLOCK
+    store: Path, cfg: SynthConfig, seed: int, *, block: int | None = None
 ) -> Path:
-    """Write the synthetic run of ``(cfg, seed)`` as a new episode store at ``store``.
+    """Write the synthetic run of ``(cfg, seed)`` as a new episode store at ``store``;
+    ``block``: days held at once (default ``block_days(cfg.tickers)``; the bytes do not depend
+    on it).
 
     Raises
     ------
@@ -56,6 +71,7 @@ def write_synth_store(
         A day breaks a validation rule (never expected of the synth; nothing is written).
     """
     store = Path(store)
+    block = block_days(cfg.tickers) if block is None else block
     if block < 1:
         raise ValueError(f"block={block}, expected >= 1")
     if store.exists() and (not store.is_dir() or any(store.iterdir())):
@@ -64,8 +80,12 @@ def write_synth_store(
         )
     t0 = time.perf_counter()
     with store_lock(store), os_errors(store, StoreError):
-        swap_dir(store, lambda tmp: _build(tmp, cfg, seed, block))
-        _benchmarks(store, cfg, seed)  # after the swap, as an ingest copies them in
+        mkt = generate_market(cfg, seed)  # once: the episodes' and the benchmarks' market
+        bench = _benchmarks(mkt)
+        days = generate_episodes(cfg, seed, mkt)  # holds the market until its last day
+        del mkt
+        swap_dir(store, lambda tmp: _build(tmp, days, block))
+        write_synthetic(store / BENCH_DIR, *bench)  # after the swap, as an ingest copies them in
     size = open_store(store).size_bytes()
     log.info(
         "store_synthesized",
@@ -79,10 +99,10 @@ def write_synth_store(
     return store
 
 
-def _blocks(cfg: SynthConfig, seed: int, block: int) -> Iterator[list[DayFile]]:
+def _blocks(episodes: Iterator[dict], block: int) -> Iterator[list[DayFile]]:
     """Days in blocks, each read back from its recorded bytes exactly as an ingest reads a file."""
     out: list[DayFile] = []
-    for ep in generate_episodes(cfg, seed):
+    for ep in episodes:
         out.append(read_day((f"episode_{ep['date']}.json", dumps_episode(ep), None)))
         if len(out) == block:
             yield out
@@ -105,7 +125,7 @@ def _check(days: list[DayFile], prev: Episode | None) -> list[Episode]:
     return eps
 
 
-def _build(tmp: Path, cfg: SynthConfig, seed: int, block: int) -> None:
+def _build(tmp: Path, episodes: Iterator[dict], block: int) -> None:
     writers: dict[str, DayGroupWriter] = {}
     rows = dict.fromkeys(TABLES, 0)
     dates: list[str] = []
@@ -114,7 +134,7 @@ def _build(tmp: Path, cfg: SynthConfig, seed: int, block: int) -> None:
     prev: Episode | None = None
     keys: tuple[str, ...] = ()
     try:
-        for days in _blocks(cfg, seed, block):
+        for days in _blocks(episodes, block):
             eps = _check(days, prev)
             keys = keys or eps[0].before.tickers
             seen.update(ticker_universe(eps))
@@ -138,12 +158,11 @@ def _build(tmp: Path, cfg: SynthConfig, seed: int, block: int) -> None:
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
 
 
-def _benchmarks(store: Path, cfg: SynthConfig, seed: int) -> None:
-    """The market's SPY and rf series in ``store/benchmarks`` (as synth --out + ingest)."""
-    mkt = generate_market(cfg, seed)
+def _benchmarks(mkt: SynthMarket) -> tuple:
+    """``(dates, spy, rf)``: the market's SPY and rf series (as synth --out + ingest write them)."""
     k = len(mkt.tickers) - len(BONDS)
     spy, rf = synthetic_series(mkt.dates, mkt.close[:, :k], mkt.open[:1, :k], mkt.fed_rate)
-    write_synthetic(store / BENCH_DIR, mkt.dates, spy, rf)
+    return mkt.dates, spy, rf
 
 
 def _block_tables(eps: list[Episode], keys, t0: int, *, first: bool) -> dict[str, pa.Table]:

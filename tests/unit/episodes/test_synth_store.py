@@ -101,3 +101,36 @@ def test_a_held_stock_is_closed_on_its_delisting_day_and_never_priced_again():
         x = mkt.tickers[k]
         gone = eps[int(mkt.delisted[k]) + 1 :]
         assert all(x not in e["market_data"]["execution_prices"] for e in gone), x
+
+
+def _cvar_whole(close):
+    """The risk manager's CVaR factor over all days at once (the formula before day blocks)."""
+    from episodes.synth_market import CVAR_DAYS
+
+    ret = close[1:] / close[:-1] - 1.0
+    win = np.lib.stride_tricks.sliding_window_view(ret, CVAR_DAYS, axis=0)
+    n_tail = int(np.ceil(0.05 * CVAR_DAYS))
+    cvar = np.partition(win, n_tail - 1, axis=2)[:, :, :n_tail].mean(axis=2)
+    factor = 1.0 - 0.1 * np.minimum(np.abs(cvar) / 0.15, 1.0)
+    return np.vstack([np.ones((CVAR_DAYS, close.shape[1])), factor])
+
+
+@pytest.mark.parametrize("cells", [1, 7, 64, 1 << 16])
+def test_cvar_factor_in_day_blocks_equals_the_whole_array(monkeypatch, cells):
+    from episodes import synth_market
+
+    rng = np.random.default_rng(3)
+    close = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.03, (150, 9)), axis=0))
+    close[rng.random(close.shape) < 0.02] = np.nan  # gaps: NaN windows stay NaN
+    monkeypatch.setattr(synth_market, "_BLOCK_CELLS", cells)
+    got = synth_market._cvar_factor(close)
+    assert got.shape == (150, 9) and got.tobytes() == _cvar_whole(close).tobytes()
+
+
+def test_direct_store_bytes_do_not_depend_on_the_block(both, tmp_path):
+    write_synth_store(tmp_path / "one", CFG, 5, block=1)
+    write_synth_store(tmp_path / "auto", CFG, 5)  # block_days(12) = 64 > 40 days: one block
+    for name in [*(f"{t}.parquet" for t in TABLES), MANIFEST]:
+        ref = (both / "direct" / name).read_bytes()
+        assert (tmp_path / "one" / name).read_bytes() == ref, name
+        assert (tmp_path / "auto" / name).read_bytes() == ref, name
