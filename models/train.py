@@ -187,7 +187,7 @@ def _prepare(split: WindowSplit, fs: FeatureSet, tickers, cfg: PretrainConfig, r
     scaler = Scaler(fs.names).fit_points(fs.x, split.train_t, split.train_k)  # chunked
     y_tr = fs.y[split.train_t, split.train_k].astype(np.float64)
     y_scale = float(max(y_tr.std(), 1e-6))
-    tok_tr = token_ids(vocab, [tickers[k] for k in split.train_k])
+    tok_tr = token_ids(vocab, tickers)[split.train_k]  # per ticker, then per sample (no list)
     tok_tr[rng.random(len(tok_tr)) < tc.ticker_dropout] = 0  # these samples train the unseen row
     y_fit = np.clip(y_tr / y_scale, -TARGET_CLIP, TARGET_CLIP)
     seq_len = cfg.features.seq_len
