@@ -11,6 +11,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from episodes.config import SynthConfig
 from episodes.synth_store import write_synth_store
@@ -78,9 +79,26 @@ def test_chunked_moments_are_the_one_shot_bytes(seed, n, f, chunk):
     assert max(hi - lo for lo, hi in asked) <= chunk  # never more than a chunk at once
 
 
-@pytest.mark.parametrize("chunk", [1, 3, 1000, 4096, 2**16])
-def test_chunked_moments_of_many_rows_are_the_one_shot_bytes(chunk):
-    x = _data(7, 70_001, 50)  # more rows than one CHUNK_ROWS chunk, an odd tail
+@settings(max_examples=40, deadline=None)
+@given(
+    x=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(1, 60), st.integers(2, 5)),
+        elements=st.floats(width=32, allow_nan=False, allow_infinity=False),
+    ),
+    chunk=st.integers(1, 61),
+)
+def test_chunked_moments_of_any_finite_floats_are_the_one_shot_bytes(x, chunk):
+    # zeros of both signs, constant columns, float32 extremes (squares stay finite in float64)
+    mean, std = column_moments(_reader(x), len(x), chunk)
+    ref_mean, ref_std = _one_shot(x)
+    assert mean.tobytes() == ref_mean.tobytes() and std.tobytes() == ref_std.tobytes()
+
+
+@pytest.mark.parametrize(("chunk", "f"), [(1, 50), (3, 50), (1000, 50), (4096, 50), (2**16, 50),
+                                          (999, 2), (4096, 3)])  # fmt: skip
+def test_chunked_moments_of_many_rows_are_the_one_shot_bytes(chunk, f):
+    x = _data(7, 70_001, f)  # more rows than one CHUNK_ROWS chunk, an odd tail
     mean, std = column_moments(_reader(x), len(x), chunk)
     ref_mean, ref_std = _one_shot(x)
     assert mean.tobytes() == ref_mean.tobytes() and std.tobytes() == ref_std.tobytes()
