@@ -17,6 +17,7 @@ from models.config import FeatureConfig
 from models.infoset import InfoSet
 from models.infoset import has_data as infoset_has_data
 from models.mapped import take
+from models.moments import column_moments
 from models.targets import split_train_val, target, train_samples
 
 __all__ = [
@@ -363,13 +364,20 @@ class Scaler:
 
     def fit(self, x_rows: np.ndarray) -> Scaler:
         """Fit on ``x_rows`` [n, F] (the window's training rows; never validation or serve days)."""
-        rows = np.asarray(x_rows, dtype=np.float64).reshape(-1, np.shape(x_rows)[-1])
-        if rows.shape[0] == 0:
+        rows = np.asarray(x_rows).reshape(-1, np.shape(x_rows)[-1])
+        return self._fit(lambda lo, hi: rows[lo:hi], rows.shape)
+
+    def fit_points(self, x: Any, t: np.ndarray, k: np.ndarray) -> Scaler:
+        """Fit on the rows ``x[t, k]`` without gathering them: ``models.moments.CHUNK_ROWS`` points
+        at a time (``take``: paged on a mapped ``x``); the bytes of ``fit(take(x, t, k))``."""
+        return self._fit(lambda lo, hi: take(x, t[lo:hi], k[lo:hi]), (len(t), x.shape[-1]))
+
+    def _fit(self, read: Any, shape: tuple[int, int]) -> Scaler:
+        if shape[0] == 0:
             raise ValueError("Scaler.fit: no rows (n=0, expected >= 1)")
-        if self.names and len(self.names) != rows.shape[1]:
-            raise ValueError(f"Scaler.fit: F={rows.shape[1]}, expected {len(self.names)} names")
-        self.mean_ = rows.mean(axis=0)
-        std = rows.std(axis=0)
+        if self.names and len(self.names) != shape[1]:
+            raise ValueError(f"Scaler.fit: F={shape[1]}, expected {len(self.names)} names")
+        self.mean_, std = column_moments(read, shape[0])
         self.std_ = np.where(std > 1e-12, std, 1.0)
         return self
 

@@ -20,7 +20,6 @@ import torch
 from models.config import PretrainConfig
 from models.features import FeatureSet, Scaler, gather_sequences, split_train_val, train_samples
 from models.lstm import ModelBundle, TickerLSTMModel, build_vocab, remap_state, token_ids
-from models.mapped import take
 from models.ssl import ssl_pretrain
 from models.windows import Window
 from simulator.core import progress
@@ -185,10 +184,10 @@ def _prepare(split: WindowSplit, fs: FeatureSet, tickers, cfg: PretrainConfig, r
     """Vocabulary, scaler and target scale from the training part only; sample sets."""
     tc = cfg.train
     vocab = build_vocab(tickers, split.train_k)
-    scaler = Scaler(fs.names).fit(take(fs.x, split.train_t, split.train_k))
+    scaler = Scaler(fs.names).fit_points(fs.x, split.train_t, split.train_k)  # chunked
     y_tr = fs.y[split.train_t, split.train_k].astype(np.float64)
     y_scale = float(max(y_tr.std(), 1e-6))
-    tok_tr = token_ids(vocab, [tickers[k] for k in split.train_k])
+    tok_tr = token_ids(vocab, tickers)[split.train_k]  # per ticker, then per sample (no list)
     tok_tr[rng.random(len(tok_tr)) < tc.ticker_dropout] = 0  # these samples train the unseen row
     y_fit = np.clip(y_tr / y_scale, -TARGET_CLIP, TARGET_CLIP)
     seq_len = cfg.features.seq_len

@@ -31,7 +31,6 @@ from episodes.account import RECORDED_ACCOUNT
 from models.config import PortfolioConfig
 from models.families import FamilyBase, Fitted, header, split_sizes
 from models.features import FeatureSet, Scaler, gather_sequences
-from models.mapped import take
 from models.portfolio import portfolio_returns, sharpe_loss, weight_path
 from models.train import split_window
 
@@ -214,7 +213,7 @@ class PortfolioFamily(FamilyBase):
             torch.use_deterministic_algorithms(True)
         torch.set_num_threads(tc.torch_threads)
         split = split_window(window, fs, tc.val_frac)
-        scaler = Scaler(fs.names).fit(take(fs.x, split.train_t, split.train_k))  # paged if spilled
+        scaler = Scaler(fs.names).fit_points(fs.x, split.train_t, split.train_k)  # chunked
         net = PortfolioNet(len(fs.names), pc, seed=seed)
         seq_len = cfg.features.seq_len
         mean, std = scaler.mean_.astype(np.float32), scaler.std_.astype(np.float32)

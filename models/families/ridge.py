@@ -18,25 +18,34 @@ import numpy as np
 import torch
 
 from models.families import FamilyBase, header, split_sizes
-from models.families.tabular import check_names, rows, tabular_data
+from models.families.tabular import check_names, row_reader, rows, tabular_targets
 from models.features import FeatureSet
+from models.moments import Reader, column_moments, normal_equations, spans
 
-__all__ = ["FAMILY", "RidgeFamily", "RidgePredictor", "ridge_fit"]
+__all__ = ["FAMILY", "RidgeFamily", "RidgePredictor", "ridge_fit", "ridge_fit_rows"]
 
 FORMAT = 1
 
 
 def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, ...]:
     """``(mean, std, coef, intercept)`` of ridge on standardised ``x`` [n, p] (float64)."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    return ridge_fit_rows(lambda lo, hi: x[lo:hi], len(x), y, alpha)
+
+
+def ridge_fit_rows(read: Reader, n: int, y: np.ndarray, alpha: float) -> tuple[np.ndarray, ...]:
+    """``ridge_fit`` on the ``n`` rows ``read(lo, hi)`` returns, read ``CHUNK_ROWS`` at a time.
+
+    Mean and std are carried exactly across chunks; ``Z'Z`` and ``Z'y`` are the one-shot
+    products up to ``CHUNK_ROWS`` rows and fixed-chunk sums above (``models.moments``), so what
+    a fit holds is a chunk of rows and ``p x p``, not the window's ``n x p`` design matrix.
+    """
     y = np.asarray(y, dtype=np.float64)
-    mean = x.mean(axis=0)
-    std = x.std(axis=0)
+    mean, std = column_moments(read, n)
     std = np.where(std > 1e-12, std, 1.0)
-    z = (x - mean) / std
     intercept = float(y.mean())
-    gram = z.T @ z + alpha * np.eye(z.shape[1])
-    coef = np.linalg.solve(gram, z.T @ (y - intercept))
+    gram, zty = normal_equations(read, n, y - intercept, mean, std)
+    coef = np.linalg.solve(gram + alpha * np.eye(len(mean)), zty)
     return mean, std, coef, np.float64(intercept)
 
 
@@ -57,6 +66,14 @@ class RidgePredictor:
         z = (x.astype(np.float64) - self.mean) / self.std
         return (z @ self.coef + self.intercept).astype(np.float32)
 
+    def score(self, read: Reader, n: int) -> np.ndarray:
+        """float64 predictions of the ``n`` rows ``read`` returns, a chunk at a time."""
+        out = np.empty(n, dtype=np.float64)
+        for lo, hi in spans(n):
+            z = (np.asarray(read(lo, hi), dtype=np.float64) - self.mean) / self.std
+            out[lo:hi] = z @ self.coef + self.intercept
+        return out
+
 
 class RidgeFamily(FamilyBase):
     name = "ridge"
@@ -64,11 +81,12 @@ class RidgeFamily(FamilyBase):
 
     def _fit(self, window, fs, tickers, cfg, seed, init) -> tuple[dict[str, Any], Any, dict]:
         rc = cfg.model.ridge
-        data = tabular_data(window, fs, cfg, rc.lags)
-        mean, std, coef, intercept = ridge_fit(data.x_train, data.y_train, rc.alpha)
+        split, y_train, y_val = tabular_targets(window, fs, cfg)
+        train = row_reader(fs, split.train_t, split.train_k, rc.lags)
+        mean, std, coef, intercept = ridge_fit_rows(train, len(y_train), y_train, rc.alpha)
         pred = RidgePredictor(tuple(fs.names), rc.lags, mean, std, coef, float(intercept))
-        z_val = (data.x_val.astype(np.float64) - mean) / std
-        val_mse = float(np.mean((z_val @ coef + intercept - data.y_val) ** 2))
+        val = row_reader(fs, split.val_t, split.val_k, rc.lags)
+        val_mse = float(np.mean((pred.score(val, len(y_val)) - y_val) ** 2))
         ckpt = {
             **header(FORMAT, self.name, window, dataclasses.asdict(rc), fs),
             "lags": rc.lags,
@@ -79,7 +97,7 @@ class RidgeFamily(FamilyBase):
                 "intercept": torch.tensor([float(intercept)], dtype=torch.float64),
             },
         }
-        return ckpt, pred, {"val_mse": val_mse, **split_sizes(len(data.y_train), len(data.y_val))}
+        return ckpt, pred, {"val_mse": val_mse, **split_sizes(len(y_train), len(y_val))}
 
     def load(self, checkpoint: dict[str, Any]) -> RidgePredictor:
         if checkpoint.get("format") != FORMAT:

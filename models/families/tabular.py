@@ -15,10 +15,19 @@ from typing import Any
 import numpy as np
 
 from models.features import FeatureSet, gather_sequences
+from models.moments import Reader
 from models.train import TARGET_CLIP, WindowSplit, split_window
 from models.windows import Window
 
-__all__ = ["row_names", "rows", "check_names", "TabularData", "tabular_data"]
+__all__ = [
+    "row_names",
+    "rows",
+    "check_names",
+    "TabularData",
+    "tabular_targets",
+    "row_reader",
+    "tabular_data",
+]
 
 
 def row_names(names: Sequence[str], lags: int) -> tuple[str, ...]:
@@ -57,20 +66,31 @@ class TabularData:
     y_val: np.ndarray  # float64, unclipped
 
 
-def tabular_data(window: Window, fs: FeatureSet, cfg: Any, lags: int) -> TabularData:
-    """Purged train/validation split of the window (as the LSTM's), as rows.
+def tabular_targets(
+    window: Window, fs: FeatureSet, cfg: Any
+) -> tuple[WindowSplit, np.ndarray, np.ndarray]:
+    """Purged train/validation split of the window (as the LSTM's) and its targets, no rows.
 
     Training targets are winsorised like the LSTM's: at ``TARGET_CLIP`` standard deviations of
-    the training targets (a few outliers would dominate the squared loss).
+    the training targets (a few outliers would dominate the squared loss); validation targets
+    are raw. Both float64.
     """
     split = split_window(window, fs, cfg.train.val_frac)
     y_tr = fs.y[split.train_t, split.train_k].astype(np.float64)
     scale = float(max(y_tr.std(), 1e-6))
     y_tr = np.clip(y_tr, -TARGET_CLIP * scale, TARGET_CLIP * scale)
-    return TabularData(
-        split,
-        rows(fs, split.train_t, split.train_k, lags),
-        y_tr,
-        rows(fs, split.val_t, split.val_k, lags),
-        fs.y[split.val_t, split.val_k].astype(np.float64),
-    )
+    return split, y_tr, fs.y[split.val_t, split.val_k].astype(np.float64)
+
+
+def row_reader(fs: FeatureSet, t: np.ndarray, k: np.ndarray, lags: int) -> Reader:
+    """``read(lo, hi)``: the ``rows`` of the points ``lo:hi`` (``models.moments``: a window's
+    rows read a chunk at a time instead of gathered)."""
+    return lambda lo, hi: rows(fs, t[lo:hi], k[lo:hi], lags)
+
+
+def tabular_data(window: Window, fs: FeatureSet, cfg: Any, lags: int) -> TabularData:
+    """``tabular_targets`` plus every training and validation row, gathered (for LightGBM,
+    which needs its matrix in memory: O(window points), not bounded by ``features.memory_mb``)."""
+    split, y_tr, y_val = tabular_targets(window, fs, cfg)
+    x_tr = rows(fs, split.train_t, split.train_k, lags)
+    return TabularData(split, x_tr, y_tr, rows(fs, split.val_t, split.val_k, lags), y_val)
