@@ -19,6 +19,7 @@ from episodes.panel import Panel
 from simulator.books import Books
 from simulator.kernels.books import executed_trades_nb
 from simulator.kernels.records import R_REPLACEMENT, fill_dt
+from simulator.panel_map import RELEASE_DAYS, release_panel
 from simulator.runs import Marks
 
 __all__ = [
@@ -134,6 +135,8 @@ def replay_decisions(panel: Panel, rules: AccountRules) -> BookReplay:
     n = 0
     prev_nav = initial_nav = _initial_nav(panel, books, rules)
     for t in range(T):
+        if t % RELEASE_DAYS == 0:  # a mapped Panel's pages read so far (simulator.panel_map)
+            release_panel(panel)
         fills = books.execute(t, decisions.orders(t), panel.open[t], panel.strength[t])
         buf[n : n + len(fills)] = fills
         n += len(fills)
@@ -146,7 +149,8 @@ def replay_decisions(panel: Panel, rules: AccountRules) -> BookReplay:
     stock = ~panel.is_bond
     n_long = np.count_nonzero(after.long[:, stock], axis=1)
     n_short = np.count_nonzero(after.short[:, stock], axis=1)
-    return BookReplay(buf[:n].copy(), Marks(*cols), initial_nav, n_long, n_short, after)
+    buf.resize(n, refcheck=False)  # in place: no second copy of the fills
+    return BookReplay(buf, Marks(*cols), initial_nav, n_long, n_short, after)
 
 
 def _initial_nav(panel: Panel, books: Books, rules: AccountRules) -> float:
@@ -185,6 +189,7 @@ def reconcile(panel: Panel, after: DailyBooks, fills: np.ndarray, marks: Marks) 
         for t, k in zip(*np.nonzero(~ok), strict=True):
             rows.append((t, rank, Mismatch(dates[t], str(tk[k]), name, _fmt(exp[t, k]),
                                            _fmt(act[t, k]))))  # fmt: skip
+        release_panel(panel)  # one field's mapped pages at a time
     rec_trades = (panel.trade_ptr, panel.trade_k, panel.trade_qty)
     rec_repl = (panel.repl_ptr, panel.repl_new_k, panel.repl_victim_k)
     for rank, name, rec, ours in (
