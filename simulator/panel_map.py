@@ -17,9 +17,20 @@ import structlog
 
 from episodes.panel import _BEFORE0, _PER_TICKER, _RAGGED, Panel
 from episodes.store import load_panel, open_store
-from models.mapped import release
+from models.mapped import chunks, release
+from simulator.core.memory import trim
 
-__all__ = ["REPLAY_BYTES", "RELEASE_DAYS", "plan", "replay_panel", "map_panel", "release_panel"]
+__all__ = [
+    "REPLAY_BYTES",
+    "RELEASE_DAYS",
+    "plan",
+    "replay_panel",
+    "map_panel",
+    "release_panel",
+    "scratch",
+    "columns",
+    "rows",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +94,8 @@ def map_panel(loader: Callable[[range], Panel], n_days: int, block: int, path: P
             p = first if a == 0 else loader(range(a, min(a + block, n_days)))
             _write_block(fd, p, a, n_days, layout)
             _append_small(small, p)
+            del p
+            trim()  # the block's load: freed heap pages back to the OS
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -97,6 +110,39 @@ def release_panel(panel: Panel) -> None:
     """Hand back this process's resident pages of every mapped field (no-op in memory)."""
     for f in dataclasses.fields(panel):
         release(getattr(panel, f.name))
+
+
+def scratch(panel: Panel, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+    """``np.zeros(shape, dtype)``, or beside a mapped Panel's file a zero-filled writable memmap
+    (its file unlinked at once: no leftover) whose pages ``models.mapped.release`` hands back."""
+    close = panel.close
+    if not isinstance(close, np.memmap) or close.filename is None:
+        return np.zeros(shape, dtype)
+    fd, name = tempfile.mkstemp(prefix="scratch-", dir=Path(close.filename).parent)
+    try:
+        os.ftruncate(fd, max(1, np.dtype(dtype).itemsize * int(np.prod(shape))))
+        return np.memmap(name, dtype=dtype, mode="r+", shape=shape)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+
+
+def columns(a: np.ndarray, names: tuple[str, ...]) -> list[np.ndarray]:
+    """Contiguous copies of the record array ``a``'s fields ``names``, read chunk by chunk (a
+    mapped ``a`` hands each chunk's pages back)."""
+    out = [np.empty(len(a), a.dtype[n]) for n in names]
+    i = 0
+    for c in chunks(a):
+        for o, n in zip(out, names, strict=True):
+            o[i : i + len(c)] = c[n]
+        i += len(c)
+    return out
+
+
+def rows(a: np.ndarray, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``a[keep(a)]`` (``keep``: rows -> bool mask), chunk by chunk as ``columns``."""
+    parts = [c[keep(c)] for c in chunks(a)]
+    return np.concatenate(parts) if parts else a[:0].copy()
 
 
 def _layout(p: Panel, n_days: int) -> tuple[dict[str, tuple[int, np.dtype, tuple]], int]:

@@ -51,7 +51,9 @@ def test_mapped_panel_equals_the_loaded_one(store, tmp_path, block):
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("strategy", ["llm", "llm-counterfactual", "lstm", "random", "flat"])
