@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import structlog
 
+import episodes.store
 from episodes.panel import _BEFORE0, _PER_TICKER, _RAGGED, Panel
-from episodes.store import load_panel, open_store
 from models.mapped import chunks, release
 from simulator.core.memory import trim
 
@@ -61,16 +61,17 @@ def replay_panel(store: Path, memory_mb: int, work_dir: Path) -> Iterator[Panel]
     """The store's Panel for a replay: ``load_panel(store)`` when it fits ``memory_mb``
     (``plan``), else a mapped Panel (``map_panel``) in a temporary directory under ``work_dir``,
     removed on exit (also on error). Same dtypes, shapes and values either way."""
-    st = open_store(store)
+    st = episodes.store.open_store(store)
     n_days, n_tickers = len(st.manifest["dates"]), len(st.manifest["tickers"])
     block = plan(memory_mb, n_days, n_tickers)
     if block is None:
-        yield load_panel(st)
+        yield episodes.store.load_panel(st)  # looked up here: tests replace it
         return
     work_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".wfsim-panel-", dir=work_dir))
     try:
-        panel = map_panel(lambda days: load_panel(st, days), n_days, block, tmp / "panel.bin")
+        load = episodes.store.load_panel
+        panel = map_panel(lambda days: load(st, days), n_days, block, tmp / "panel.bin")
         log.info("panel_mapped", days=n_days, tickers=n_tickers, block_days=block,
                  size_mb=round((tmp / "panel.bin").stat().st_size / 2**20))  # fmt: skip
         yield panel
