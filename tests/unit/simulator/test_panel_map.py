@@ -15,9 +15,13 @@ from episodes.store import load_panel
 from simulator import panel_map, pipeline
 from simulator.config import load_config
 from simulator.core.errors import ConfigError
+from simulator.kernels.records import HOLD
 from simulator.loop import run_replay
 from simulator.reconcile import replay_recorded
-from simulator.strategies import make_strategy
+from simulator.results.export import export_run
+from simulator.results.holdings import holdings_tables
+from simulator.runs import RunOutput
+from simulator.strategies import exported_fills, make_strategy
 from tests.panel_equal import assert_same_panel
 from tests.stub_panel import make_panel
 
@@ -149,3 +153,20 @@ def test_recorded_replay_hands_mapped_pages_back(wide, monkeypatch):
     monkeypatch.setattr(reconcile, "RecordedDecisions", Spy)
     replay_recorded(mapped)
     assert len(seen) == 50 and max(seen) <= bound_kb, (max(seen), bound_kb)
+
+
+@pytest.mark.parametrize("start", [0, 20, 45])
+def test_exported_fills_export_the_same_bytes(store, tmp_path, start):
+    """The llm runs export ``exported_fills`` (no idle holds): the same files as every fill row,
+    also for a book that starts with positions (a run from day ``start``)."""
+    full = load_panel(store)
+    panel = slice_panel(full, range(start, full.n_days))
+    res = replay_recorded(panel)
+    kept = exported_fills(res.fills)
+    for name, fills in (("all", res.fills), ("kept", kept)):
+        run = RunOutput("llm", np.arange(panel.n_days), panel.dates, panel.tickers, fills,
+                        res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
+        export_run(tmp_path / name, run, {}, holdings_tables(run, panel.close))
+    want, got = _files(tmp_path / "all"), _files(tmp_path / "kept")
+    assert [n for n in want if got[n] != want[n]] == [] and got.keys() == want.keys()
+    assert len(kept) < len(res.fills) and (kept["action"] == HOLD).any()  # holds of positions
