@@ -246,7 +246,7 @@ def _run_llm_counterfactual(panel: Panel, cfg: RunConfig) -> StrategyRun:
             "note": "the recorded LLM decisions executed under this account; not the recording",
         }
     }
-    fees = float(res.fills["fee"].sum())
+    fees = float(f["fee"].sum())  # holds pay no fee
     line = (f"{COUNTERFACTUAL}: {panel.n_days} days under {rules_text(rules)} (not reconciled);"
             f" fees {fees:.2f}, {reasons.get('cap-rejected', 0)} cap-rejected")  # fmt: skip
     return StrategyRun(run, extra, {}, None, line)
