@@ -36,7 +36,8 @@ log = structlog.get_logger(__name__)
 
 REPLAY_BYTES = 720
 """Peak bytes per ticker-day of an in-memory replay above the process's base (the Panel, its load
-and the run's records): measured 714 at 848 x 750 (bench_scale ``replay``: 454 MB)."""
+and the run's records): 714 measured at 848 x 750 (bench_scale ``replay``: 454 MB), 577 since the
+llm runs export only their non-idle fill rows (367 MB): the rule maps a little early."""
 RELEASE_DAYS = 16  # a day loop hands a mapped Panel's resident pages back every RELEASE_DAYS days
 _BLOCK_SHARE = 8  # a block's in-memory Panel (and its load) gets 1/_BLOCK_SHARE of the budget
 _AXIS1 = ("has_signal", "signal", "confidence")  # [6, T, K]: the day is axis 1
@@ -81,9 +82,9 @@ def replay_panel(store: Path, memory_mb: int, work_dir: Path) -> Iterator[Panel]
 
 def map_panel(loader: Callable[[range], Panel], n_days: int, block: int, path: Path) -> Panel:
     """The Panel of days ``0..n_days`` read as ``loader(range(a, b))`` blocks of ``block`` days:
-    ``[T, K]`` and ``[6, T, K]`` fields written to ``path`` (plain writes to a temp name, then a
-    rename) and served as read-only ``np.memmap``; [T] fields, ragged lists and per-ticker fields
-    in memory. Equal array for array to the whole Panel."""
+    ``[T, K]`` and ``[6, T, K]`` fields written to ``path`` (plain writes to ``path.part``,
+    renamed once whole) and served as read-only ``np.memmap``; [T] fields, ragged lists and
+    per-ticker fields in memory. Equal array for array to the whole Panel."""
     first = loader(range(0, min(block, n_days)))
     layout, size = _layout(first, n_days)
     small: dict[str, list[np.ndarray]] = {n: [] for n in _small_fields(first, layout)}
@@ -97,8 +98,7 @@ def map_panel(loader: Callable[[range], Panel], n_days: int, block: int, path: P
             _append_small(small, p)
             del p
             trim()  # the block's load: freed heap pages back to the OS
-        os.fsync(fd)
-    finally:
+    finally:  # no fsync: the file lives only as long as this replay
         os.close(fd)
     os.replace(part, path)
     out = {n: _join_small(n, parts) for n, parts in small.items()}
