@@ -29,7 +29,7 @@ __all__ = [
     "release_panel",
     "scratch",
     "columns",
-    "rows",
+    "take_rows",
 ]
 
 log = structlog.get_logger(__name__)
@@ -140,7 +140,7 @@ def columns(a: np.ndarray, names: tuple[str, ...]) -> list[np.ndarray]:
     return out
 
 
-def rows(a: np.ndarray, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def take_rows(a: np.ndarray, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """``a[keep(a)]`` (``keep``: rows -> bool mask), chunk by chunk as ``columns``."""
     parts = [c[keep(c)] for c in chunks(a)]
     return np.concatenate(parts) if parts else a[:0].copy()

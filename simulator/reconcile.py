@@ -20,7 +20,7 @@ from models.mapped import release
 from simulator.books import Books
 from simulator.kernels.books import executed_trades_nb
 from simulator.kernels.records import R_REPLACEMENT, fill_dt
-from simulator.panel_map import RELEASE_DAYS, columns, release_panel, rows, scratch
+from simulator.panel_map import RELEASE_DAYS, columns, release_panel, scratch, take_rows
 from simulator.runs import Marks
 
 __all__ = [
@@ -248,7 +248,7 @@ def _our_trades(fills: np.ndarray, n_days: int, n_tickers: int):
 
 
 def _our_repl(fills: np.ndarray, n_days: int):
-    m = rows(fills, lambda f: (f["reason"] == R_REPLACEMENT) & (f["qty"] > 0))
+    m = take_rows(fills, lambda f: (f["reason"] == R_REPLACEMENT) & (f["qty"] > 0))
     return _ragged(m["day"], m["victim_of"], m["k"], n_days)
 
 

@@ -24,7 +24,7 @@ from simulator.core.errors import ConfigError, ReconcileError, WfsimError
 from simulator.core.hashing import plain
 from simulator.kernels.records import HOLD, REASON_NAMES
 from simulator.loop import RunResult, run_replay
-from simulator.panel_map import rows
+from simulator.panel_map import take_rows
 from simulator.reconcile import Mismatch, replay_decisions, replay_recorded
 from simulator.runs import RunOutput
 from simulator.strategy_names import STRATEGY_NAMES, rules_text
@@ -177,8 +177,8 @@ def exported_fills(fills: np.ndarray) -> np.ndarray:
     """The fill rows the exports read: every order but the holds of a ticker not held. A hold
     fills nothing and changes no book, so trades, the summary and the holdings (carried from each
     ticker's last row) are the same; the recorded replays hold every ticker of every day, most
-    rows. Read chunk by chunk (``simulator.panel_map.rows``: a mapped buffer stays on disk)."""
-    return rows(fills, _not_idle)
+    rows. Read chunk by chunk (``simulator.panel_map.take_rows``: a mapped buffer stays on disk)."""
+    return take_rows(fills, _not_idle)
 
 
 def _not_idle(f: np.ndarray) -> np.ndarray:
