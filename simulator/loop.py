@@ -19,6 +19,7 @@ from simulator.books import Books
 from simulator.config import RunConfig
 from simulator.core.errors import ConfigError, RegistryError
 from simulator.kernels.records import BUY, SHORT, Orders, fill_dt
+from simulator.panel_map import RELEASE_DAYS, release_panel
 from simulator.runs import Marks
 from simulator.sync import SyncStats, baseline_bond_weights, bond_orders, plan_sync, sync_stats
 
@@ -145,6 +146,8 @@ def run_replay(
     acc = _Acc(panel.n_days - first)
     nav_prev, model_prev = r.initial_cash, None
     for i, t in enumerate(range(first, panel.n_days)):
+        if i % RELEASE_DAYS == 0:  # a mapped Panel's pages read so far (simulator.panel_map)
+            release_panel(panel)
         plan = plan_sync(panel, t, books.long, books.short, last_close, r.sync)
         k_idx, pred, skip = np.empty(0, np.int32), np.empty(0), False
         if strategy.needs_predictions:
@@ -177,6 +180,7 @@ def run_replay(
         acc.preds(i, view.k_idx, view.pred)
         last_close = np.where(np.isfinite(panel.close[t]), panel.close[t], last_close)
     acc.evaluate(panel, first, cfg.features.horizon)
+    release_panel(panel)
     return acc.result(strategy.name, panel, first, win_id, r.initial_cash, t0)
 
 

@@ -124,7 +124,7 @@ def replay(
     is written, unless ``allow_gaps``: then summary.json gets ``coverage`` (served days / days,
     a note), which compare and report show."""
     from episodes.benchmarks import benchmark_files
-    from episodes.store import load_panel
+    from simulator.panel_map import replay_panel
     from simulator.results.export import RUN_VERSIONS, export_run
     from simulator.results.holdings import holdings_tables, run_versions, units
     from simulator.strategies import STRATEGIES, STRATEGY_NAMES
@@ -133,12 +133,14 @@ def replay(
     with structlog.contextvars.bound_contextvars(
         config_hash=chash, seed=cfg.seed, strategy=strategy
     ):
-        panel = load_panel(store)
         opts = {"models": models} if strategy in STRATEGY_NAMES else {}
-        res = STRATEGIES[strategy](panel, cfg, **opts)
+        # a mapped Panel (temp file beside ``out``) when the in-memory one exceeds the budget
+        with replay_panel(store, cfg.features.memory_mb, Path(out).parent) as panel:
+            res = STRATEGIES[strategy](panel, cfg, **opts)
+            tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
+            del panel
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
         extra |= _coverage(res, strategy, allow_gaps)
-        tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
         versions = run_versions(RUN_VERSIONS, models=bool(opts))
         docs = {"units.json": units(), "versions.json": versions}
         # the store's own SPY/rf (synthetic stores) travel with the run, for compare/report

@@ -16,9 +16,11 @@ import structlog
 from agents.llm import RecordedDecisions
 from episodes.account import RECORDED_ACCOUNT, AccountRules
 from episodes.panel import Panel
+from models.mapped import release
 from simulator.books import Books
 from simulator.kernels.books import executed_trades_nb
 from simulator.kernels.records import R_REPLACEMENT, fill_dt
+from simulator.panel_map import RELEASE_DAYS, columns, release_panel, scratch, take_rows
 from simulator.runs import Marks
 
 __all__ = [
@@ -127,13 +129,20 @@ def replay_decisions(panel: Panel, rules: AccountRules) -> BookReplay:
     books = Books.from_panel_before(panel, 0, rules)
     decisions = RecordedDecisions(panel)
     T, K = panel.n_days, panel.n_tickers
-    after = DailyBooks(np.zeros(T), np.zeros(T), *(np.zeros((T, K), np.int64) for _ in range(2)),
-                       *(np.zeros((T, K)) for _ in range(5)))  # fmt: skip
+    after = DailyBooks(np.zeros(T), np.zeros(T),
+                       *(scratch(panel, (T, K), np.int64) for _ in range(2)),
+                       *(scratch(panel, (T, K), np.float64) for _ in range(5)))  # fmt: skip
     cols = np.zeros((7, T))
-    buf = np.zeros(2 * len(panel.order_idx), fill_dt)
+    buf = scratch(panel, (2 * len(panel.order_idx),), fill_dt)  # on disk beside a mapped Panel
     n = 0
     prev_nav = initial_nav = _initial_nav(panel, books, rules)
+    stock = ~panel.is_bond
+    n_long, n_short = np.zeros(T, np.int64), np.zeros(T, np.int64)
     for t in range(T):
+        if t % RELEASE_DAYS == 0:  # a mapped Panel's pages so far (simulator.panel_map)
+            release_panel(panel)
+            for a in (*after, buf):
+                release(a)
         fills = books.execute(t, decisions.orders(t), panel.open[t], panel.strength[t])
         buf[n : n + len(fills)] = fills
         n += len(fills)
@@ -143,10 +152,19 @@ def replay_decisions(panel: Panel, rules: AccountRules) -> BookReplay:
         after.cash[t], after.margin_used[t] = books.cash, books.margin_used
         for name in DailyBooks._fields[2:]:
             getattr(after, name)[t] = getattr(books, name)
-    stock = ~panel.is_bond
-    n_long = np.count_nonzero(after.long[:, stock], axis=1)
-    n_short = np.count_nonzero(after.short[:, stock], axis=1)
-    return BookReplay(buf[:n].copy(), Marks(*cols), initial_nav, n_long, n_short, after)
+        n_long[t], n_short[t] = (
+            np.count_nonzero(books.long[stock]),
+            np.count_nonzero(books.short[stock]),
+        )
+    return BookReplay(_trimmed(buf, n), Marks(*cols), initial_nav, n_long, n_short, after)
+
+
+def _trimmed(buf: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` rows of ``buf``: in place in memory (no second copy), a view when mapped."""
+    if isinstance(buf, np.memmap):
+        return buf[:n]
+    buf.resize(n, refcheck=False)
+    return buf
 
 
 def _initial_nav(panel: Panel, books: Books, rules: AccountRules) -> float:
@@ -181,10 +199,12 @@ def reconcile(panel: Panel, after: DailyBooks, fills: np.ndarray, marks: Marks) 
         rows.append((t, 10, Mismatch(dates[t], "", "portfolio_return", _fmt(exp[t]), _fmt(act[t]))))
     for rank, (name, rec) in enumerate(TICKER_FIELDS.items(), start=20):
         exp, act = getattr(panel, rec), getattr(after, _BOOK_ATTR[name])
-        ok = exp == act if exp.dtype.kind == "i" else _money_ok(exp, act)
+        ok = _by_days(np.equal if exp.dtype.kind == "i" else _money_ok, exp, act)
         for t, k in zip(*np.nonzero(~ok), strict=True):
             rows.append((t, rank, Mismatch(dates[t], str(tk[k]), name, _fmt(exp[t, k]),
                                            _fmt(act[t, k]))))  # fmt: skip
+        release_panel(panel)  # one field's mapped pages at a time
+        release(act)
     rec_trades = (panel.trade_ptr, panel.trade_k, panel.trade_qty)
     rec_repl = (panel.repl_ptr, panel.repl_new_k, panel.repl_victim_k)
     for rank, name, rec, ours in (
@@ -196,6 +216,17 @@ def reconcile(panel: Panel, after: DailyBooks, fills: np.ndarray, marks: Marks) 
                 rows.append((t, rank, m))
     rows.sort(key=lambda r: (r[0], r[1]))
     return [m for _, _, m in rows]
+
+
+def _by_days(ok, exp: np.ndarray, act: np.ndarray, step: int = 64) -> np.ndarray:
+    """``ok(exp, act)`` [T, K] bool, computed ``step`` days at a time: the temporaries stay small
+    and a mapped array's pages are handed back block by block (``simulator.panel_map``)."""
+    out = np.empty(exp.shape, bool)
+    for a in range(0, len(exp), step):
+        out[a : a + step] = ok(exp[a : a + step], act[a : a + step])
+        release(exp[a : a + step])
+        release(act[a : a + step])
+    return out
 
 
 def _money_ok(exp: np.ndarray, act: np.ndarray) -> np.ndarray:
@@ -211,12 +242,13 @@ def _ragged(day: np.ndarray, a: np.ndarray, b: np.ndarray, n_days: int):
 
 
 def _our_trades(fills: np.ndarray, n_days: int, n_tickers: int):
-    day, k, qty = executed_trades_nb(fills["day"], fills["k"], fills["qty"], n_tickers)
+    day, k, qty = columns(fills, ("day", "k", "qty"))
+    day, k, qty = executed_trades_nb(day, k, qty, n_tickers)
     return _ragged(day, k, qty, n_days)
 
 
 def _our_repl(fills: np.ndarray, n_days: int):
-    m = fills[(fills["reason"] == R_REPLACEMENT) & (fills["qty"] > 0)]
+    m = take_rows(fills, lambda f: (f["reason"] == R_REPLACEMENT) & (f["qty"] > 0))
     return _ragged(m["day"], m["victim_of"], m["k"], n_days)
 
 

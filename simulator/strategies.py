@@ -24,6 +24,7 @@ from simulator.core.errors import ConfigError, ReconcileError, WfsimError
 from simulator.core.hashing import plain
 from simulator.kernels.records import HOLD, REASON_NAMES
 from simulator.loop import RunResult, run_replay
+from simulator.panel_map import take_rows
 from simulator.reconcile import Mismatch, replay_decisions, replay_recorded
 from simulator.runs import RunOutput
 from simulator.strategy_names import STRATEGY_NAMES, rules_text
@@ -172,6 +173,18 @@ class StrategyRun(NamedTuple):
     line: str  # the one-line result printed on stdout
 
 
+def exported_fills(fills: np.ndarray) -> np.ndarray:
+    """The fill rows the exports read: every order but the holds of a ticker not held. A hold
+    fills nothing and changes no book, so trades, the summary and the holdings (carried from each
+    ticker's last row) are the same; the recorded replays hold every ticker of every day, most
+    rows. Read chunk by chunk (``simulator.panel_map.take_rows``: a mapped buffer stays on disk)."""
+    return take_rows(fills, _not_idle)
+
+
+def _not_idle(f: np.ndarray) -> np.ndarray:
+    return (f["action"] != HOLD) | (f["long_after"] != 0) | (f["short_after"] != 0)
+
+
 def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
     """The recorded LLM baseline, replayed exactly and reconciled day by day (shared README §5).
 
@@ -179,8 +192,9 @@ def _run_llm(panel: Panel, cfg: RunConfig) -> StrategyRun:
     they can reconcile. When the config's account differs, summary.json says so.
     """
     res = replay_recorded(panel)
-    run = RunOutput("llm", np.arange(panel.n_days), panel.dates, panel.tickers, res.fills,
-                    res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
+    run = RunOutput("llm", np.arange(panel.n_days), panel.dates, panel.tickers,
+                    exported_fills(res.fills), res.marks, res.initial_nav, res.n_long,
+                    res.n_short)  # fmt: skip
     T, mm = panel.n_days, res.mismatches
     n_ok = T - int(res.bad_days.sum())
     table = pa.table({f: pa.array([m[i] for m in mm], pa.string())
@@ -219,8 +233,9 @@ def _run_llm_counterfactual(panel: Panel, cfg: RunConfig) -> StrategyRun:
     rules = cfg.replay.account
     res = replay_decisions(panel, rules)
     run = RunOutput(COUNTERFACTUAL, np.arange(panel.n_days), panel.dates, panel.tickers,
-                    res.fills, res.marks, res.initial_nav, res.n_long, res.n_short)  # fmt: skip
-    f = res.fills[res.fills["action"] != HOLD]
+                    exported_fills(res.fills), res.marks, res.initial_nav, res.n_long,
+                    res.n_short)  # fmt: skip
+    f = run.fills[run.fills["action"] != HOLD]
     reasons = {REASON_NAMES[r]: int((f["reason"] == r).sum()) for r in np.unique(f["reason"])}
     extra = {
         "counterfactual": {
@@ -231,7 +246,7 @@ def _run_llm_counterfactual(panel: Panel, cfg: RunConfig) -> StrategyRun:
             "note": "the recorded LLM decisions executed under this account; not the recording",
         }
     }
-    fees = float(res.fills["fee"].sum())
+    fees = float(f["fee"].sum())  # holds pay no fee
     line = (f"{COUNTERFACTUAL}: {panel.n_days} days under {rules_text(rules)} (not reconciled);"
             f" fees {fees:.2f}, {reasons.get('cap-rejected', 0)} cap-rejected")  # fmt: skip
     return StrategyRun(run, extra, {}, None, line)

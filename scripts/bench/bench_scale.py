@@ -118,6 +118,7 @@ def _stage(
     from models.features import build_features
     from models.pretrain import prepare, pretrain
     from simulator import pipeline
+    from simulator.panel_map import plan
 
     extra = ""
     has_store = name not in ("synth_json", "synth_store") and (store / "manifest.json").is_file()
@@ -163,8 +164,10 @@ def _stage(
         extra += f"peak {prep_mb:.0f} MB to prepare; RSS {rss:.0f} MB after it, "
         extra += f"peak {_hwm_mb():.0f} MB in training"
         shutil.rmtree(models, ignore_errors=True)
-    elif name == "replay":
+    elif name == "replay":  # the budget (cfg.features.memory_mb) decides: in memory or mapped
         pipeline.replay("llm", store, work / "run", cfg)
+        block = plan(cfg.features.memory_mb, n_days, n_tk)
+        extra = "in memory" if block is None else f"mapped Panel, {block}-day load blocks"
     peak = max(_peak_mb(), _PEAK_BEFORE_RESET[0])  # the stage's peak, across a VmHWM reset
     out = {"s": time.perf_counter() - t0, "cpu_s": _cpu_s() - c0, "peak_mb": peak}
     shutil.rmtree(x_file.parent, ignore_errors=True)

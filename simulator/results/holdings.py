@@ -74,7 +74,8 @@ def holdings_tables(run: RunOutput, close: np.ndarray) -> dict[str, pa.Table]:
     """
     shares = _shares(run)
     held = np.flatnonzero((shares != 0).any(axis=0))
-    px = np.asarray(close, dtype=np.float64)[np.asarray(run.days)][:, held]
+    # only the held columns are read (a mapped close stays on disk: simulator.panel_map)
+    px = np.asarray(close[np.ix_(np.asarray(run.days), held)], dtype=np.float64)
     value = np.where(shares[:, held] != 0, shares[:, held] * np.nan_to_num(px), 0.0)
     names = [str(run.tickers[k]) for k in held]
     dates = pa.array(np.asarray(run.dates, "datetime64[D]"))
@@ -96,8 +97,11 @@ def _shares(run: RunOutput) -> np.ndarray:
     last = np.full((n, n_k), -1, dtype=np.int64)
     np.maximum.at(last, (row, f["k"]), np.arange(len(f)))  # the day's last fill row per ticker
     net = (f["long_after"] - f["short_after"]).astype(np.int64)
-    day_net = np.where(last >= 0, net[np.maximum(last, 0)], 0)
-    # carry each ticker's position forward over the days without a fill
-    src = np.maximum.accumulate(np.where(last >= 0, np.arange(n)[:, None], -1), axis=0)
-    out = np.where(src >= 0, day_net[np.maximum(src, 0), np.arange(n_k)[None, :]], 0)
-    return out.astype(np.int64)
+    # fill rows run in day order, so the running max is the last fill row up to each day: it
+    # carries each ticker's position forward over the days without a fill (in place: one [n, K])
+    np.maximum.accumulate(last, axis=0, out=last)
+    none = last < 0
+    np.maximum(last, 0, out=last)
+    out = net[last]
+    out[none] = 0
+    return out
