@@ -168,14 +168,13 @@ class _Scan:
         ]
         self.seq_problems += check_sequence(self.carry + seq)
         self.carry = _tail(self.carry + seq)
+        if not (self.problems or self.seq_problems):  # else only the validation goes on
+            fresh = self._classify(days)
+            if fresh and not (self.first_changed is not None and not self.opts.replace):
+                self._check_keys(fresh)
+                self._chain(fresh)
+                self._spill(fresh)
         log.debug("ingest_block_read", days=self.n_days, fresh=len(self.fresh))
-        if self.problems or self.seq_problems:
-            return  # nothing is written: only the validation goes on
-        fresh = self._classify(days)
-        if fresh and not (self.first_changed is not None and not self.opts.replace):
-            self._check_keys(fresh)
-            self._chain(fresh)
-            self._spill(fresh)
 
     def _classify(self, days: list[DayFile]) -> list[DayFile]:
         """The block's new and changed days, in file order. A file whose bytes differ from the
