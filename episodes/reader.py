@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import glob as globmod
 import hashlib
+import itertools
 import json
 import lzma
 import os
@@ -38,6 +39,7 @@ __all__ = [
     "parse_episode",
     "read_day",
     "read_days",
+    "read_day_blocks",
     "read_episodes",
     "read_episode",
 ]
@@ -258,6 +260,22 @@ def read_days(
         return [read_day(it) for it in items]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(read_day, items, chunksize=4))
+
+
+def read_day_blocks(
+    src: Source, block: int, *, workers: int = 1, known: Mapping[str, str] | None = None
+) -> Iterator[list[DayFile]]:
+    """``read_days`` in lists of at most ``block`` days (the same days in the same order), read
+    one list at a time, so that a caller holds one block of parsed days, not all of them."""
+    known = known or {}
+    items = ((name, data, known.get(_file_date(name))) for name, data in _iter_raw(src))
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        while chunk := list(itertools.islice(items, block)):
+            yield list(pool.map(read_day, chunk, chunksize=4) if pool else map(read_day, chunk))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def read_episodes(src: Source, *, workers: int = 1) -> list[Episode]:

@@ -15,7 +15,7 @@ Smaller groups cost store size: the real store (691 days) is 7.12 MB in one grou
 beyond a block's ends against 131,072 for 3 % of size. A table of at most ``ROW_GROUP_ROWS`` rows
 (the test stores) stays one group, byte for byte as a plain ``pq.write_table`` writes it. The
 bytes are a function of the rows alone: the same frame gives the same file, whether written at
-once (ingest) or appended block by block (synth).
+once or appended block by block (ingest and synth, ``episodes.table_io``).
 """
 
 from __future__ import annotations

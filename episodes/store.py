@@ -4,14 +4,12 @@ Layout: ``STORE/manifest.json`` plus one zstd Parquet file per table (``episodes
 ingest validates everything first and writes nothing on any problem; it builds the new store in a
 temp directory and renames it into place, so a failed or killed ingest leaves the old store (or
 none). Re-ingesting a superset parses only new files; a day whose file changed is refused unless
-``replace``.
+``replace``. The ingest itself, streamed by blocks of days, is ``episodes.ingest``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,19 +17,17 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import structlog
 
+from episodes.ingest import DEFAULT_BLOCK, IngestOptions, IngestReport, episodes_at, ingest_days
 from episodes.panel import Panel
 from episodes.panel_io import PANEL_COLUMNS, panel_from_tables, read_parquet
-from episodes.reader import DayFile, Source, read_days
-from episodes.row_groups import write_day_groups
+from episodes.reader import Source
 from episodes.schema import Episode
 from episodes.store_days import DayTables, check_days, days_manifest, read_day_rows
-from episodes.store_fs import hidden_old, store_lock, swap_dir
-from episodes.tables import TABLES, episodes_to_tables, tables_to_episodes, ticker_universe
-from episodes.validate import check_sequence, validate_days
-from simulator.core.errors import EpisodeError, StoreError
-from simulator.core.locks import os_errors
+from episodes.store_fs import hidden_old, store_lock
+from episodes.table_io import MANIFEST, SCHEMA_VERSION
+from episodes.tables import TABLES, tables_to_episodes
+from simulator.core.errors import StoreError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -43,13 +39,6 @@ __all__ = [
     "load_episode",
     "load_episodes",
 ]
-
-log = structlog.get_logger(__name__)
-
-SCHEMA_VERSION = 1
-MANIFEST = "manifest.json"
-_ZSTD_LEVEL = 3
-_SPLIT_FLOATS = {"prices", "risk", "daily"}
 
 
 @dataclass(frozen=True)
@@ -203,14 +192,14 @@ class _TableReader(Mapping[str, pa.Table]):
 
 
 def load_episodes(store: Path | EpisodeStore, dates: Sequence[str] | None = None) -> list[Episode]:
-    """The stored days as ``Episode`` objects (all, or ``dates`` in the order given).
+    """The stored days as ``Episode`` objects (all, or ``dates`` in the order given, read from the
+    row groups of the days between the first and the last of them only).
 
     Equal to the episodes read from JSON, except that ``llm_decisions`` reasoning is "" unless the
     store was built ``with_reasoning`` (compare with ``Episode.drop_reasoning()``).
     """
     st = open_store(store)
     index = {d: t for t, d in enumerate(st.manifest["dates"])}
-    days = None
     if dates is not None:
         missing = [d for d in dates if d not in index]
         if missing:
@@ -220,27 +209,13 @@ def load_episodes(store: Path | EpisodeStore, dates: Sequence[str] | None = None
                 date=missing[0],
                 expected=f"{st.dates[0]}..{st.dates[-1]}",
             )
-        days = [index[d] for d in dates]
-    eps = tables_to_episodes(st.frames(), st.tickers, st.manifest["portfolio_tickers"], days)
-    return eps
+        return episodes_at(st, [index[d] for d in dates]) if dates else []
+    return tables_to_episodes(st.frames(), st.tickers, st.manifest["portfolio_tickers"])
 
 
 def load_episode(store: Path | EpisodeStore, date: str) -> Episode:
     """One stored day (see ``load_episodes``)."""
     return load_episodes(store, [date])[0]
-
-
-@dataclass(frozen=True, slots=True)
-class IngestReport:
-    """What an ingest did (``n_new`` + ``n_replaced`` days parsed; 0 means nothing was written)."""
-
-    path: Path
-    n_days: int
-    n_new: int
-    n_replaced: int
-    n_unchanged: int
-    size_bytes: int
-    elapsed_s: float
 
 
 def ingest(
@@ -251,6 +226,7 @@ def ingest(
     with_reasoning: bool = False,
     workers: int = 1,
     wait: bool = False,
+    block: int = DEFAULT_BLOCK,
 ) -> IngestReport:
     """Validate the episodes of ``src`` and add them to the store at ``store`` (created if absent).
 
@@ -263,6 +239,8 @@ def ingest(
     workers : processes that parse JSON. 1 (in-process) is the fastest on a busy 2-core machine:
         the pickling of episodes back to the parent costs about 30 % extra CPU.
     wait : when another writer holds the store's lock, wait for it instead of raising.
+    block : days read, validated and written at a time (memory, not the bytes written, depends
+        on it; see ``episodes.ingest``).
 
     Raises
     ------
@@ -274,48 +252,11 @@ def ingest(
         refuses (read-only, no space left).
     """
     store = Path(store)
+    opts = IngestOptions(
+        replace=replace, with_reasoning=with_reasoning, workers=workers, block=block
+    )
     with store_lock(store, wait=wait):
-        return _ingest(src, store, replace, with_reasoning, workers)
-
-
-def _ingest(
-    src: Source, store: Path, replace: bool, with_reasoning: bool, workers: int
-) -> IngestReport:
-    t0 = time.perf_counter()
-    old = _existing(store, with_reasoning)
-    known = old.day_hashes() if old else {}
-    days = read_days(src, workers=workers, known=known)
-    new, changed = _classify(days, old, replace, store)
-    n_unchanged = len(days) - len(new) - len(changed)
-    if not new and not changed and old is not None:
-        log.info("store_unchanged", store=str(store), days=len(known))
-        return IngestReport(store, len(known), 0, 0, n_unchanged, old.size_bytes(), _since(t0))
-    fresh = {d.episode.date: d for d in (*new, *changed)}
-    kept = [] if old is None else load_episodes(old)
-    kept_sha = {} if old is None else known
-    merged = sorted(
-        [e for e in kept if e.date not in fresh] + [d.episode for d in fresh.values()],
-        key=lambda e: e.date,
-    )
-    _refuse(check_sequence(merged), store)  # the new days must chain with the stored ones
-    sha = [fresh[e.date].sha256 if e.date in fresh else kept_sha[e.date] for e in merged]
-    _write(store, merged, sha, with_reasoning)
-    size = open_store(store).size_bytes()
-    rep = IngestReport(store, len(merged), len(new), len(changed), n_unchanged, size, _since(t0))
-    log.info(
-        "store_ingested",
-        store=str(store),
-        days=rep.n_days,
-        new=rep.n_new,
-        replaced=rep.n_replaced,
-        size_mb=round(size / 1e6, 2),
-        elapsed_s=rep.elapsed_s,
-    )
-    return rep
-
-
-def _since(t0: float) -> float:
-    return round(time.perf_counter() - t0, 3)
+        return ingest_days(src, store, _existing(store, with_reasoning), opts)
 
 
 def _existing(store: Path, with_reasoning: bool) -> EpisodeStore | None:
@@ -338,105 +279,3 @@ def _existing(store: Path, with_reasoning: bool) -> EpisodeStore | None:
             fix="ingest into a new store",
         )
     return old
-
-
-def _classify(days: list[DayFile], old: EpisodeStore | None, replace: bool, store: Path):
-    """Split read days into (new, changed); raise on any problem of the source (as the validator
-    reports them: read errors, per-day rules, order and chain within the source) or on a changed
-    day. A file whose bytes differ from the ingested one but whose episode equals the stored one
-    (e.g. re-serialised) is unchanged."""
-    _refuse(list(validate_days(days).problems), store)
-    known = set(old.dates) if old is not None else set()
-    new = [d for d in days if d.episode is not None and d.episode.date not in known]
-    changed = [d for d in days if d.episode is not None and d.episode.date in known]
-    if changed:
-        stored = load_episodes(old, [d.episode.date for d in changed])
-        keep = old.with_reasoning
-        changed = [
-            d
-            for d, e in zip(changed, stored, strict=True)
-            if (d.episode if keep else d.episode.drop_reasoning()) != e
-        ]
-    if changed and not replace:
-        d = changed[0]
-        raise StoreError(
-            f"{store}: {d.episode.date}",
-            "day content differs from the store",
-            file=d.name,
-            changed_days=len(changed),
-            fix="pass --replace to overwrite it",
-        )
-    return new, changed
-
-
-def _refuse(problems: list[EpisodeError], store: Path) -> None:
-    if not problems:
-        return
-    first = problems[0]
-    err = EpisodeError(
-        first.where,
-        first.what,
-        **first.values,
-        problems=len(problems),
-        expected=first.expected,
-        fix=f"nothing written to {store}",
-    )
-    err.problems = problems
-    raise err
-
-
-def _write(store: Path, eps: list[Episode], sha: list[str], with_reasoning: bool) -> None:
-    keys = eps[0].before.tickers
-    for e in eps:
-        for side, port in (("portfolio_before", e.before), ("portfolio_after", e.after)):
-            if port.tickers != keys:
-                raise StoreError(
-                    f"{e.source or store}: {e.date}: {side}.positions",
-                    "tickers differ from the store's portfolio keys",
-                    n=len(port.tickers),
-                    expected=f"the {len(keys)} keys of day 1",
-                )
-    tickers = ticker_universe(eps)
-    tables = episodes_to_tables(eps, tickers, with_reasoning=with_reasoning)
-    tables["daily"].insert(1, "sha256", sha)
-    dates = [e.date for e in eps]
-    content = hashlib.sha256()
-    content.update(f"{SCHEMA_VERSION} {with_reasoning}\n".encode())
-    for d, h in zip(dates, sha, strict=False):
-        content.update(f"{d} {h}\n".encode())
-    manifest = {
-        "schema_version": SCHEMA_VERSION,
-        "with_reasoning": with_reasoning,
-        "n_days": len(eps),
-        "first_date": dates[0],
-        "last_date": dates[-1],
-        "content_hash": content.hexdigest(),
-        "tables": {name: len(df) for name, df in tables.items()},
-        "tickers": tickers,
-        "portfolio_tickers": list(keys),
-        "dates": dates,
-    }
-
-    def build(tmp: Path) -> None:
-        for name, df in tables.items():
-            write_table(df, tmp / f"{name}.parquet")
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-
-    with os_errors(store, StoreError):
-        swap_dir(store, build)
-
-
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """One table as zstd Parquet (deterministic bytes for the same frame).
-
-    Float columns of the price-like tables use BYTE_STREAM_SPLIT (about 20 % smaller and faster to
-    write there); the other tables compress better with dictionary encoding. Row groups of whole
-    days (``episodes.row_groups``), so that a day range reads only its groups.
-    """
-    table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
-    kw: dict = {"compression": "zstd", "compression_level": _ZSTD_LEVEL}
-    if path.stem in _SPLIT_FLOATS:
-        floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
-        kw["use_byte_stream_split"] = floats
-        kw["use_dictionary"] = [c for c in table.column_names if c not in floats]
-    write_day_groups(table, path, **kw)

@@ -11,27 +11,29 @@ table, manifest included (``tests/unit/episodes/test_synth_store.py``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import structlog
 
 from episodes.benchmarks import BENCH_DIR, synthetic_series, write_synthetic
 from episodes.config import SynthConfig
+from episodes.ingest import DEFAULT_BLOCK
 from episodes.panel import BONDS
 from episodes.reader import DayFile, read_day
-from episodes.row_groups import DayGroupWriter
 from episodes.rules import check_sequence
 from episodes.schema import Episode
-from episodes.store import _SPLIT_FLOATS, _ZSTD_LEVEL, MANIFEST, SCHEMA_VERSION, open_store
+from episodes.store import open_store
 from episodes.store_fs import store_lock, swap_dir
 from episodes.synth import dumps_episode, generate_episodes
 from episodes.synth_market import SynthMarket, generate_market
-from episodes.tables import TABLES, episodes_to_tables, ticker_universe
+from episodes.table_io import MANIFEST, TableWriters, manifest, remap, to_arrow
+from episodes.tables import episodes_to_tables, ticker_universe
 from simulator.core.errors import EpisodeError, StoreError
 from simulator.core.locks import os_errors
 
@@ -39,7 +41,7 @@ __all__ = ["write_synth_store", "DEFAULT_BLOCK", "block_days"]
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_BLOCK = 64  # at most this many days of episodes held in memory at once
+# DEFAULT_BLOCK: at most this many days of episodes held in memory at once (as ingest)
 # ... and at most about this many ticker-days: a block's parsed episodes and tables hold ~3 KB per
 # ticker-day (64 days x 1,695 tickers measured ~350 MB), so wide universes get shorter blocks
 BLOCK_TICKER_DAYS = 16_384
@@ -53,7 +55,6 @@ def block_days(tickers: int) -> int:
     (64, 9)
     """
     return max(1, min(DEFAULT_BLOCK, BLOCK_TICKER_DAYS // max(1, tickers)))
-
 
 def write_synth_store(
     store: Path, cfg: SynthConfig, seed: int, *, block: int | None = None
@@ -126,8 +127,7 @@ def _check(days: list[DayFile], prev: Episode | None) -> list[Episode]:
 
 
 def _build(tmp: Path, episodes: Iterator[dict], block: int) -> None:
-    writers: dict[str, DayGroupWriter] = {}
-    rows = dict.fromkeys(TABLES, 0)
+    writers = TableWriters(tmp)
     dates: list[str] = []
     sha: list[str] = []
     seen: set[str] = set()
@@ -143,19 +143,17 @@ def _build(tmp: Path, episodes: Iterator[dict], block: int) -> None:
                 1, "sha256", pa.array(d.sha256 for d in days)
             )
             for name, tab in tables.items():
-                _append(writers, tmp, name, tab)
-                rows[name] += tab.num_rows
+                writers.append(name, tab)
             dates += [e.date for e in eps]
             sha += [d.sha256 for d in days]
             prev = eps[-1]
     finally:
-        for w in writers.values():
-            w.close()
+        writers.close()
     tickers = sorted(seen - set(BONDS)) + list(BONDS)
     if tickers != list(keys):  # every synthetic ticker is a portfolio key, in the universe order
         raise EpisodeError(str(tmp), "ticker universe differs from the portfolio keys")
-    manifest = _manifest(dates, sha, rows, tickers, keys)
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    man = manifest(dates, sha, writers.rows, tickers, keys, False)
+    (tmp / MANIFEST).write_text(json.dumps(man, indent=1) + "\n", encoding="utf-8")
 
 
 def _benchmarks(mkt: SynthMarket) -> tuple:
@@ -168,47 +166,9 @@ def _benchmarks(mkt: SynthMarket) -> tuple:
 def _block_tables(eps: list[Episode], keys, t0: int, *, first: bool) -> dict[str, pa.Table]:
     """The block's tables with day ``t`` offset by ``t0``; the before-state rows (state 1) of the
     store's first day only, as an ingest stores them (later ones chain: validated)."""
-    frames = episodes_to_tables(eps, keys)
+    out = {name: to_arrow(df) for name, df in episodes_to_tables(eps, keys).items()}
     if not first:
-        pos = frames["positions"]
-        frames["positions"] = pos[pos["state"] == 0].reset_index(drop=True)
-    out = {}
-    for name, df in frames.items():
-        if name != "daily":
-            df = df.assign(t=(df["t"] + t0).astype(df["t"].dtype))
-        out[name] = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
-    return out
-
-
-def _append(writers: dict, tmp: Path, name: str, tab: pa.Table) -> None:
-    """Append ``tab`` to the table's Parquet file with ``store.write_table``'s encodings and row
-    groups (the groups of whole days that one write of the whole table makes)."""
-    w = writers.get(name)
-    if w is None:
-        kw: dict = {"compression": "zstd", "compression_level": _ZSTD_LEVEL}
-        if name in _SPLIT_FLOATS:
-            floats = [f.name for f in tab.schema if pa.types.is_floating(f.type)]
-            kw["use_byte_stream_split"] = floats
-            kw["use_dictionary"] = [c for c in tab.column_names if c not in floats]
-        w = writers[name] = DayGroupWriter(tmp / f"{name}.parquet", tab.schema, **kw)
-    w.write(tab.cast(w.schema))
-
-
-def _manifest(dates: list[str], sha: list[str], rows: dict, tickers: list[str], keys) -> dict:
-    """The manifest an ingest of the same days writes (``episodes.store._write``)."""
-    content = hashlib.sha256()
-    content.update(f"{SCHEMA_VERSION} {False}\n".encode())
-    for d, h in zip(dates, sha, strict=True):
-        content.update(f"{d} {h}\n".encode())
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "with_reasoning": False,
-        "n_days": len(dates),
-        "first_date": dates[0],
-        "last_date": dates[-1],
-        "content_hash": content.hexdigest(),
-        "tables": rows,
-        "tickers": tickers,
-        "portfolio_tickers": list(keys),
-        "dates": dates,
-    }
+        pos = out["positions"]
+        out["positions"] = pos.filter(pc.equal(pos.column("state"), 0))
+    codes = np.arange(len(keys), dtype=np.int32)
+    return {name: remap(tab, codes, t0) for name, tab in out.items()}

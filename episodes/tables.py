@@ -82,14 +82,15 @@ def episodes_to_tables(
     t, c = _flat(eps, lambda e: e.prices, ("tickers", "open", "close"))
     order = np.concatenate([np.arange(len(e.prices.tickers)) for e in eps]).astype(np.int32)
     out["prices"] = pd.DataFrame(
-        {"t": t, "k": _codes(c["tickers"], kt), "order": order, "open": c["open"]}
+        {"t": t, "k": _codes(c["tickers"], kt), "order": order}
+        | {"open": np.asarray(c["open"], np.float64)}
         | {"close": np.asarray(c["close"], np.float64)}
     )
     out["signals"] = _signals(eps, kt)
     t, c = _flat(eps, lambda e: e.risk, ("tickers", "remaining_position_limit", "current_price"))
     risk = {"t": t, "k": _codes(c["tickers"], kt)}
-    risk |= {"remaining_position_limit": c["remaining_position_limit"]}
-    risk |= {"current_price": c["current_price"]}
+    risk |= {"remaining_position_limit": np.asarray(c["remaining_position_limit"], np.float64)}
+    risk |= {"current_price": np.asarray(c["current_price"], np.float64)}
     for j, name in enumerate(RISK_REASONING):
         risk[name] = np.asarray([x for e in eps for x in e.risk.reasoning[j]], np.float64)
     out["risk"] = pd.DataFrame(risk)

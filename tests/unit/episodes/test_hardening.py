@@ -12,10 +12,10 @@ import threading
 
 import pytest
 
-import episodes.store as store_mod
 from episodes.reader import read_days
 from episodes.store import ingest, load_episodes, open_store
 from episodes.store_fs import hidden_old, lock_file
+from episodes.table_io import TableWriters
 from episodes.validate import validate_episodes
 from simulator.core.errors import EpisodeError, RegistryError, StoreError
 from simulator.core.locks import writer_lock
@@ -239,7 +239,7 @@ def test_full_disk_is_a_store_error_and_keeps_the_old_store(tmp_path, monkeypatc
 
 def test_read_only_file_system_is_a_store_error(tmp_path, monkeypatch):
     write_days(tmp_path / "src", DATES[:2])
-    monkeypatch.setattr(store_mod, "write_table", _raise(errno.EROFS))
+    monkeypatch.setattr(TableWriters, "append", _raise(errno.EROFS))
     with pytest.raises(StoreError, match=r"store: read-only file system \(errno=30"):
         ingest(tmp_path / "src", tmp_path / "store")
     monkeypatch.setattr(os, "open", _raise(errno.EROFS))  # cannot even create the lock file

@@ -10,6 +10,7 @@ import pytest
 import episodes.store as store_mod
 from episodes.schema import NAN
 from episodes.store import ingest, load_episode, load_episodes, load_panel, open_store
+from episodes.table_io import TableWriters
 from episodes.tables import TABLES
 from simulator.core.errors import EpisodeError, StoreError
 from tests.episode_factory import DATES, episode, episode_json, write_day, write_days
@@ -125,14 +126,14 @@ def test_failure_mid_ingest_leaves_the_old_store_intact(tmp_path, monkeypatch):
     write_days(src, DATES)
     calls = []
 
-    def failing(df, path):
-        calls.append(path.name)
+    def failing(self, name, tab):
+        calls.append(name)
         if len(calls) == 3:
             raise OSError("disk full")
-        return real(df, path)
+        return real(self, name, tab)
 
-    real = store_mod.write_table
-    monkeypatch.setattr(store_mod, "write_table", failing)
+    real = TableWriters.append
+    monkeypatch.setattr(TableWriters, "append", failing)
     with pytest.raises(StoreError, match="disk full"):
         ingest(src, tmp_path / "store", workers=1)
     assert _snapshot(tmp_path / "store") == before
@@ -142,9 +143,7 @@ def test_failure_mid_ingest_leaves_the_old_store_intact(tmp_path, monkeypatch):
 
 def test_failure_on_a_fresh_store_leaves_no_store(tmp_path, monkeypatch):
     write_days(tmp_path / "src", DATES)
-    monkeypatch.setattr(
-        store_mod, "write_table", lambda df, path: (_ for _ in ()).throw(OSError("x"))
-    )
+    monkeypatch.setattr(TableWriters, "append", lambda *_a: (_ for _ in ()).throw(OSError("x")))
     with pytest.raises(StoreError):
         ingest(tmp_path / "src", tmp_path / "store", workers=1)
     assert not (tmp_path / "store").exists()
