@@ -15,7 +15,7 @@ from episodes.panel import Panel, slice_panel
 from episodes.panel_io import read_parquet
 from models.config import FeatureConfig, PretrainConfig
 from models.feature_file import build_feature_file, spill_needed
-from models.features import FeatureSet, build_features
+from models.features import FeatureSet, block_days, build_features, feature_names
 from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
 from models.infoset import CONSENSUS, InfoSet, ServingUniverse, has_data
 from models.manager import WalkForwardModelManager
@@ -214,8 +214,14 @@ def serving_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
             release(getattr(panel, f.name))
         return slice_panel(panel, days)
 
+    # a replay holds its own working set beside the build (the Panel's pages, the run's records):
+    # the build's blocks get a quarter of the budget (pretrain gives them all of it)
+    step = block_days(max(cfg.memory_mb // 8, 1), panel.n_tickers, len(feature_names(cfg)),
+                      panel.n_days)  # fmt: skip
     try:
-        fs = build_feature_file(block, panel.n_days, panel.n_tickers, cfg, tmp / "x.f32")
+        fs = build_feature_file(
+            block, panel.n_days, panel.n_tickers, cfg, tmp / "x.f32", block=step
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("features_spilled", days=panel.n_days, tickers=panel.n_tickers, mb=cfg.memory_mb)
