@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import structlog
 
-from episodes.panel import Panel
+from episodes.panel import Panel, slice_panel
 from episodes.panel_io import read_parquet
-from models.config import PretrainConfig
-from models.features import FeatureSet, build_features
+from models.config import FeatureConfig, PretrainConfig
+from models.feature_file import build_feature_file, spill_needed
+from models.features import FeatureSet, block_days, build_features, feature_names
 from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
 from models.infoset import CONSENSUS, InfoSet, ServingUniverse, has_data
 from models.manager import WalkForwardModelManager
+from models.mapped import is_mapped, release
 from models.pretrain import PretrainData, pretrain_sections, window_data_hash
 from models.registry import WindowEntry, sections_hash
 from simulator.core.errors import RegistryError
 from simulator.core.hashing import sha256_file
 
-__all__ = ["PREDICTIONS", "ModelPredictor"]
+__all__ = ["PREDICTIONS", "RELEASE_DAYS", "ModelPredictor", "serving_features"]
 
 log = structlog.get_logger(__name__)
+
+RELEASE_DAYS = 16  # live serving hands a spilled x's resident pages back every this many days
 
 
 class ModelPredictor:
@@ -106,7 +112,7 @@ class ModelPredictor:
         """``build_features(panel, cfg.features)``, built on first use: a replay whose every
         window serves fresh saved predictions (verified by the stamp) never builds them."""
         if self._fs is None:
-            self._fs = build_features(self._panel, self._features)
+            self._fs = serving_features(self._panel, self._features)
         return self._fs
 
     def _data(self) -> PretrainData:
@@ -127,6 +133,8 @@ class ModelPredictor:
             self._serve_fs = (
                 dataclasses.replace(fs, sample=self._serve_points) if self.universe.breadth else fs
             )
+        if t % RELEASE_DAYS == 0:  # a spilled x: the pages of days served so far go back
+            release(self._serve_fs.x)
         k, pred = self.manager.predict(t, self._serve_fs, self.tickers)
         return k.astype(np.int32), pred.astype(np.float64)
 
@@ -186,6 +194,38 @@ class ModelPredictor:
         if code:
             write_stamp(root, want)
         return last.serve[1]
+
+
+def serving_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
+    """``build_features(panel, cfg)``, in memory, or spilled when that would exceed the budget
+    ``cfg.memory_mb`` (``models.feature_file.spill_needed``, as pretrain decides): built block by
+    block from day slices of the Panel (a mapped Panel's pages handed back before each block)
+    into a temporary file that is removed as soon as it is mapped (the mapping keeps its pages
+    until ``x`` is dropped; nothing is left behind). Beside a mapped Panel's file when there is
+    one (``simulator.panel_map``), else in the system's temporary directory. Same values."""
+    if not spill_needed(cfg, panel.n_days, panel.n_tickers):
+        return build_features(panel, cfg)
+    name = getattr(panel.close, "filename", None)
+    where = Path(name).parent if is_mapped(panel.close) and name else None
+    tmp = Path(tempfile.mkdtemp(prefix=".wfsim-features-", dir=where))
+
+    def block(days: range) -> Panel:
+        for f in dataclasses.fields(panel):
+            release(getattr(panel, f.name))
+        return slice_panel(panel, days)
+
+    # a replay holds its own working set beside the build (the Panel's pages, the run's records):
+    # the build's blocks get a quarter of the budget (pretrain gives them all of it)
+    step = block_days(max(cfg.memory_mb // 8, 1), panel.n_tickers, len(feature_names(cfg)),
+                      panel.n_days)  # fmt: skip
+    try:
+        fs = build_feature_file(
+            block, panel.n_days, panel.n_tickers, cfg, tmp / "x.f32", block=step
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("features_spilled", days=panel.n_days, tickers=panel.n_tickers, mb=cfg.memory_mb)
+    return fs
 
 
 PREDICTIONS = "predictions.parquet"

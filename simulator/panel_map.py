@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import structlog
 
 import episodes.store
@@ -97,7 +98,8 @@ def map_panel(loader: Callable[[range], Panel], n_days: int, block: int, path: P
             _write_block(fd, p, a, n_days, layout)
             _append_small(small, p)
             del p
-            trim()  # the block's load: freed heap pages back to the OS
+            trim()  # the block's load: freed heap pages back to the OS (glibc's and Arrow's)
+            pa.default_memory_pool().release_unused()
     finally:  # no fsync: the file lives only as long as this replay
         os.close(fd)
     os.replace(part, path)
