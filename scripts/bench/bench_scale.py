@@ -5,6 +5,8 @@ Each stage runs in its own subprocess (this script with ``--stage``), so its pea
 the stage's work (interpreter + imports, torch included where the stage imports it). Stages:
 ``synth_json`` (episode JSON files) and ``ingest`` (JSON -> store; only up to ``--json-max``
 ticker-days), ``synth_store`` (the direct, block-streamed store writer), ``load_panel``,
+``load_mapped`` (as a replay loads it, ``simulator.panel_map.replay_panel``: mapped past
+``--memory-mb``),
 ``load_block`` (``load_panel(store, days=range(T - 63 - 21, T))``: one serving block + context,
 read from the row groups of those days only),
 ``features`` (``build_features``; its RSS includes the panel; past ``--memory-mb`` the spilled
@@ -43,6 +45,7 @@ STAGES = (
     "ingest",
     "synth_store",
     "load_panel",
+    "load_mapped",
     "load_block",
     "features",
     "features_sliced",
@@ -140,6 +143,14 @@ def _stage(
         extra = f"{sum(p.stat().st_size for p in store.glob('*.parquet')) / 1e6:.0f} MB parquet"
     elif name == "load_panel":
         panel = load_panel(store)
+    elif name == "load_mapped":  # as a replay loads it: mapped past the budget (panel_map)
+        import numpy as np
+
+        from simulator.panel_map import replay_panel
+
+        with replay_panel(store, memory_mb, work) as panel:
+            mapped = isinstance(panel.close, np.memmap)
+            extra = f"{'mapped' if mapped else 'in memory'}, {panel.n_days} days"
     elif name == "load_block":
         panel = load_panel(store, days=range(days - SERVE - CONTEXT, days))
         extra = f"{panel.n_days} days"
