@@ -16,7 +16,7 @@ from models.config import ModelConfig
 from models.families import LSTM_SHAPE
 from models.features import FeatureSet, Scaler
 from models.lstm_fused import LSTM_KERNELS, fused_lstm
-from models.lstm_infer import lstm_input, token_lookup
+from models.lstm_infer import lstm_eval, lstm_input, token_lookup
 
 __all__ = [
     "UNSEEN",
@@ -185,7 +185,7 @@ class ModelBundle:
         out = np.empty(len(t_idx), dtype=np.float32)
         pos = self._tokens
         tok = torch.tensor([pos.get(str(tickers[k]), 0) for k in k_idx.tolist()], dtype=torch.int64)
-        model = self.model.eval()
+        model = self._eval()
         with torch.inference_mode():
             for lo in range(0, len(t_idx), EVAL_BATCH):
                 sl = slice(lo, lo + EVAL_BATCH)
@@ -198,7 +198,7 @@ class ModelBundle:
         t_idx = np.asarray(t_idx, dtype=np.int64)
         k_idx = np.asarray(k_idx, dtype=np.int64)
         out = np.empty((len(t_idx), self.model.cfg.hidden), dtype=np.float32)
-        self.model.eval()
+        self._eval()
         with torch.inference_mode():
             for lo in range(0, len(t_idx), EVAL_BATCH):
                 sl = slice(lo, lo + EVAL_BATCH)
@@ -209,7 +209,14 @@ class ModelBundle:
         """``model.summary(scaler.transform(x), mask)`` of one batch, bit for bit, from the input
         built in one buffer (``models.lstm_infer``); under inference mode."""
         inp, mask = lstm_input(fs, self.scaler, t, k, self.seq_len)
-        return self.model.pool(self.model.lstm_out(inp), torch.from_numpy(mask))
+        return self.model.pool(lstm_eval(self.model.lstm, inp), torch.from_numpy(mask))
+
+    def _eval(self) -> TickerLSTMModel:
+        """The model in eval mode (``eval()`` only when some module is not: it sets every
+        module's flag through ``nn.Module.__setattr__``, measured ~25 us a call)."""
+        if any(m.training for m in self.model.modules()):
+            self.model.eval()
+        return self.model
 
     @functools.cached_property
     def _tokens(self) -> dict[str, int]:

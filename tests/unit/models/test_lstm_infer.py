@@ -12,7 +12,7 @@ import models.lstm as lstm_mod
 from models.config import ModelConfig
 from models.features import FeatureSet, Scaler, gather_sequences
 from models.lstm import UNSEEN, ModelBundle, TickerLSTMModel, token_ids
-from models.lstm_infer import lstm_input
+from models.lstm_infer import lstm_eval, lstm_input
 from models.mapped import ColumnMask, is_mapped
 
 T, K, F, L = 40, 12, 6, 7
@@ -128,3 +128,18 @@ def test_empty_points():
     b = _bundle(fs, False)
     none = np.zeros(0, np.int64)
     assert b.predict(fs, none, none, []).shape == (0,)
+
+
+def test_a_model_left_in_train_mode_predicts_in_eval_mode():
+    fs = _fs(4)
+    b = _bundle(fs, False)
+    tickers = [f"t{j}" for j in range(K)]
+    t, k = _points(fs)
+    want = _old_predict(b, fs, t, k, tickers)
+    b.model.train()  # dropout 0.1 would move the predictions
+    assert b.predict(fs, t, k, tickers).tobytes() == want.tobytes()
+    assert not any(m.training for m in b.model.modules())
+    b.model.head.train()  # one module alone
+    assert b.predict(fs, t, k, tickers).tobytes() == want.tobytes()
+    with pytest.raises(ValueError, match="eval-mode"):
+        lstm_eval(b.model.lstm.train(), torch.zeros(2, L, F + 1))
