@@ -14,7 +14,8 @@ count (``bench_pretrain._gemm_rate``, ``n`` = sequences in the forward). The FLO
   out-projection: ``4 L H^2 + 4 H^2 + 4 L H`` per sequence). The weight map is not counted.
 
 Rows: ``<case>_infer_t<n>`` whole ``WalkForwardModelManager.predict(day)`` (ratio: median / floor);
-``<case>_lstm_t<n>`` (ModelBundle families) the bare LSTM op on that day's input, nothing else;
+``<case>_lstm_t<n>`` the bare LSTM op on that day's input, nothing else (lstm-portfolio: its
+``nn.LSTM`` on a random input of the path's shape: the bound its own LSTM sets on the ratio);
 ``<case>_encoder_t<n>`` (embed-gbm) the embeddings. Notes give the floor, min / floor, points.
 """
 
@@ -100,4 +101,9 @@ def infer_rows(case: str, models: Path, data, args, threads: int) -> list[tuple]
             lambda: embeddings(pred.encoder, pred.proj, data.fs, t_idx, k_idx), reps, args.warmup
         )
         rows.append(row("encoder", enc, ", the encoder's embeddings alone"))
+    if hasattr(pred, "net"):  # lstm-portfolio: its LSTM op alone on an input of the path's shape
+        x = torch.randn(seqs, pred.seq_len, pred.net.n_features + 1)
+        with torch.inference_mode():
+            bare = time_runs(lambda: pred.net.lstm(x), reps, args.warmup)
+        rows.append(row("lstm", bare, f", its nn.LSTM alone on a random [{seqs}, L, F+1] input"))
     return rows
