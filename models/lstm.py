@@ -16,7 +16,7 @@ from models.config import ModelConfig
 from models.families import LSTM_SHAPE
 from models.features import FeatureSet, Scaler
 from models.lstm_fused import LSTM_KERNELS, fused_lstm
-from models.lstm_infer import lstm_eval, lstm_input, token_lookup
+from models.lstm_infer import head_eval, lstm_eval, lstm_input, token_lookup
 
 __all__ = [
     "UNSEEN",
@@ -190,7 +190,7 @@ class ModelBundle:
             for lo in range(0, len(t_idx), EVAL_BATCH):
                 sl = slice(lo, lo + EVAL_BATCH)
                 pooled = self._summary(fs, t_idx[sl], k_idx[sl])
-                out[sl] = model.head_out(pooled, tok[sl]).numpy() * self.y_scale
+                out[sl] = head_eval(model, pooled, tok[sl]).numpy() * self.y_scale
         return out
 
     def summaries(self, fs: FeatureSet, t_idx: np.ndarray, k_idx: np.ndarray) -> np.ndarray:
@@ -214,9 +214,13 @@ class ModelBundle:
     def _eval(self) -> TickerLSTMModel:
         """The model in eval mode (``eval()`` only when some module is not: it sets every
         module's flag through ``nn.Module.__setattr__``, measured ~25 us a call)."""
-        if any(m.training for m in self.model.modules()):
+        if any(m.training for m in self._modules):
             self.model.eval()
         return self.model
+
+    @functools.cached_property
+    def _modules(self) -> tuple[nn.Module, ...]:
+        return tuple(self.model.modules())
 
     @functools.cached_property
     def _tokens(self) -> dict[str, int]:

@@ -22,12 +22,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from models.features import FeatureSet, Scaler
 from models.mapped import take
 
-__all__ = ["lstm_input", "lstm_eval", "zero_row", "token_lookup"]
+__all__ = ["lstm_input", "lstm_eval", "head_eval", "zero_row", "token_lookup"]
 
 
 def zero_row(scaler: Scaler) -> np.ndarray:
@@ -85,3 +86,16 @@ def lstm_eval(lstm: nn.LSTM, inp: torch.Tensor) -> torch.Tensor:
     h0 = torch.zeros(lstm.num_layers * (1 + lstm.bidirectional), inp.shape[0], lstm.hidden_size)
     return torch.lstm(inp, (h0, h0), lstm._flat_weights, lstm.bias, lstm.num_layers,
                       lstm.dropout, False, lstm.bidirectional, True)[0]  # fmt: skip
+
+
+def head_eval(model: nn.Module, pooled: torch.Tensor, tok: torch.Tensor) -> torch.Tensor:
+    """``TickerLSTMModel.head_out(pooled, tok)`` in eval mode by the functional ops its modules
+    call (``Embedding``; ``Linear -> ReLU -> Dropout -> Linear``, dropout the identity in eval),
+    without the module calls: a model left in train mode is refused."""
+    first, _, drop, last = model.head
+    if drop.training:
+        raise ValueError("head_eval: the head is in train mode (expected eval)")
+    z = torch.cat([pooled, F.embedding(tok, model.embed.weight)], dim=-1)
+    return F.linear(
+        torch.relu(F.linear(z, first.weight, first.bias)), last.weight, last.bias
+    ).squeeze(-1)

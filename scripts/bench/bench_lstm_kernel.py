@@ -17,7 +17,8 @@ Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESU
                            mode); ratio: to its FLOP floor
   predict<N>_t<n>          one day's whole ModelBundle.predict of N points (gather, scale, the
                            2-layer LSTM, head; a seeded untrained model on random features, the
-                           default shape), interleaved with the rows above; ratio: to the same
+                           default shape), interleaved with the rows above (the order rotates
+                           each round: no case always follows the same one); ratio: to the same
                            floor; predict_old<N>_t<n>: the path it replaced (gather_sequences,
                            Scaler.transform, model(x, mask, tok)), checked bit for bit first
   pretrain_<kernel>_s<seed>  --store: one whole local pretrain (every window, --pretrain-threads
@@ -225,7 +226,7 @@ def _infer_rows(cfg, n_in: int, rate: float, threads: int, args) -> list[tuple]:
         cases = [*nets.items(), ("predict", (None, new)), ("predict_old", (None, old))]
         with torch.inference_mode():
             for r in range(args.warmup + args.repeat * 20):
-                for k, (lstm, fn) in cases:
+                for k, (lstm, fn) in cases[r % len(cases) :] + cases[: r % len(cases)]:
                     if lstm is not None:
                         lstm.eval()
                     t0 = time.perf_counter()
