@@ -12,7 +12,7 @@ import models.lstm as lstm_mod
 from models.config import ModelConfig
 from models.features import FeatureSet, Scaler, gather_sequences
 from models.lstm import UNSEEN, ModelBundle, TickerLSTMModel, token_ids
-from models.lstm_infer import lstm_eval, lstm_input
+from models.lstm_infer import head_eval, lstm_eval, lstm_input
 from models.mapped import ColumnMask, is_mapped
 
 T, K, F, L = 40, 12, 6, 7
@@ -143,3 +143,5 @@ def test_a_model_left_in_train_mode_predicts_in_eval_mode():
     assert b.predict(fs, t, k, tickers).tobytes() == want.tobytes()
     with pytest.raises(ValueError, match="eval-mode"):
         lstm_eval(b.model.lstm.train(), torch.zeros(2, L, F + 1))
+    with pytest.raises(ValueError, match="train mode"):
+        head_eval(b.model.train(), torch.zeros(2, 16), torch.zeros(2, dtype=torch.long))
