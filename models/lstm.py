@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,9 @@ from torch import nn
 
 from models.config import ModelConfig
 from models.families import LSTM_SHAPE
-from models.features import FeatureSet, Scaler, gather_sequences
+from models.features import FeatureSet, Scaler
 from models.lstm_fused import LSTM_KERNELS, fused_lstm
+from models.lstm_infer import head_eval, lstm_eval, lstm_input, token_lookup
 
 __all__ = [
     "UNSEEN",
@@ -100,21 +102,31 @@ class TickerLSTMModel(nn.Module):
         inp = torch.cat([x * m, m], dim=-1)
         if self.kernel == "fused" and torch.is_grad_enabled():
             return fused_lstm(self.lstm, inp)
+        return self.lstm_out(inp)
+
+    def lstm_out(self, inp: torch.Tensor) -> torch.Tensor:
+        """The LSTM outputs [B, L, hidden] of the built input ``inp`` [B, L, F+1]."""
         out, _ = self.lstm(inp)
         return out
 
-    def summary(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The sequence summary [B, hidden]: the last step's output, or the attention pool."""
-        out = self.encode(x, mask)
+    def pool(self, out: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The summary [B, hidden] of LSTM outputs: the last step's, or the attention pool."""
         if self.attn is None:
             return out[:, -1]
         score = self.attn(out).squeeze(-1).masked_fill(~mask, -1e9)
         return (torch.softmax(score, dim=1).unsqueeze(-1) * out).sum(dim=1)
 
+    def summary(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The sequence summary [B, hidden]: the last step's output, or the attention pool."""
+        return self.pool(self.encode(x, mask), mask)
+
+    def head_out(self, pooled: torch.Tensor, tok: torch.Tensor) -> torch.Tensor:
+        """[B] predictions of the summaries ``pooled`` [B, hidden] and tokens ``tok`` [B]."""
+        return self.head(torch.cat([pooled, self.embed(tok)], dim=-1)).squeeze(-1)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor, tok: torch.Tensor) -> torch.Tensor:
         """``x`` [B, L, F] float, ``mask`` [B, L] bool, ``tok`` [B] long -> [B] prediction."""
-        pooled = self.summary(x, mask)
-        return self.head(torch.cat([pooled, self.embed(tok)], dim=-1)).squeeze(-1)
+        return self.head_out(self.summary(x, mask), tok)
 
 
 def build_vocab(tickers: Sequence[str], k_idx: np.ndarray) -> tuple[str, ...]:
@@ -171,19 +183,48 @@ class ModelBundle:
         t_idx = np.asarray(t_idx, dtype=np.int64)
         k_idx = np.asarray(k_idx, dtype=np.int64)
         out = np.empty(len(t_idx), dtype=np.float32)
-        tok = token_ids(self.vocab, [tickers[k] for k in k_idx])
-        self.model.eval()
+        pos = self._tokens
+        tok = torch.tensor([pos.get(str(tickers[k]), 0) for k in k_idx.tolist()], dtype=torch.int64)
+        model = self._eval()
         with torch.inference_mode():
             for lo in range(0, len(t_idx), EVAL_BATCH):
                 sl = slice(lo, lo + EVAL_BATCH)
-                x, mask = gather_sequences(fs, t_idx[sl], k_idx[sl], self.seq_len)
-                pred = self.model(
-                    torch.from_numpy(self.scaler.transform(x)),
-                    torch.from_numpy(mask),
-                    torch.from_numpy(tok[sl]),
-                )
-                out[sl] = pred.numpy() * self.y_scale
+                pooled = self._summary(fs, t_idx[sl], k_idx[sl])
+                out[sl] = head_eval(model, pooled, tok[sl]).numpy() * self.y_scale
         return out
+
+    def summaries(self, fs: FeatureSet, t_idx: np.ndarray, k_idx: np.ndarray) -> np.ndarray:
+        """The sequence summaries [N, hidden] float32 of the points (the encoder's embedding)."""
+        t_idx = np.asarray(t_idx, dtype=np.int64)
+        k_idx = np.asarray(k_idx, dtype=np.int64)
+        out = np.empty((len(t_idx), self.model.cfg.hidden), dtype=np.float32)
+        self._eval()
+        with torch.inference_mode():
+            for lo in range(0, len(t_idx), EVAL_BATCH):
+                sl = slice(lo, lo + EVAL_BATCH)
+                out[sl] = self._summary(fs, t_idx[sl], k_idx[sl]).numpy()
+        return out
+
+    def _summary(self, fs: FeatureSet, t: np.ndarray, k: np.ndarray) -> torch.Tensor:
+        """``model.summary(scaler.transform(x), mask)`` of one batch, bit for bit, from the input
+        built in one buffer (``models.lstm_infer``); under inference mode."""
+        inp, mask = lstm_input(fs, self.scaler, t, k, self.seq_len)
+        return self.model.pool(lstm_eval(self.model.lstm, inp), torch.from_numpy(mask))
+
+    def _eval(self) -> TickerLSTMModel:
+        """The model in eval mode (``eval()`` only when some module is not: it sets every
+        module's flag through ``nn.Module.__setattr__``, measured ~25 us a call)."""
+        if any(m.training for m in self._modules):
+            self.model.eval()
+        return self.model
+
+    @functools.cached_property
+    def _modules(self) -> tuple[nn.Module, ...]:
+        return tuple(self.model.modules())
+
+    @functools.cached_property
+    def _tokens(self) -> dict[str, int]:
+        return token_lookup(self.vocab)
 
     def to_checkpoint(self, **extra: Any) -> dict[str, Any]:
         """A plain dict for ``torch.save`` (loadable with ``weights_only=True``)."""

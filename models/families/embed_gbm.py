@@ -32,8 +32,8 @@ import torch
 from models.families import FamilyBase, header, split_sizes
 from models.families.gbm import GBMPredictor, text_tensor, train_booster
 from models.families.tabular import check_names, row_names, rows, tabular_data
-from models.features import FeatureSet, gather_sequences
-from models.lstm import EVAL_BATCH, ModelBundle
+from models.features import FeatureSet
+from models.lstm import ModelBundle
 from models.train import train_window
 
 __all__ = ["FAMILY", "EmbedGBMFamily", "EmbedGBMPredictor", "embeddings", "projection"]
@@ -55,15 +55,7 @@ def embeddings(
     enc: ModelBundle, proj: np.ndarray | None, fs: FeatureSet, t: np.ndarray, k: np.ndarray
 ) -> np.ndarray:
     """``[N, size]`` float32 embeddings of the points ``(t[i], k[i])`` (inputs before t's open)."""
-    t, k = np.asarray(t, np.int64), np.asarray(k, np.int64)
-    out = np.empty((len(t), enc.model.cfg.hidden), dtype=np.float32)
-    enc.model.eval()
-    with torch.inference_mode():
-        for lo in range(0, len(t), EVAL_BATCH):
-            sl = slice(lo, lo + EVAL_BATCH)
-            x, mask = gather_sequences(fs, t[sl], k[sl], enc.seq_len)
-            h = enc.model.summary(torch.from_numpy(enc.scaler.transform(x)), torch.from_numpy(mask))
-            out[sl] = h.numpy()
+    out = enc.summaries(fs, t, k)  # = model.summary(scaler.transform(x), mask), bit for bit
     return out if proj is None else out @ proj
 
 

@@ -9,12 +9,18 @@ Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESU
                          actually run x FLOPs per forward+backward (3x forward) + validation
                          forward passes x forward FLOPs) / the best torch.mm rate measured here on
                          the training GEMM [batch, H] x [H, 4H]; ratio: wall / floor
-  <family>_infer_t<n>    neural families: one day's predict (bench_pretrain's rows), ratio: to
-                         its FLOP floor (infer_floor)
+  <family>_infer_t<n>    neural families: one day's whole predict (WalkForwardModelManager), ratio:
+                         median / its FLOP floor (scripts/bench/_infer.py states each family's);
+                         <family>_lstm_t<n>: the bare LSTM op on that day's input; embed-gbm's
+                         <family>_encoder_t<n>: its encoder's embeddings alone
   <family>_kernel_t<n>   neural families: torch's own nn.LSTM forward+backward on one training
                          batch [batch, L, F+1], nothing else (no data, optimiser, validation);
                          ratio: its time / the batch's FLOP floor = the bound torch's LSTM sets
                          on the floor rows' ratio (a pretrain cannot get closer than this)
+
+Families: a name of models.config.FAMILIES, or lstm+masked / lstm+contrastive (lstm with
+model.ssl.method set; their predictor is lstm's). --infer-only: one untimed pretrain per family,
+then only the infer rows (--repeat x 20 predicts per row).
 
 Sample-passes come from each window's metadata.json (epochs, n_train, n_val; the epoch budget
 and validation cap of the config), not from the plan. Without --store a synthetic store is made
@@ -37,9 +43,12 @@ from _common import ROOT, add_common_args, median, report, table, time_runs
 
 sys.path.insert(0, str(ROOT))
 
-from bench_pretrain import _gemm_rate, _infer, _lstm_flops  # noqa: E402
+from _infer import infer_rows  # noqa: E402
+from bench_pretrain import _gemm_rate, _lstm_flops  # noqa: E402
 
-NEURAL = ("lstm",)  # families with a FLOP floor (the TickerLSTM forward of bench_pretrain)
+# families with a FLOP floor (a TickerLSTM / PortfolioNet forward); case "lstm+<ssl method>"
+NEURAL = ("lstm", "lstm-universe", "lstm-portfolio", "embed-gbm")
+TRAIN_FLOOR = ("lstm",)  # the training floor and kernel rows: the TickerLSTM trained on fs.sample
 
 
 def _synth_store(days: int, tickers: int, seed: int) -> Path:
@@ -101,24 +110,53 @@ def _kernel_row(cfg, n_in: int, rate: float) -> tuple[list[float], float, str]:
     return times, median(times) / floor, note
 
 
+def _case_config(base, case: str, threads: int):
+    """The config of a case: ``family`` or ``lstm+<ssl method>``, at ``threads`` torch threads."""
+    family, _, ssl = case.partition("+")
+    model = dataclasses.replace(base.model, family=family)
+    if ssl:
+        model = dataclasses.replace(model, ssl=dataclasses.replace(model.ssl, method=ssl))
+    train = dataclasses.replace(base.train, torch_threads=threads)
+    return dataclasses.replace(base, train=train, model=model)
+
+
+def _infer_only(store: Path, base, case: str, args) -> list[tuple]:
+    """One untimed pretrain of the case, then its infer rows at every thread count."""
+    import torch
+
+    from models.pretrain import prepare
+
+    if case.partition("+")[0] not in NEURAL:
+        return []
+    torch.set_num_threads(args.threads[0])
+    cfg = _case_config(base, case, args.threads[0])
+    _, out, _ = _pretrain(store, cfg.pretrain_config())
+    data = prepare(store, cfg.pretrain_config())
+    return [r for th in args.threads for r in infer_rows(case, out, data, args, th)]
+
+
 def _family_rows(store: Path, base, family: str, args) -> list[tuple]:
     import torch
 
     from models.pretrain import prepare
 
+    if args.infer_only:
+        return _infer_only(store, base, family, args)
     rows, ref = [], None
     for threads in args.threads:
         torch.set_num_threads(threads)
-        train = dataclasses.replace(base.train, torch_threads=threads)
-        model = dataclasses.replace(base.model, family=family)
-        cfg = dataclasses.replace(base, train=train, model=model)
+        cfg = _case_config(base, family, threads)
         runs = [_pretrain(store, cfg.pretrain_config()) for _ in range(args.repeat)]
         n = len(runs[0][2])
         per = [wall / n for wall, _, _ in runs]
         ratio = median(per) / ref if ref else 1.0
         ref = ref or median(per)
         rows.append(((f"{family}_t{threads}", per, ratio, f"{n} windows"), threads))
-        if family not in NEURAL:
+        if family.partition("+")[0] not in NEURAL:
+            continue
+        data = prepare(store, cfg.pretrain_config())
+        rows += infer_rows(family, runs[0][1], data, args, threads)
+        if family not in TRAIN_FLOOR:
             continue
         rate = _gemm_rate(cfg.train.batch_size, cfg.model.hidden, 200)
         floor, note = _floor_s(runs[0][2], cfg, rate)
@@ -126,12 +164,6 @@ def _family_rows(store: Path, base, family: str, args) -> list[tuple]:
         n_in = len(runs[0][2][0]["features"]) + 1
         k_times, k_ratio, k_note = _kernel_row(cfg, n_in, rate)
         rows.append(((f"{family}_kernel_t{threads}", k_times, k_ratio, k_note), threads))
-        data = prepare(store, cfg.pretrain_config())
-        inf = _infer(runs[0][1], data, args, threads)
-        day, f = inf["day"], inf["floor"]
-        rows.append(
-            ((f"{family}_infer_t{threads}", day[0], median(day[0]) / f[0][0], f[1]), threads)
-        )
     return rows
 
 
@@ -141,12 +173,12 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=313, help="synthetic days (313: 3 windows)")
     ap.add_argument("--tickers", type=int, default=60)
     ap.add_argument("--config", help="YAML config (default: configs/default.yaml)")
-    ap.add_argument("--families", help="comma-separated (default: every family)")
+    ap.add_argument("--families", help="comma-separated (default: every family; lstm+masked ...)")
     ap.add_argument("--threads", default="1,2", help="torch thread counts to time")
+    ap.add_argument("--infer-only", action="store_true", help="only the infer rows (see above)")
     add_common_args(ap, repeat=3, warmup=0, check_help="verify inference against saved preds")
     args = ap.parse_args()
     args.threads = [int(x) for x in args.threads.split(",")]
-    args.alt_hidden = 64  # bench_pretrain._infer's speed-only row (not printed here)
 
     from models.config import FAMILIES
     from simulator.config import load_config

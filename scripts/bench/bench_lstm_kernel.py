@@ -15,6 +15,12 @@ Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESU
                            the batch's FLOP floor
   <kernel>_infer<N>_t<n>   one day's bare LSTM forward for N prediction points (eval, inference
                            mode); ratio: to its FLOP floor
+  predict<N>_t<n>          one day's whole ModelBundle.predict of N points (gather, scale, the
+                           2-layer LSTM, head; a seeded untrained model on random features, the
+                           default shape), interleaved with the rows above (the order rotates
+                           each round: no case always follows the same one); ratio: to the same
+                           floor; predict_old<N>_t<n>: the path it replaced (gather_sequences,
+                           Scaler.transform, model(x, mask, tok)), checked bit for bit first
   pretrain_<kernel>_s<seed>  --store: one whole local pretrain (every window, --pretrain-threads
                            threads); ratio: wall / the training FLOP floor (bench_families'
                            ``_floor_s`` x windows); note: CPU seconds and the pooled OOS IC
@@ -136,6 +142,45 @@ def _gemms_only(cfg, n_in: int):
     return run
 
 
+def _day_predict(n: int, n_in: int, cfg):
+    """Callables (argument unused) running ``ModelBundle.predict`` for one day of ``n`` points,
+    and the path it replaced (checked bit for bit equal first): a seeded model of the config's
+    shape with ``n_in - 1`` features, random features with some days missing, the scaler fitted
+    on them."""
+    import numpy as np
+    import torch
+
+    from models.features import FeatureSet, Scaler, gather_sequences
+    from models.lstm import UNSEEN, ModelBundle, TickerLSTMModel, token_ids
+
+    steps, f = cfg.features.seq_len, n_in - 1
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((steps + 5, n, f)).astype(np.float32)
+    has = rng.random(x.shape[:2]) > 0.05
+    x[~has] = 0.0
+    names = tuple(f"f{i}" for i in range(f))
+    fs = FeatureSet(names, x, has, has, np.zeros(has.shape, np.float32), np.arange(len(x)), 1)
+    tickers = [f"T{i}" for i in range(n)]
+    model = TickerLSTMModel(f, n + 1, cfg.model, seed=0).eval()
+    bundle = ModelBundle(model, Scaler(names).fit(x.reshape(-1, f)), (UNSEEN, *sorted(tickers)),
+                         names, steps, 0.01)  # fmt: skip
+    t, k = np.full(n, len(x) - 1, dtype=np.int64), np.arange(n, dtype=np.int64)
+
+    def old(_x):  # the path before models.lstm_infer: gather, transform, model(x, mask, tok)
+        xs, mask = gather_sequences(fs, t, k, steps)
+        tok = token_ids(bundle.vocab, [tickers[j] for j in k])
+        model.eval()
+        with torch.inference_mode():
+            pred = model(torch.from_numpy(bundle.scaler.transform(xs)), torch.from_numpy(mask),
+                         torch.from_numpy(tok))  # fmt: skip
+        return pred.numpy() * bundle.y_scale
+
+    new = lambda _x: bundle.predict(fs, t, k, tickers)  # noqa: E731
+    if old(None).tobytes() != new(None).tobytes():
+        raise AssertionError(f"predict{n}: ModelBundle.predict differs from the old path")
+    return new, old
+
+
 def _kernel_rows(cfg, n_in: int, rate: float, threads: int, args) -> list[tuple]:
     """fwd+bwd of one batch and one day's inference, both kernels interleaved run by run."""
     import torch
@@ -162,18 +207,35 @@ def _kernel_rows(cfg, n_in: int, rate: float, threads: int, args) -> list[tuple]
         note = (f"batch {b}: floor {floor * 1e3:.1f} ms at {rate / 1e9:.1f} GFLOP/s; "
                 f"CPU {median(cpu[k]) * 1e3:.1f} ms")  # fmt: skip
         rows.append(((f"{k}_fwdbwd_t{threads}", wall[k], median(wall[k]) / floor, note), threads))
+    return rows + _infer_rows(cfg, n_in, rate, threads, args)
+
+
+def _infer_rows(cfg, n_in: int, rate: float, threads: int, args) -> list[tuple]:
+    """One day's inference of 60 and 500 points: both kernels' bare forward and the whole
+    predict, interleaved run by run."""
+    import torch
+
+    m, steps = cfg.model, cfg.features.seq_len
+    nets = {k: _lstm(n_in, cfg, k) for k in KERNELS}
+    rows = []
     for n in (60, 500):
         xn = torch.randn(n, steps, n_in)
         f = _lstm_flops(n, steps, n_in, m.hidden, m.layers) / rate
-        times = {k: [] for k in KERNELS}
+        times = {k: [] for k in (*KERNELS, "predict", "predict_old")}
+        new, old = _day_predict(n, n_in, cfg)
+        cases = [*nets.items(), ("predict", (None, new)), ("predict_old", (None, old))]
         with torch.inference_mode():
             for r in range(args.warmup + args.repeat * 20):
-                for k, (lstm, fn) in nets.items():
-                    lstm.eval()
+                for k, (lstm, fn) in cases[r % len(cases) :] + cases[: r % len(cases)]:
+                    if lstm is not None:
+                        lstm.eval()
                     t0 = time.perf_counter()
                     fn(xn)
                     if r >= args.warmup:
                         times[k].append(time.perf_counter() - t0)
+        for k in ("predict", "predict_old"):
+            note = f"{n} points: floor {f * 1e3:.2f} ms; min/floor {min(times[k]) / f:.3f}"
+            rows.append(((f"{k}{n}_t{threads}", times[k], median(times[k]) / f, note), threads))
         for k in KERNELS:
             note = f"{n} points: floor {f * 1e3:.2f} ms"
             rows.append(
@@ -221,6 +283,7 @@ def main() -> None:
     ap.add_argument("--pretrain-threads", type=int, default=2)
     ap.add_argument("--kernels", default="torch,fused", help="pretrain kernels (with --store)")
     ap.add_argument("--no-kernel-rows", action="store_true", help="only the pretrain rows")
+    ap.add_argument("--infer-only", action="store_true", help="only the infer and predict rows")
     add_common_args(ap, repeat=5, warmup=2, check_help="verify fused == nn.LSTM before timing")
     args = ap.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]
@@ -240,6 +303,9 @@ def main() -> None:
     for th in () if args.no_kernel_rows else (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(th)
         rate = _gemm_rate(cfg.train.batch_size, cfg.model.hidden, 200)
+        if args.infer_only:
+            rows += _infer_rows(cfg, args.n_in, rate, th, args)
+            continue
         rows += _gemm_rows(cfg, args.n_in, rate, th)
         rows += _kernel_rows(cfg, args.n_in, rate, th, args)
     if args.store:
