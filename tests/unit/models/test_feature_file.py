@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import pickle
 import sys
 from pathlib import Path
@@ -38,6 +36,7 @@ from models.mapped import is_mapped
 from models.pretrain import pretrain
 from simulator.config import load_config
 from simulator.core.errors import StoreError
+from tests.registry_files import TINY, registry_files, tiny_store
 from tests.unit.models.panel_factory import make_panel
 
 ARRAYS = ("x", "has_data", "sample", "y", "label_end")
@@ -110,38 +109,13 @@ def test_panel_bytes_per_ticker_day(tmp_path):
 
 # --- a tiny store whose x (120 x 52 x 51 float32 = 1.2 MB) exceeds a 1 MB budget ---------------
 
-TINY = {
-    "features.seq_len": 5,
-    "windows.initial": 80,
-    "windows.step": 20,
-    "model.hidden": 8,
-    "model.layers": 1,
-    "model.embed_dim": 4,
-    "train.max_epochs": 2,
-    "train.batch_size": 64,
-    "train.max_samples_per_epoch": 0,
-}
-
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("spill") / "store"
-    write_synth_store(path, SynthConfig(days=120, tickers=50, new_listings=0.2, delistings=0.2), 3)
-    return path
+    return tiny_store(tmp_path_factory, "spill")
 
 
-def _files(root: Path) -> dict[str, str]:
-    """sha256 of every file (metadata.json without its training time, the one timed field)."""
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != ".lock":
-            data = p.read_bytes()
-            if p.name == "metadata.json":
-                meta = json.loads(data)
-                assert meta.pop("training_time_s") >= 0
-                data = json.dumps(meta, sort_keys=True).encode()
-            out[str(p.relative_to(root))] = hashlib.sha256(data).hexdigest()
-    return out
+_files = registry_files
 
 
 def test_open_spilled_equals_the_whole_panel(store, tmp_path):

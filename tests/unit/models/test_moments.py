@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from episodes.config import SynthConfig
-from episodes.synth_store import write_synth_store
 from models import moments
 from models.families.ridge import ridge_fit, ridge_fit_rows
 from models.features import Scaler
@@ -22,6 +18,8 @@ from models.mapped import take
 from models.moments import CHUNK_ROWS, column_moments, normal_equations, spans
 from models.pretrain import pretrain
 from simulator.config import load_config
+from tests.registry_files import TINY as REG_TINY
+from tests.registry_files import registry_files, tiny_store
 
 
 def _data(seed: int, n: int, f: int) -> np.ndarray:
@@ -157,38 +155,15 @@ def test_chunked_ridge_is_deterministic_and_equals_the_one_shot_fit(monkeypatch,
 
 # --- whole windows: a tiny spilled store, the registry with chunks of a few rows ---------------
 
-TINY = {
-    "features.seq_len": 5,
-    "features.memory_mb": 1,  # spilled: x is a memmap, read through models.mapped
-    "windows.initial": 80,
-    "windows.step": 20,
-    "model.hidden": 8,
-    "model.layers": 1,
-    "model.embed_dim": 4,
-    "train.max_epochs": 2,
-    "train.batch_size": 64,
-    "train.max_samples_per_epoch": 0,
-}
+TINY = REG_TINY | {"features.memory_mb": 1}  # spilled: x is a memmap, read via models.mapped
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("chunks") / "store"
-    write_synth_store(path, SynthConfig(days=120, tickers=50, new_listings=0.2, delistings=0.2), 3)
-    return path
+    return tiny_store(tmp_path_factory, "chunks")
 
 
-def _files(root: Path) -> dict[str, str]:
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != ".lock":
-            data = p.read_bytes()
-            if p.name == "metadata.json":
-                meta = json.loads(data)
-                meta.pop("training_time_s")
-                data = json.dumps(meta, sort_keys=True).encode()
-            out[str(p.relative_to(root))] = hashlib.sha256(data).hexdigest()
-    return out
+_files = registry_files
 
 
 def test_lstm_registry_is_the_same_bytes_for_any_chunk_size(store, tmp_path, monkeypatch):

@@ -19,24 +19,15 @@ from models.freshness import STAMP
 from models.mapped import is_mapped
 from simulator import panel_map, pipeline
 from simulator.config import load_config
+from tests.synth_stores import (  # noqa: F401  (fixtures: store, models)
+    REPLAY_TINY,
+    replay_built_fixture,
+    replay_models_fixture,
+    replay_store_fixture,
+)
 
-TINY = {
-    "synth.days": 70, "synth.tickers": 24, "synth.new_listings": 0.2, "synth.delistings": 0.2,
-    "windows.initial": 40, "windows.step": 15, "model.family": "ridge", "seed": 3,
-}  # fmt: skip
+TINY = REPLAY_TINY
 CFG = load_config(overrides=TINY)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    return pipeline.synth_store(tmp_path_factory.mktemp("ss") / "store", CFG)
-
-
-@pytest.fixture(scope="module")
-def models(store, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("ss_models") / "models"
-    pipeline.pretrain(store, path, CFG)
-    return path
 
 
 def _spill(monkeypatch) -> None:

@@ -24,24 +24,15 @@ from simulator.runs import RunOutput
 from simulator.strategies import exported_fills, make_strategy
 from tests.panel_equal import assert_same_panel
 from tests.stub_panel import make_panel
+from tests.synth_stores import (  # noqa: F401  (fixtures: store, models)
+    REPLAY_TINY,
+    replay_built_fixture,
+    replay_models_fixture,
+    replay_store_fixture,
+)
 
-TINY = {
-    "synth.days": 70, "synth.tickers": 24, "synth.new_listings": 0.2, "synth.delistings": 0.2,
-    "windows.initial": 40, "windows.step": 15, "model.family": "ridge", "seed": 3,
-}  # fmt: skip
+TINY = REPLAY_TINY
 CFG = load_config(overrides=TINY)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    return pipeline.synth_store(tmp_path_factory.mktemp("pm") / "store", CFG)
-
-
-@pytest.fixture(scope="module")
-def models(store, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("pm_models") / "models"
-    pipeline.pretrain(store, path, CFG)
-    return path
 
 
 @pytest.mark.parametrize("block", [1, 3, 7, 69, 70, 200])
