@@ -7,6 +7,7 @@ Each step reports its one-line result through ``echo`` (a callable; silent by de
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -398,16 +399,18 @@ class Gap(NamedTuple):
 def gap(run: Path, baseline: Path, store: Path, *, horizon_days: int = 1) -> Gap:
     """``run`` vs ``baseline`` (run directories) over their common days, priced from ``store``
     (see ``simulator.results.attribution.attribute`` and ``constraints.constraint_summary``)."""
-    from episodes.store import load_panel
+    from simulator.panel_map import replay_panel
     from simulator.results.attribution import Prices, attribute, read_run
     from simulator.results.constraints import constraint_summary
 
-    panel = load_panel(store)
-    prices = Prices(panel.dates, panel.tickers, panel.close, panel.is_bond)
     runs = [read_run(run), read_run(baseline)]
-    att = attribute(*runs, prices)
-    span = {"first_date": att.first_date, "last_date": att.last_date}
-    cons = {r.label: constraint_summary(r, prices, horizon_days=horizon_days, **span) for r in runs}
+    budget = RunConfig().features.memory_mb  # past it, the Panel is mapped (as a replay maps it)
+    with replay_panel(store, budget, Path(tempfile.gettempdir())) as panel:
+        prices = Prices(panel.dates, panel.tickers, panel.close, panel.is_bond)
+        att = attribute(*runs, prices)
+        span = {"first_date": att.first_date, "last_date": att.last_date}
+        cons = {r.label: constraint_summary(r, prices, horizon_days=horizon_days, **span)
+                for r in runs}  # fmt: skip
     log.info("gap_attributed", run=att.run, baseline=att.baseline, days=att.n_days,
              gap=float(att.parts.loc["total", "gap"]))  # fmt: skip
     return Gap(att, cons)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import statistics
+import tempfile
 from pathlib import Path
 
 import click
@@ -126,16 +127,20 @@ def info_cmd(path: Path | None, store: Path | None, workers: int) -> None:
 
 def _store_info(path: Path) -> list[str]:
     from episodes.schema import ACTIONS
-    from episodes.store import load_panel, open_store
+    from episodes.store import open_store
+    from simulator.config import RunConfig
+    from simulator.panel_map import replay_panel
 
     st = open_store(path)
-    panel = load_panel(st)
-    per_day = panel.eligible.sum(axis=1)
     acts = collections.Counter()
-    for code, name in enumerate(ACTIONS):
-        acts[name] = int(((panel.action == code) & panel.has_decision).sum())
+    budget = RunConfig().features.memory_mb  # past it, the Panel is mapped (as a replay maps it)
+    with replay_panel(st.path, budget, Path(tempfile.gettempdir())) as panel:
+        per_day = panel.eligible.sum(axis=1)
+        for code, name in enumerate(ACTIONS):
+            acts[name] = int(((panel.action == code) & panel.has_decision).sum())
+        n_days = panel.n_days
     m = st.manifest
-    lines = _common(len(panel.dates), m["first_date"], m["last_date"], per_day.tolist(), acts)
+    lines = _common(n_days, m["first_date"], m["last_date"], per_day.tolist(), acts)
     lines.append(f"tickers      {len(st.tickers)} (portfolio keys {len(m['portfolio_tickers'])})")
     lines.append(f"reasoning    {'kept' if st.with_reasoning else 'dropped'}")
     lines.append(f"size         {st.size_bytes() / 1e6:.2f} MB on disk")

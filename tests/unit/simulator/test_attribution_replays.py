@@ -8,6 +8,7 @@ import math
 
 import pytest
 from click.testing import CliRunner
+from structlog.testing import capture_logs
 
 from simulator import pipeline
 from simulator.cli import main
@@ -90,3 +91,19 @@ def test_gap_command(world, tmp_path):
     (tmp_path / "empty").mkdir()
     missing = CliRunner().invoke(main, ["gap", str(tmp_path / "empty"), *args[1:]])
     assert missing.exit_code == 1 and "no equity.csv" in missing.output
+
+
+def test_gap_on_a_mapped_panel_is_the_same(world, monkeypatch, tmp_path):
+    """Past the budget `wfsim gap` prices from a mapped Panel (simulator.panel_map), as a replay."""
+    from simulator import panel_map
+
+    want = pipeline.gap(world / "random", world / "llm", world / "store")
+    monkeypatch.setattr(panel_map, "plan", lambda *_: 4)  # force the mapped path, 4-day blocks
+    monkeypatch.setattr(pipeline.tempfile, "tempdir", str(tmp_path))
+    with capture_logs() as logs:
+        got = pipeline.gap(world / "random", world / "llm", world / "store")
+    assert [e for e in logs if e["event"] == "panel_mapped"]
+    assert got.attribution.parts.equals(want.attribution.parts)
+    assert got.constraints.keys() == want.constraints.keys()
+    assert all(got.constraints[k].equals(want.constraints[k]) for k in want.constraints)
+    assert list(tmp_path.iterdir()) == []  # the mapped Panel's temp dir is gone

@@ -50,6 +50,22 @@ def test_ingest_then_info(tmp_path):
     assert any(line.startswith("  prices") and line.endswith("20 rows") for line in lines)
 
 
+def test_info_on_a_mapped_store_prints_the_same(tmp_path, monkeypatch):
+    """Past the budget `episodes info` reads a mapped Panel (simulator.panel_map): same lines."""
+    from simulator import panel_map
+
+    write_days(tmp_path / "src", DATES)
+    assert (
+        _run("episodes", "ingest", str(tmp_path / "src"), "--store", str(tmp_path / "s")).exit_code
+        == 0
+    )
+    want = _run("episodes", "info", str(tmp_path / "s")).output
+    monkeypatch.setattr(panel_map, "plan", lambda *_: 1)  # mapped, one-day blocks
+    got = _run("episodes", "info", str(tmp_path / "s"))
+    assert got.exit_code == 0 and '"panel_mapped"' in got.output  # the event (stderr, mixed in)
+    assert [ln for ln in got.output.splitlines() if not ln.startswith("{")] == want.splitlines()
+
+
 def test_info_on_a_directory_and_an_archive(tmp_path):
     paths = write_days(tmp_path / "episodes", DATES[:2])
     with tarfile.open(tmp_path / "e.tar.xz", "w:xz") as tar:
