@@ -56,6 +56,7 @@ def block_days(tickers: int) -> int:
     """
     return max(1, min(DEFAULT_BLOCK, BLOCK_TICKER_DAYS // max(1, tickers)))
 
+
 def write_synth_store(
     store: Path, cfg: SynthConfig, seed: int, *, block: int | None = None
 ) -> Path:

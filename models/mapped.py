@@ -9,13 +9,23 @@ every function is the plain operation.
 
 from __future__ import annotations
 
+import dataclasses
 import mmap
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CHUNK_BYTES", "is_mapped", "release", "chunks", "take", "hash_update", "ColumnMask"]
+__all__ = [
+    "CHUNK_BYTES",
+    "is_mapped",
+    "release",
+    "release_fields",
+    "chunks",
+    "take",
+    "hash_update",
+    "ColumnMask",
+]
 
 CHUNK_BYTES = 16 * 2**20  # bytes of a mapped array resident at once in a read (and hash chunk)
 
@@ -36,6 +46,12 @@ def release(a: np.ndarray) -> None:
     start = a.ctypes.data - base
     lo = start - start % mmap.PAGESIZE
     mm.madvise(mmap.MADV_DONTNEED, lo, start + a.nbytes - lo)
+
+
+def release_fields(obj: Any) -> None:
+    """``release`` every array field of the dataclass ``obj`` (a mapped Panel's pages)."""
+    for f in dataclasses.fields(obj):
+        release(getattr(obj, f.name))
 
 
 def _rows(a: np.ndarray, chunk_bytes: int | None) -> int:

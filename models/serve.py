@@ -19,7 +19,7 @@ from models.features import FeatureSet, block_days, build_features, feature_name
 from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
 from models.infoset import CONSENSUS, InfoSet, ServingUniverse, has_data
 from models.manager import WalkForwardModelManager
-from models.mapped import is_mapped, release
+from models.mapped import is_mapped, release, release_fields
 from models.pretrain import PretrainData, pretrain_sections, window_data_hash
 from models.registry import WindowEntry, sections_hash
 from simulator.core.errors import RegistryError
@@ -210,8 +210,7 @@ def serving_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:
     tmp = Path(tempfile.mkdtemp(prefix=".wfsim-features-", dir=where))
 
     def block(days: range) -> Panel:
-        for f in dataclasses.fields(panel):
-            release(getattr(panel, f.name))
+        release_fields(panel)  # the Panel's pages read for the previous block
         return slice_panel(panel, days)
 
     # a replay holds its own working set beside the build (the Panel's pages, the run's records):

@@ -18,7 +18,7 @@ import structlog
 
 import episodes.store
 from episodes.panel import _BEFORE0, _PER_TICKER, _RAGGED, Panel
-from models.mapped import chunks, release
+from models.mapped import chunks, release_fields
 from simulator.core.memory import trim
 
 __all__ = [
@@ -111,8 +111,7 @@ def map_panel(loader: Callable[[range], Panel], n_days: int, block: int, path: P
 
 def release_panel(panel: Panel) -> None:
     """Hand back this process's resident pages of every mapped field (no-op in memory)."""
-    for f in dataclasses.fields(panel):
-        release(getattr(panel, f.name))
+    release_fields(panel)
 
 
 def scratch(panel: Panel, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
