@@ -13,15 +13,19 @@ difference (same points, days and seed); the last rows pool the seeds (each day'
 mean over seeds of that day's IC; the t is over days, as in the tests). ``--inputs all`` serves
 the universe model with the analyst block too (the pre-fix behaviour, for the diagnosis). CPU
 and wall seconds per seed are printed with the load average. ``--bed-seed`` draws another
-market of the same bed. Training seeds: ``--seed`` .. ``--seed + --repeat - 1`` (after
+market of the same bed, ``--bed-days`` a longer one (more windows and served days: the t of a
+claim grows with the square root of the days if its daily difference does not change). Training
+seeds: ``--seed`` .. ``--seed + --repeat - 1`` (after
 ``--warmup`` untimed fits of the seeds before them); ``--check`` fails unless every claim's pooled
 difference is positive. Appended to RESULTS.md unless --no-append. Usage:
   python scripts/bench/bench_transfer.py [--seed 1 --repeat 3] [--inputs price|all] [--bed-seed 1]
+                                         [--bed-days 220]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -40,23 +44,27 @@ def main() -> None:
     ap.set_defaults(seed=1)
     ap.add_argument("--inputs", default="price", choices=("price", "all"))
     ap.add_argument("--bed-seed", type=int, default=None)
+    ap.add_argument("--bed-days", type=int, default=None, help="days of the bed (default 220)")
     ap.add_argument("--target", default=None, help="model.target of every model")
     args = ap.parse_args()
     import torch
 
     from tests.unit.models import universe_bed
-    from tests.unit.models.universe_bed import BED, bed, compare, fit, short_points
+    from tests.unit.models.universe_bed import bed, compare, fit, short_points
 
     torch.set_num_threads(1)
     if args.bed_seed is not None:
         universe_bed.BED_SEED = args.bed_seed
+    if args.bed_days is not None:
+        universe_bed.BED = dataclasses.replace(universe_bed.BED, days=args.bed_days)
     data, history = bed()
     fs = data.fs
     masks = {"transfer": fs.sample, "ablation": fs.sample, "few_shot": short_points(data, history),
              "off_cons": fs.has_data & ~fs.sample}  # fmt: skip
     base = {"transfer": "consensus", "ablation": "consensus_price", "few_shot": "scratch",
             "off_cons": "consensus"}  # fmt: skip
-    head = f"bench_transfer: bed {BED} seed {universe_bed.BED_SEED}, inputs={args.inputs}"
+    head = f"bench_transfer: bed {universe_bed.BED} seed {universe_bed.BED_SEED}"
+    head += f", inputs={args.inputs}"
     head += f", target={args.target or 'demeaned'}"
     lines = [head,
              "| seed | claim | ic universe | ic baseline | diff | t diff | days | cpu_s | wall_s |",

@@ -91,6 +91,38 @@ def test_csv_format(tmp_path):
     assert quoted == 's\n"a,b"\n"c"\n'
 
 
+def _one_shot_csv(table: pa.Table) -> bytes:
+    """The whole table's text at once (write_csv before it streamed by batches)."""
+    import io
+
+    import pyarrow.csv as pacsv
+
+    from simulator.results.export import _nan_as_null, _needs_quotes
+
+    buf = io.BytesIO()
+    buf.write((",".join(table.column_names) + "\n").encode())
+    style = "needed" if _needs_quotes(table) else "none"
+    opts = pacsv.WriteOptions(include_header=False, quoting_style=style)
+    pacsv.write_csv(_nan_as_null(table), buf, opts)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("rows", [1, 3, 7, 64, 65_536])
+def test_csv_streamed_by_batches_is_the_one_shot_text(tmp_path, monkeypatch, rows):
+    import simulator.results.export as export
+
+    monkeypatch.setattr(export, "CSV_ROWS", rows)
+    rng = np.random.default_rng(rows)
+    x = rng.normal(size=50)
+    x[rng.random(50) < 0.2] = np.nan
+    chunks = [pa.table({"x": x[a : a + 9], "s": [f"t{i}" for i in range(a, min(a + 9, 50))],
+                        "n": np.arange(a, min(a + 9, 50))}) for a in range(0, 50, 9)]  # fmt: skip
+    for table in (pa.concat_tables(chunks), pa.table({"s": ["a,b", "c", 'd"e'] * 5}),
+                  pa.table({"x": pa.array([], pa.float64())})):  # fmt: skip
+        path = write_csv(tmp_path / "t.csv", table)
+        assert path.read_bytes() == _one_shot_csv(table)
+
+
 def test_json_is_sorted_and_strict(tmp_path):
     path = write_json(
         tmp_path / "s.json", {"b": np.float64(np.nan), "a": {"z": np.int64(3), "y": (1,)}}
