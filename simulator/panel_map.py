@@ -5,6 +5,7 @@ and served as read-only memmaps whose resident pages the loops hand back (``rele
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import shutil
 import tempfile
@@ -43,6 +44,7 @@ RELEASE_DAYS = 16  # a day loop hands a mapped Panel's resident pages back every
 _BLOCK_SHARE = 8  # a block's in-memory Panel (and its load) gets 1/_BLOCK_SHARE of the budget
 _AXIS1 = ("has_signal", "signal", "confidence")  # [6, T, K]: the day is axis 1
 _ALIGN = 4096
+_RAGGED_VALUES = tuple(v for vals in _RAGGED.values() for v in vals)  # spilled to files
 
 
 def plan(memory_mb: int, n_days: int, n_tickers: int) -> int | None:
@@ -84,11 +86,14 @@ def replay_panel(store: Path, memory_mb: int, work_dir: Path) -> Iterator[Panel]
 def map_panel(loader: Callable[[range], Panel], n_days: int, block: int, path: Path) -> Panel:
     """The Panel of days ``0..n_days`` read as ``loader(range(a, b))`` blocks of ``block`` days:
     ``[T, K]`` and ``[6, T, K]`` fields written to ``path`` (plain writes to ``path.part``,
-    renamed once whole) and served as read-only ``np.memmap``; [T] fields, ragged lists and
-    per-ticker fields in memory. Equal array for array to the whole Panel."""
+    renamed once whole) and served as read-only ``np.memmap``; the ragged lists' values
+    (orders, trades, replacements: ~14 B a ticker-day) appended block by block to one file each
+    beside it (``path.<field>``) and mapped too; [T] fields, the lists' pointers and per-ticker
+    fields in memory. Equal array for array to the whole Panel."""
     first = loader(range(0, min(block, n_days)))
     layout, size = _layout(first, n_days)
     small: dict[str, list[np.ndarray]] = {n: [] for n in _small_fields(first, layout)}
+    spilled = {n: _Appender(path.with_name(f"{path.name}.{n}")) for n in _RAGGED_VALUES}
     part = path.with_name(path.name + ".part")
     fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -97,16 +102,48 @@ def map_panel(loader: Callable[[range], Panel], n_days: int, block: int, path: P
             p = first if a == 0 else loader(range(a, min(a + block, n_days)))
             _write_block(fd, p, a, n_days, layout)
             _append_small(small, p)
+            for name, app in spilled.items():
+                app.append(getattr(p, name))
             del p
             trim()  # the block's load: freed heap pages back to the OS (glibc's and Arrow's)
             pa.default_memory_pool().release_unused()
-    finally:  # no fsync: the file lives only as long as this replay
+    finally:  # no fsync: the files live only as long as this replay
         os.close(fd)
+        for app in spilled.values():
+            app.close()
     os.replace(part, path)
     out = {n: _join_small(n, parts) for n, parts in small.items()}
+    del small
+    out |= {n: app.mapped() for n, app in spilled.items()}
     for name, (off, dtype, shape) in layout.items():
         out[name] = np.memmap(path, dtype=dtype, mode="r", offset=off, shape=shape)
+    gc.collect()  # the blocks' Panels (reference cycles) before the heap is trimmed
+    trim()  # the joined parts: freed heap pages back to the OS
     return dataclasses.replace(first, **out)
+
+
+class _Appender:
+    """One ragged field's values, appended block by block to ``path``, then mapped read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.dtype, self.n = path, None, 0
+        self.fh = open(path, "wb")  # noqa: SIM115 - closed by close(), also on error
+
+    def append(self, v: np.ndarray) -> None:
+        if self.dtype is None:
+            self.dtype = v.dtype
+        if v.dtype != self.dtype:  # the store's column types are fixed: never seen
+            raise TypeError(f"map_panel: {self.path.name} dtype {v.dtype}, expected {self.dtype}")
+        self.fh.write(memoryview(np.ascontiguousarray(v).reshape(-1).view(np.uint8)))
+        self.n += len(v)
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def mapped(self) -> np.ndarray:
+        if self.n == 0:  # an empty file cannot be mapped
+            return np.empty(0, self.dtype)
+        return np.memmap(self.path, dtype=self.dtype, mode="r", shape=(self.n,))
 
 
 def release_panel(panel: Panel) -> None:
@@ -181,8 +218,8 @@ def _pwrite(fd: int, v: np.ndarray, off: int) -> None:
 
 
 def _small_fields(p: Panel, layout: dict) -> list[str]:
-    """The fields built in memory from the blocks: [T] fields and ragged pointers and values."""
-    static = (*_PER_TICKER, *(f"{s}_before0" for s in _BEFORE0))
+    """The fields built in memory from the blocks: [T] fields and the ragged lists' pointers."""
+    static = (*_PER_TICKER, *(f"{s}_before0" for s in _BEFORE0), *_RAGGED_VALUES)
     return [f.name for f in dataclasses.fields(p) if f.name not in layout and f.name not in static]
 
 

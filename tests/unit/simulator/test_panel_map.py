@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
-from episodes.panel import slice_panel
+from episodes.panel import _RAGGED, slice_panel
 from episodes.store import load_panel
 from simulator import panel_map, pipeline
 from simulator.config import load_config
@@ -42,7 +42,11 @@ def test_mapped_panel_equals_the_loaded_one(store, tmp_path, block):
     assert_same_panel(got, want)
     assert isinstance(got.close, np.memmap) and not got.close.flags.writeable
     assert isinstance(got.confidence, np.memmap) and got.confidence.shape[1] == want.n_days
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]  # the .part was renamed
+    values = sorted(v for vals in _RAGGED.values() for v in vals)  # the lists' values: files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p", *(f"p.{v}" for v in values)]
+    for v in values:  # mapped read-only where there is something to map
+        a = getattr(got, v)
+        assert len(a) == 0 or (isinstance(a, np.memmap) and not a.flags.writeable), v
 
 
 def _files(root: Path) -> dict[str, bytes]:
