@@ -19,7 +19,7 @@ import structlog
 
 import episodes.store
 from episodes.panel import _BEFORE0, _PER_TICKER, _RAGGED, Panel
-from models.mapped import chunks, release_fields
+from models.mapped import chunks, release, release_fields
 from simulator.core.memory import trim
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "replay_panel",
     "map_panel",
     "release_panel",
+    "release",
     "scratch",
     "columns",
     "take_rows",

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from simulator.core.versions import library_versions
+from simulator.panel_map import release
 from simulator.runs import RunOutput
 
 __all__ = ["UNITS", "holdings_tables", "run_versions", "units"]
@@ -65,37 +66,56 @@ def run_versions(packages: tuple[str, ...], *, models: bool = False) -> dict[str
     return library_versions((*packages, *extra))
 
 
+HOLDINGS_ROWS = 256  # days of the dense shares x close product computed at a time
+
+
 def holdings_tables(run: RunOutput, close: np.ndarray) -> dict[str, pa.Table]:
     """Shares and values after each day's close, by ticker held at least once.
 
     ``close`` is the [T, K] close panel indexed by ``run.days`` x ticker. Values follow the books'
     mark: a ticker without a usable close contributes 0, and ``cash = nav - sum(values)``, so every
     row of ``holdings_value.csv`` sums to the NAV of ``equity.csv``.
+
+    The values are computed ``HOLDINGS_ROWS`` days at a time (each day's sum over its row is the
+    same reduction as over the whole ``[days, held]`` array: same bits) and stored ticker-major,
+    so every column of the tables is a contiguous row that Arrow takes without a copy: the
+    memory is the two tables plus one block, not several dense ``[days, held]`` temporaries.
     """
     shares = _shares(run)
     held = np.flatnonzero((shares != 0).any(axis=0))
-    # only the held columns are read (a mapped close stays on disk: simulator.panel_map)
-    px = np.asarray(close[np.ix_(np.asarray(run.days), held)], dtype=np.float64)
-    value = np.where(shares[:, held] != 0, shares[:, held] * np.nan_to_num(px), 0.0)
+    days = np.asarray(run.days)
+    n, n_held = len(days), len(held)
+    nav = np.asarray(run.marks.nav, dtype=np.float64)
+    sh = np.empty((n_held, n), dtype=np.int64)  # ticker-major: row j is held[j]'s column
+    val = np.empty((n_held, n), dtype=np.float64)
+    cash = np.array(nav, dtype=np.float64) if n_held else nav
+    for a in range(0, n if n_held else 0, HOLDINGS_ROWS):
+        rows = slice(a, a + HOLDINGS_ROWS)
+        s_blk = shares[rows][:, held]
+        # only the held columns are read (a mapped close stays on disk: simulator.panel_map)
+        px = np.asarray(close[np.ix_(days[rows], held)], dtype=np.float64)
+        v = np.where(s_blk != 0, s_blk * np.nan_to_num(px), 0.0)
+        cash[rows] = nav[rows] - v.sum(axis=1)
+        sh[:, rows], val[:, rows] = s_blk.T, v.T
+        release(close)  # a mapped close: the block's pages back (no-op in memory)
+    del shares
     names = [str(run.tickers[k]) for k in held]
     dates = pa.array(np.asarray(run.dates, "datetime64[D]"))
-    nav = np.asarray(run.marks.nav, dtype=np.float64)
-    cash = nav - value.sum(axis=1) if len(held) else nav
-    sh = {"date": dates} | {n: shares[:, k] for n, k in zip(names, held, strict=True)}
-    val = {"date": dates} | {n: value[:, j] for j, n in enumerate(names)} | {"cash": cash}
-    return {"holdings_shares.csv": pa.table(sh), "holdings_value.csv": pa.table(val)}
+    cols_sh = {"date": dates} | {nm: sh[j] for j, nm in enumerate(names)}
+    cols_val = {"date": dates} | {nm: val[j] for j, nm in enumerate(names)} | {"cash": cash}
+    return {"holdings_shares.csv": pa.table(cols_sh), "holdings_value.csv": pa.table(cols_val)}
 
 
 def _shares(run: RunOutput) -> np.ndarray:
     """[n, K] int64 signed shares after each day, from the fills' ``long_after``/``short_after``."""
     n, n_k = len(run.days), len(run.tickers)
-    out = np.zeros((n, n_k), dtype=np.int64)
     f = run.fills
     if n == 0 or len(f) == 0:
-        return out
+        return np.zeros((n, n_k), dtype=np.int64)
     row = np.searchsorted(np.asarray(run.days), f["day"])
-    last = np.full((n, n_k), -1, dtype=np.int64)
-    np.maximum.at(last, (row, f["k"]), np.arange(len(f)))  # the day's last fill row per ticker
+    idx = np.int32 if len(f) < 2**31 - 1 else np.int64  # fill rows: half the bytes when they fit
+    last = np.full((n, n_k), -1, dtype=idx)
+    np.maximum.at(last, (row, f["k"]), np.arange(len(f), dtype=idx))  # the day's last fill row
     net = (f["long_after"] - f["short_after"]).astype(np.int64)
     # fill rows run in day order, so the running max is the last fill row up to each day: it
     # carries each ticker's position forward over the days without a fill (in place: one [n, K])
