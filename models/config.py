@@ -291,6 +291,9 @@ class TrainConfig:
     # bounded (simulator.core.omp), so 2 threads do not collapse on a busy machine
     torch_threads: int = field(default=2, metadata={"hash": False})
     device: Literal["cpu", "cuda"] = "cpu"
+    # fp32, or bf16 mixed precision (torch.autocast: bfloat16 matrix products, float32 weights and
+    # loss; models.accel). Changes the float bits, so hashed once set (left out at its default)
+    precision: Literal["fp32", "bf16"] = field(default="fp32", metadata={"hash": "unless-default"})
     # the LSTM layers' kernel: torch = nn.LSTM (oneDNN here); fused = models.lstm_fused (big GEMMs,
     # hand-written backward). Changes the float bits of the weights, so hashed once set; left out
     # of the hash at its default, so registries pretrained before the option stay valid
@@ -319,6 +322,10 @@ class TrainConfig:
             raise ValueError(f"warm_lr_factor={self.warm_lr_factor}, expected > 0")
         if self.lstm_kernel == "fused" and self.device != "cpu":
             raise ValueError(f"lstm_kernel=fused runs on the CPU only (device={self.device!r})")
+        if self.lstm_kernel == "fused" and self.precision != "fp32":
+            raise ValueError(
+                f"lstm_kernel=fused trains in fp32 only (precision={self.precision!r})"
+            )
         check_choices(self)
 
 
@@ -335,3 +342,14 @@ class PretrainConfig:
     windows: WindowConfig = WindowConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+
+    def __post_init__(self) -> None:
+        tc = self.train
+        # lstm-portfolio's Sharpe loss runs in float64 on tensors built on the CPU per block;
+        # ridge and gbm train no torch model (device and precision do not apply to them)
+        if self.model.family == "lstm-portfolio" and (tc.device, tc.precision) != ("cpu", "fp32"):
+            raise ValueError(
+                f"family lstm-portfolio trains on the CPU in fp32 only (device={tc.device!r}, "
+                f"precision={tc.precision!r}, expected cpu and fp32; cuda and bf16 train lstm, "
+                "lstm-universe and embed-gbm's encoder)"
+            )

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.accel import to_device, train_device
 from models.features import FeatureSet
 from models.lstm import ModelBundle, TickerLSTMModel, token_ids
 from models.train import (
@@ -126,15 +127,18 @@ def finetune(
     split = split_window(window, fs, tc.val_frac)
     train, val = _samples(bundle, fs, tickers, split, rng, tc.max_val_samples)
     model = copy.deepcopy(bundle.model)
-    groups = layer_groups(model)
     if uc.finetune == "frozen":
-        _reset_head(model, seed)
+        _reset_head(model, seed)  # on the CPU: the same draw whatever the training device
+    model.to(train_device(tc.device))
+    groups = layer_groups(model)
+    val = to_device(val, next(model.parameters()).device)
     decay = uc.layer_decay if uc.finetune == "discriminative" else 1.0
     opt = torch.optim.Adam(
         [{"params": g, "lr": uc.lr * decay**i} for i, g in enumerate(groups)],
         weight_decay=tc.weight_decay,
     )
-    best = _val_mse(model, val, bundle.y_scale) if uc.finetune != "frozen" else float("inf")
+    pr = tc.precision
+    best = _val_mse(model, val, bundle.y_scale, pr) if uc.finetune != "frozen" else float("inf")
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     best_epoch = 0
     for epoch in range(1, uc.epochs + 1):
@@ -144,16 +148,16 @@ def finetune(
                 p.requires_grad_(i < n_on)
         idx = epoch_draw(rng, train.t, tc.max_samples_per_epoch, tc.recent_days)
         bar = _Progress(f"{window.id} finetune {epoch}/{uc.epochs}", len(idx))
-        _run_epoch(model, opt, train, idx, tc.batch_size, tc.grad_clip, bar)
+        _run_epoch(model, opt, train, idx, tc, bar)
         bar.close()
-        mse = _val_mse(model, val, bundle.y_scale)
+        mse = _val_mse(model, val, bundle.y_scale, pr)
         if mse < best:
             best, best_epoch = mse, epoch
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
     for p in model.parameters():
         p.requires_grad_(True)
     model.load_state_dict(best_state)
-    model.eval()
+    model.to("cpu").eval()
     out = ModelBundle(model, bundle.scaler, bundle.vocab, bundle.feature_names, bundle.seq_len,
                       bundle.y_scale, window.id)  # fmt: skip
     return FinetuneResult(out, uc.epochs, best_epoch, best, len(split.train_t), len(split.val_t),

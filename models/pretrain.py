@@ -269,6 +269,10 @@ def pretrain(
         from models.backends import require_ray
 
         require_ray()  # before the lock file or any window is written
+    elif cfg.model.family not in ("ridge", "gbm"):  # local: fail before any data is read
+        from models.accel import train_device  # imports torch: not on the saved-predictions path
+
+        train_device(cfg.train.device)
     models_dir = Path(models_dir)
     lock = writer_lock(models_dir / LOCK_FILE, owner=str(models_dir), cls=RegistryError, wait=wait)
     with lock, os_errors(models_dir, RegistryError, known_only=True), spill_file(models_dir) as sp:

@@ -17,6 +17,7 @@ import numpy as np
 import structlog
 import torch
 
+from models.accel import autocast, to_device, train_device, use_deterministic
 from models.config import PretrainConfig
 from models.features import FeatureSet, Scaler, gather_sequences, split_train_val, train_samples
 from models.lstm import ModelBundle, TickerLSTMModel, build_vocab, remap_state, token_ids
@@ -124,14 +125,20 @@ def _val_subset(rng: np.random.Generator, n: int, cap: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def _val_mse(model: TickerLSTMModel, data: tuple[torch.Tensor, ...], y_scale: float) -> float:
-    """Validation MSE in return units (unclipped targets), the model in eval mode."""
+def _val_mse(
+    model: TickerLSTMModel, data: tuple[torch.Tensor, ...], y_scale: float, precision: str = "fp32"
+) -> float:
+    """Validation MSE in return units (unclipped targets), the model in eval mode, on the model's
+    device (``data`` is moved there when it is not)."""
     model.eval()
-    x, mask, tok, y = data
+    dev = next(model.parameters()).device
+    x, mask, tok, y = to_device(data, dev) if data[0].device != dev else data
     sse = 0.0
     for lo in range(0, len(y), 4096):
         sl = slice(lo, lo + 4096)
-        err = model(x[sl], mask[sl], tok[sl]) * y_scale - y[sl]
+        with autocast(dev, precision):
+            out = model(x[sl], mask[sl], tok[sl])
+        err = out.float() * y_scale - y[sl]
         sse += float((err.double() ** 2).sum())
     return sse / max(1, len(y))
 
@@ -151,16 +158,20 @@ class _Progress:
         self._cm.__exit__(None, None, None)
 
 
-def _run_epoch(model, opt, data: _Samples, idx, batch_size, clip, bar) -> float:
-    """One pass over ``idx``; returns the mean training loss (scaled, clipped targets)."""
+def _run_epoch(model, opt, data: _Samples, idx, tc: Any, bar) -> float:
+    """One pass over ``idx`` on the model's device (``tc``: batch_size, grad_clip, precision);
+    returns the mean training loss (scaled, clipped targets)."""
     model.train()
+    dev = next(model.parameters()).device
     total, n_batches = 0.0, 0
-    for b, lo in enumerate(range(0, len(idx), batch_size)):
-        x, mask, tok, y = data.batch(idx[lo : lo + batch_size])
-        loss = torch.mean((model(x, mask, tok) - y) ** 2)
+    for b, lo in enumerate(range(0, len(idx), tc.batch_size)):
+        x, mask, tok, y = to_device(data.batch(idx[lo : lo + tc.batch_size]), dev)
+        with autocast(dev, tc.precision):
+            out = model(x, mask, tok)
+        loss = torch.mean((out.float() - y) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         opt.step()
         total += float(loss.detach())
         n_batches += 1
@@ -208,16 +219,17 @@ def _fit(model, data: _Data, tc: Any, lr: float, epochs: int, rng, window_id: st
     Returns (epochs run, best epoch, best validation MSE); the model ends in the best state.
     """
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=tc.weight_decay)
-    best_mse = _val_mse(model, data.val, data.y_scale) if warm else float("inf")
+    val = to_device(data.val, next(model.parameters()).device)  # moved once
+    best_mse = _val_mse(model, val, data.y_scale, tc.precision) if warm else float("inf")
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     best_epoch, bad, epoch = 0, 0, 0
     with progress.bar("epochs", epochs, window_id) as epochs_bar:
         for epoch in range(1, epochs + 1):
             idx = epoch_draw(rng, data.train.t, tc.max_samples_per_epoch, tc.recent_days)
             bar = _Progress(f"{window_id} epoch {epoch}/{epochs}", len(idx))
-            train_loss = _run_epoch(model, opt, data.train, idx, tc.batch_size, tc.grad_clip, bar)
+            train_loss = _run_epoch(model, opt, data.train, idx, tc, bar)
             bar.close()
-            mse = _val_mse(model, data.val, data.y_scale)
+            mse = _val_mse(model, val, data.y_scale, tc.precision)
             log.debug(
                 "epoch_finished", window=window_id, epoch=epoch, train_loss=train_loss, val_mse=mse
             )
@@ -230,7 +242,7 @@ def _fit(model, data: _Data, tc: Any, lr: float, epochs: int, rng, window_id: st
                 if bad >= tc.patience:
                     break
     model.load_state_dict(best_state)
-    model.eval()
+    model.to("cpu").eval()  # saved, served and predicted on the CPU
     return epoch, best_epoch, best_mse
 
 
@@ -287,8 +299,8 @@ def train_window(
     tc = cfg.train
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    if tc.device == "cpu" and not torch.are_deterministic_algorithms_enabled():
-        torch.use_deterministic_algorithms(True)  # first call imports torch._dynamo (seconds)
+    dev = train_device(tc.device)
+    use_deterministic(dev)
     torch.set_num_threads(tc.torch_threads)
 
     split = split_window(window, fs, tc.val_frac)
@@ -299,6 +311,7 @@ def train_window(
         scale = (data.train.mean, data.train.std)
         ssl_losses = ssl_pretrain(model, fs, window, scale, cfg, seed)
     lr, epochs = (tc.lr * tc.warm_lr_factor, tc.warm_epochs) if warm else (tc.lr, tc.max_epochs)
+    model.to(dev)
     epoch, best_epoch, best_mse = _fit(model, data, tc, lr, epochs, rng, window.id, warm)
 
     bundle = ModelBundle(

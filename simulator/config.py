@@ -104,6 +104,10 @@ class RunConfig:
             raise ConfigError("decision.max_positions", "exceeds the books' cap", value=want,
                               expected=f"<= replay.max_positions={cap}",
                               fix="lower it, or leave it unset to follow the cap")  # fmt: skip
+        try:  # PretrainConfig's own cross-section rule (family x device), one source
+            self.pretrain_config()
+        except ValueError as exc:
+            raise ConfigError("train.device", str(exc)) from None
 
     def decision_config(self) -> DecisionConfig:
         """``decision`` with ``max_positions`` resolved (unset: the books' cap)."""

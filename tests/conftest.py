@@ -21,9 +21,17 @@ IN_CI = in_ci()
 
 
 def pytest_collection_modifyitems(config, items):
+    gpu = None  # torch.cuda asked only when a cuda test was collected
     for item in items:
         if "golden" in item.keywords and not EPISODES_TAR.exists():
             item.add_marker(pytest.mark.skip(reason=f"real episodes not found at {EPISODES_TAR}"))
+        if "cuda" in item.keywords:
+            if gpu is None:
+                import torch
+
+                gpu = torch.cuda.is_available()
+            if not gpu:
+                item.add_marker(pytest.mark.skip(reason="no CUDA device visible"))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -32,7 +40,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.skipped and not hasattr(rep, "wasxfail"):
-        why = skip_is_failure(item.nodeid, IN_CI, SHARED_DATA.is_dir())
+        why = skip_is_failure(item.nodeid, IN_CI, SHARED_DATA.is_dir(), "cuda" in item.keywords)
         if why is not None:
             reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
             rep.outcome, rep.longrepr = "failed", f"{why}; it skipped: {reason}"

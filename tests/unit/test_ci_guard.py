@@ -30,6 +30,25 @@ def test_which_skips_fail(nodeid, ci, shared, fails):
     assert (skip_is_failure(nodeid, ci, shared) is not None) == fails
 
 
+def test_a_cuda_test_may_skip_in_ci_and_only_it():
+    node = "tests/unit/models/test_accel.py::test_x"
+    assert skip_is_failure(node, True, True, cuda=True) is None
+    assert skip_is_failure(node, True, True, cuda=False) is not None
+
+
+def test_the_cuda_tests_skip_without_a_gpu_and_ci_lets_them(tmp_path):
+    """The real hook on the real cuda tests (none of this machine's: no GPU in CI)."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: the cuda tests run instead")
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {"CI": "true"}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "cuda",
+           "tests/unit/models/test_accel.py"]  # fmt: skip
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "2 skipped" in out.stdout, out.stdout
+
+
 @pytest.mark.parametrize(("value", "want"), [("true", True), ("1", True), ("", False),
                                              ("false", False), ("0", False)])  # fmt: skip
 def test_ci_variable(value, want):

@@ -27,20 +27,22 @@ def store(tmp_path_factory):
     return synth_store(tmp_path_factory, "threads", days=80, tickers=16)
 
 
-def _artifacts(store, out, threads: int) -> dict[str, str]:
-    cfg = load_config(overrides={**TINY, "train.torch_threads": threads})
+def _artifacts(store, out, threads: int, precision: str = "fp32") -> dict[str, str]:
+    over = {**TINY, "train.torch_threads": threads, "train.precision": precision}
+    cfg = load_config(overrides=over)
     pretrain(store, out, cfg.pretrain_config())
     files = sorted(p for p in out.rglob("*") if p.name in ("model.pt", "predictions.parquet"))
     return {str(p.relative_to(out)): sha256_file(p) for p in files}
 
 
-def test_one_and_two_threads_give_the_same_artifact_bytes(store, tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_one_and_two_threads_give_the_same_artifact_bytes(store, tmp_path, precision):
     import torch
 
     before = torch.get_num_threads()
     try:
-        one = _artifacts(store, tmp_path / "t1", 1)
-        two = _artifacts(store, tmp_path / "t2", 2)
+        one = _artifacts(store, tmp_path / "t1", 1, precision)
+        two = _artifacts(store, tmp_path / "t2", 2, precision)
     finally:
         torch.set_num_threads(before)
     assert len(one) == 4 and one == two  # 2 windows x (model.pt, predictions.parquet)
