@@ -65,13 +65,20 @@ def task_cpus(threads: int, workers: int, address: str | None) -> int:
     return max(1, min(threads, int(max(node_cpus, default=1))))
 
 
+def task_gpus(device: str) -> int:
+    """GPUs a training task asks Ray for: one when it trains on CUDA (``train.device``; Ray hides
+    the GPUs from a task that asks for none), else none."""
+    return 1 if device == "cuda" else 0
+
+
 def run_ray(jobs: list[Job], ctx: _Ctx, on_done: Callable, workers: int, address) -> None:
     """Each window a Ray task; with warm start a task gets its predecessor's ObjectRef."""
     import ray  # optional extra: wfsim[ray]
 
     with ray_session(workers, address):
         cpus = task_cpus(ctx.cfg.train.torch_threads, workers, address)
-        task = ray.remote(num_cpus=cpus, max_retries=0)(_ray_window)
+        gpus = task_gpus(ctx.cfg.train.device)
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(_ray_window)
         fs_ref = ray.put(portable(ctx.fs))  # a spilled x travels as its path
         refs: dict[int, Any] = {}
         warm = warm_start(ctx.cfg)

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from models.backends import ray_session, require_ray, task_cpus
+from models.backends import ray_session, require_ray, task_cpus, task_gpus
 from models.config import PretrainConfig
 from models.pretrain import (
     BACKENDS,
@@ -113,7 +113,8 @@ def _run_cells(store: Path, planned: list[Planned], workers: int, address: str |
         for p in planned:
             if p.jobs:
                 cpus = task_cpus(p.ctx.cfg.train.torch_threads, 1, address)  # local: 1 per cell
-                task = ray.remote(num_cpus=cpus, max_retries=0)(train_chain)
+                gpus = task_gpus(p.ctx.cfg.train.device)
+                task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(train_chain)
                 jobs, prev = _chain_args(p)
                 refs[task.remote(str(store.resolve()), p.ctx.cfg, jobs, prev)] = p
         log.info("cells_submitted", tasks=len(refs), cells=len(planned))

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from models.backends import ray_session, require_ray
+from models.backends import ray_session, require_ray, task_gpus
 from models.pretrain import PretrainData
 from models.tune import Param, sampler, score_trial, suggest
 from simulator.core.errors import ConfigError
@@ -107,8 +107,9 @@ def _tuner(data, cfg, params, run: tuple, cpus: int, concurrency: int, tmp: Path
     from ray.tune.search.optuna import OptunaSearch
 
     trials, seed, windows = run
+    need = {"cpu": cpus, "gpu": task_gpus(cfg.train.device)}  # a CUDA trial: one GPU
     fn = tune.with_resources(
-        tune.with_parameters(_trial, data=data, cfg=cfg, windows=windows), {"cpu": cpus}
+        tune.with_parameters(_trial, data=data, cfg=cfg, windows=windows), need
     )
     algo = OptunaSearch(_Space(params), metric=METRIC, mode="min", sampler=sampler(seed))
     return tune.Tuner(

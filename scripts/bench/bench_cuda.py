@@ -171,8 +171,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--stores", help="label=DIR,... (default: the shared episodes, 'real')")
     ap.add_argument("--config", help="YAML config (default: configs/default.yaml)")
-    ap.add_argument("--cases", help="comma-separated, of cpu, cpu-bf16, cuda, cuda-bf16 (default: the "
-                    "cuda cases with a GPU, else cpu)")  # fmt: skip
+    ap.add_argument("--cases", help="comma-separated, of cpu, cpu-bf16, cuda, cuda-bf16 "
+                    "(default: the cuda cases with a GPU, else cpu)")  # fmt: skip
     ap.add_argument("--budget-s", type=float, default=0, help="start no run past this many "
                     "seconds (0: no limit); the runs done are reported")  # fmt: skip
     ap.add_argument("--json", help="write the runs here as they finish")

@@ -117,3 +117,9 @@ def test_cuda_training_repeats_and_comes_back_to_the_cpu(data, precision):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)  # deterministic on one GPU
     assert np.corrcoef(_pred(a, data), _pred(cpu, data))[0, 1] > 0.9
     assert np.corrcoef(_pred(a, data), _y(data))[0, 1] > 0.3
+
+
+def test_ray_training_tasks_ask_for_a_gpu_only_on_cuda():
+    from models.backends import task_gpus
+
+    assert task_gpus("cuda") == 1 and task_gpus("cpu") == 0  # Ray hides GPUs from the others
