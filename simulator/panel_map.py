@@ -20,7 +20,7 @@ import structlog
 import episodes.store
 from episodes.panel import _BEFORE0, _PER_TICKER, _RAGGED, Panel
 from models.mapped import chunks, release, release_fields
-from simulator.core.memory import trim
+from simulator.core.memory import give_back, trim
 
 __all__ = [
     "REPLAY_BYTES",
@@ -79,6 +79,7 @@ def replay_panel(store: Path, memory_mb: int, work_dir: Path) -> Iterator[Panel]
         panel = map_panel(lambda days: load(st, days), n_days, block, tmp / "panel.bin")
         log.info("panel_mapped", days=n_days, tickers=n_tickers, block_days=block,
                  size_mb=round((tmp / "panel.bin").stat().st_size / 2**20))  # fmt: skip
+        give_back()  # the load's freed pages (the first block's Panel, Arrow's pool) to the OS
         yield panel
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,6 +19,7 @@ import yaml
 from simulator.config import RunConfig, config_hash, config_to_dict
 from simulator.core.atomic import write_atomic
 from simulator.core.errors import WfsimError
+from simulator.core.memory import give_back
 
 if TYPE_CHECKING:  # pandas is imported where a step needs it (`wfsim --help` stays light)
     import pandas as pd
@@ -138,6 +139,7 @@ def replay(
         # a mapped Panel (temp file beside ``out``) when the in-memory one exceeds the budget
         with replay_panel(store, cfg.features.memory_mb, Path(out).parent) as panel:
             res = STRATEGIES[strategy](panel, cfg, **opts)
+            give_back()  # the loop's transient pages (heap, Arrow pool) before the exports
             tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
             del panel
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}

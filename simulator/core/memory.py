@@ -11,7 +11,7 @@ import ctypes
 import ctypes.util
 import functools
 
-__all__ = ["trim"]
+__all__ = ["trim", "give_back"]
 
 
 @functools.cache
@@ -28,3 +28,15 @@ def trim() -> bool:
     """Return freed heap memory to the OS; True when the C library released some (glibc only)."""
     lib = _libc()
     return bool(lib.malloc_trim(0)) if lib is not None else False
+
+
+def give_back() -> None:
+    """Between the phases of a large job: hand the freed pages of glibc's heap (``trim``) and of
+    Arrow's memory pool (mimalloc keeps freed segments for reuse) back to the OS; Arrow only where
+    it is already imported. Milliseconds; no ``gc.collect`` (~0.1 s once torch is imported): a
+    caller whose garbage sits in reference cycles collects them first."""
+    import sys
+
+    trim()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()

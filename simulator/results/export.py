@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from simulator.core.atomic import atomic_dir, atomic_path, write_atomic
 from simulator.core.hashing import sha256_file
+from simulator.core.memory import give_back
 from simulator.core.versions import library_versions
 from simulator.kernels.records import ACTION_NAMES, HOLD, REASON_NAMES
 from simulator.runs import Marks, RunOutput
@@ -49,23 +50,30 @@ def trades_table(
     ``position_after`` is signed (long − short); ``notional = filled_qty · price``; ``reason`` is
     the record's reason name; ``newcomer`` is the ticker a replacement close made room for.
     """
-    f = fills[fills["action"] != HOLD]
+    rows = np.flatnonzero(fills["action"] != HOLD)
+
+    def f(name: str) -> np.ndarray:  # one column of the kept rows (no copy of whole records)
+        return fills[name][rows]
+
     tk = pa.array(np.asarray(tickers, dtype=object).tolist(), pa.string())
-    newcomer = _names(np.maximum(f["victim_of"], 0), tk, null=f["victim_of"] < 0).fill_null("")
+    victim = f("victim_of")
+    newcomer = _names(np.maximum(victim, 0), tk, null=victim < 0).fill_null("")
+    del victim
+    qty, price = f("qty"), f("price")
     return pa.table(
         {
-            "date": pa.array(np.asarray(dates, "datetime64[D]")[np.searchsorted(days, f["day"])]),
-            "ticker": _names(f["k"], tk),
-            "action": _names(f["action"], pa.array(ACTION_NAMES)),
-            "requested_qty": pa.array(f["req_qty"]),
-            "filled_qty": pa.array(f["qty"]),
-            "price": pa.array(f["price"]),
-            "notional": pa.array(f["qty"] * f["price"]),
-            "fee": pa.array(f["fee"]),
-            "cash_after": pa.array(f["cash_after"]),
-            "position_after": pa.array(f["long_after"] - f["short_after"]),
-            "reason": _names(f["reason"], pa.array(REASON_NAMES)),
-            "realized": pa.array(f["realized"]),
+            "date": pa.array(np.asarray(dates, "datetime64[D]")[np.searchsorted(days, f("day"))]),
+            "ticker": _names(f("k"), tk),
+            "action": _names(f("action"), pa.array(ACTION_NAMES)),
+            "requested_qty": pa.array(f("req_qty")),
+            "filled_qty": pa.array(qty),
+            "price": pa.array(price),
+            "notional": pa.array(qty * price),
+            "fee": pa.array(f("fee")),
+            "cash_after": pa.array(f("cash_after")),
+            "position_after": pa.array(f("long_after") - f("short_after")),
+            "reason": _names(f("reason"), pa.array(REASON_NAMES)),
+            "realized": pa.array(f("realized")),
             "newcomer": newcomer,
         }
     )
@@ -184,15 +192,20 @@ def run_metrics(run: RunOutput, trades: pa.Table) -> dict[str, Any]:
          "n_long": run.n_long, "n_short": run.n_short},
         index=idx,
     )  # fmt: skip
-    tr = trades.select(["ticker", "action", "filled_qty", "price", "notional", "fee", "realized"])
+    # the trade metrics read the filled rows' action, quantities and money (not the ticker):
+    # only those reach pandas (a 1.6 M-row run's strings as objects would double its memory)
+    filled = trades.filter(pc.greater(trades.column("filled_qty"), 0))
+    tr = filled.select(["action", "filled_qty", "price", "notional", "fee", "realized"])
     tr = tr.to_pandas()
-    tr.insert(0, "date", trades.column("date").to_numpy().astype("datetime64[ns]"))
+    tr.insert(0, "date", filled.column("date").to_numpy().astype("datetime64[ns]"))
     return compute_metrics(pd.Series(m.daily_return, index=idx), book=book, trades=tr)
 
 
 def run_summary(run: RunOutput, metrics: dict[str, Any]) -> dict[str, Any]:
     """The run-level facts every strategy reports; callers add config, config_hash and extras."""
-    filled = run.fills[run.fills["qty"] > 0]
+    f = run.fills  # the filled rows' columns, not a copy of the whole records (1.6 M at scale)
+    mask = f["qty"] > 0
+    qty, price = f["qty"][mask], f["price"][mask]
     nav = run.marks.nav
     return {
         "strategy": run.strategy,
@@ -201,9 +214,9 @@ def run_summary(run: RunOutput, metrics: dict[str, Any]) -> dict[str, Any]:
         "last_date": str(run.dates[-1]) if len(run.dates) else None,
         "initial_nav": float(run.initial_nav),
         "final_nav": float(nav[-1]) if len(nav) else float(run.initial_nav),
-        "fees_paid": float(filled["fee"].sum()),
-        "notional_traded": float((filled["qty"] * filled["price"]).sum()),
-        "fills": len(filled),
+        "fees_paid": float(f["fee"][mask].sum()),
+        "notional_traded": float((qty * price).sum()),
+        "fills": len(qty),
         "metrics": dict(metrics),
         "versions": library_versions(RUN_VERSIONS),
     }
@@ -224,7 +237,8 @@ def export_run(
 
     Files: trades, equity and positions as .csv and .parquet, summary.json (``run_summary`` with
     the metrics, updated with ``extra`` — the caller's config, config_hash, seed and
-    strategy-specific facts), the caller's extra CSV ``tables`` (name -> table), extra JSON
+    strategy-specific facts), the caller's extra CSV ``tables`` (name -> table; written first and
+    emptied as written, so that a large run's tables are freed early), extra JSON
     ``documents`` (name -> dict), raw ``files`` (relative path -> bytes, e.g.
     ``benchmarks/spy_returns.csv``) and ``manifest.json`` (sha256 and size of every other file).
     Written like a model window (``simulator.core.atomic.atomic_dir``): into a hidden temp
@@ -232,24 +246,32 @@ def export_run(
     or the new one, never a mix.
     """
     out = Path(out)
-    trades = trades_table(run.fills, run.days, run.dates, run.tickers)
-    frames = {
-        "trades": trades,
-        "equity": equity_table(run.dates, run.marks, run.initial_nav),
-        "positions": positions_table(run.dates, run.n_long, run.n_short),
-    }
-    summary = run_summary(run, run_metrics(run, trades) if len(run.dates) else {}) | extra
     names: list[str] = []
     with atomic_dir(out) as tmp:
-        for name, table in frames.items():
+        # the caller's tables first, each dropped from ``tables`` once written: a large run's
+        # holdings are gone before its trades table is built (the file set does not change)
+        for name in list(tables or {}):
+            write_csv(tmp / name, tables.pop(name))
+            names.append(name)
+            give_back()
+        trades = trades_table(run.fills, run.days, run.dates, run.tickers)
+        frames = {
+            "trades": trades,
+            "equity": equity_table(run.dates, run.marks, run.initial_nav),
+            "positions": positions_table(run.dates, run.n_long, run.n_short),
+        }
+        summary = run_summary(run, run_metrics(run, trades) if len(run.dates) else {}) | extra
+        del trades
+        give_back()  # the metrics' frames: a large run's pages back before the files are written
+        for name in list(frames):
+            table = frames.pop(name)
             write_csv(tmp / f"{name}.csv", table)
             write_parquet(tmp / f"{name}.parquet", table)
             names += [f"{name}.csv", f"{name}.parquet"]
+            del table
+            give_back()
         write_json(tmp / "summary.json", summary)
         names.append("summary.json")
-        for name, table in (tables or {}).items():
-            write_csv(tmp / name, table)
-            names.append(name)
         for name, doc in (documents or {}).items():
             write_json(tmp / name, doc)
             names.append(name)

@@ -14,6 +14,7 @@ These are *new* files beside a run's exports; the existing files keep their byte
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -81,24 +82,24 @@ def holdings_tables(run: RunOutput, close: np.ndarray) -> dict[str, pa.Table]:
     so every column of the tables is a contiguous row that Arrow takes without a copy: the
     memory is the two tables plus one block, not several dense ``[days, held]`` temporaries.
     """
-    shares = _shares(run)
-    held = np.flatnonzero((shares != 0).any(axis=0))
+    held_any = np.zeros(len(run.tickers), dtype=bool)
+    for _, s_blk in _share_blocks(run, HOLDINGS_ROWS):  # first pass: which tickers are held
+        held_any |= (s_blk != 0).any(axis=0)
+    held = np.flatnonzero(held_any)
     days = np.asarray(run.days)
     n, n_held = len(days), len(held)
     nav = np.asarray(run.marks.nav, dtype=np.float64)
     sh = np.empty((n_held, n), dtype=np.int64)  # ticker-major: row j is held[j]'s column
     val = np.empty((n_held, n), dtype=np.float64)
     cash = np.array(nav, dtype=np.float64) if n_held else nav
-    for a in range(0, n if n_held else 0, HOLDINGS_ROWS):
-        rows = slice(a, a + HOLDINGS_ROWS)
-        s_blk = shares[rows][:, held]
+    for rows, s_all in _share_blocks(run, HOLDINGS_ROWS) if n_held else ():
+        s_blk = s_all[:, held]
         # only the held columns are read (a mapped close stays on disk: simulator.panel_map)
         px = np.asarray(close[np.ix_(days[rows], held)], dtype=np.float64)
         v = np.where(s_blk != 0, s_blk * np.nan_to_num(px), 0.0)
         cash[rows] = nav[rows] - v.sum(axis=1)
         sh[:, rows], val[:, rows] = s_blk.T, v.T
         release(close)  # a mapped close: the block's pages back (no-op in memory)
-    del shares
     names = [str(run.tickers[k]) for k in held]
     dates = pa.array(np.asarray(run.dates, "datetime64[D]"))
     cols_sh = {"date": dates} | {nm: sh[j] for j, nm in enumerate(names)}
@@ -106,22 +107,28 @@ def holdings_tables(run: RunOutput, close: np.ndarray) -> dict[str, pa.Table]:
     return {"holdings_shares.csv": pa.table(cols_sh), "holdings_value.csv": pa.table(cols_val)}
 
 
-def _shares(run: RunOutput) -> np.ndarray:
-    """[n, K] int64 signed shares after each day, from the fills' ``long_after``/``short_after``."""
+def _share_blocks(run: RunOutput, rows: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """Signed shares after each day, ``rows`` days at a time: ``(days slice, [len, K] int64)``.
+
+    A day's position of a ticker is the ``long_after - short_after`` of its last fill up to that
+    day (fill rows run in day order), 0 before its first: within a block the running max of the
+    fill row carries it over days without a fill, and a block starts from the previous block's
+    last day. Never a ``[days, K]`` array: one block's."""
     n, n_k = len(run.days), len(run.tickers)
     f = run.fills
-    if n == 0 or len(f) == 0:
-        return np.zeros((n, n_k), dtype=np.int64)
-    row = np.searchsorted(np.asarray(run.days), f["day"])
-    idx = np.int32 if len(f) < 2**31 - 1 else np.int64  # fill rows: half the bytes when they fit
-    last = np.full((n, n_k), -1, dtype=idx)
-    np.maximum.at(last, (row, f["k"]), np.arange(len(f), dtype=idx))  # the day's last fill row
+    row = np.searchsorted(np.asarray(run.days), f["day"])  # fill -> day row (nondecreasing)
     net = (f["long_after"] - f["short_after"]).astype(np.int64)
-    # fill rows run in day order, so the running max is the last fill row up to each day: it
-    # carries each ticker's position forward over the days without a fill (in place: one [n, K])
-    np.maximum.accumulate(last, axis=0, out=last)
-    none = last < 0
-    np.maximum(last, 0, out=last)
-    out = net[last]
-    out[none] = 0
-    return out
+    idx = np.int32 if len(f) < 2**31 - 1 else np.int64  # fill rows: half the bytes when they fit
+    carry = np.zeros(n_k, dtype=np.int64)
+    for a in range(0, n, rows):
+        b = min(a + rows, n)
+        lo, hi = np.searchsorted(row, [a, b])
+        last = np.full((b - a, n_k), -1, dtype=idx)
+        np.maximum.at(last, (row[lo:hi] - a, f["k"][lo:hi]), np.arange(lo, hi, dtype=idx))
+        np.maximum.accumulate(last, axis=0, out=last)
+        none = last < 0
+        np.maximum(last, 0, out=last)
+        out = net[last] if len(net) else np.zeros((b - a, n_k), dtype=np.int64)
+        out[none] = np.broadcast_to(carry, out.shape)[none]
+        carry = out[-1].copy()
+        yield slice(a, b), out

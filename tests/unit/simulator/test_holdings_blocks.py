@@ -13,9 +13,24 @@ from simulator.kernels.records import fill_dt
 from simulator.runs import Marks, RunOutput
 
 
+def _reference_shares(run: RunOutput) -> np.ndarray:
+    """[n, K] signed shares after each day in one pass, as ``holdings._shares`` computed them."""
+    n, n_k = len(run.days), len(run.tickers)
+    f = run.fills
+    if n == 0 or len(f) == 0:
+        return np.zeros((n, n_k), dtype=np.int64)
+    row = np.searchsorted(np.asarray(run.days), f["day"])
+    last = np.full((n, n_k), -1, dtype=np.int64)
+    np.maximum.at(last, (row, f["k"]), np.arange(len(f)))
+    np.maximum.accumulate(last, axis=0, out=last)
+    out = (f["long_after"] - f["short_after"]).astype(np.int64)[np.maximum(last, 0)]
+    out[last < 0] = 0
+    return out
+
+
 def _reference(run: RunOutput, close: np.ndarray) -> dict[str, pa.Table]:
     """holdings_tables as it was: dense [days, held] arrays, one reduction over all of them."""
-    shares = holdings._shares(run)
+    shares = _reference_shares(run)
     held = np.flatnonzero((shares != 0).any(axis=0))
     px = np.asarray(close[np.ix_(np.asarray(run.days), held)], dtype=np.float64)
     value = np.where(shares[:, held] != 0, shares[:, held] * np.nan_to_num(px), 0.0)
@@ -61,3 +76,14 @@ def test_blocks_give_the_one_shot_tables(monkeypatch, rows, seed, n_days, n_k, n
         assert got[name].schema == want[name].schema, name
         for g, w in zip(got[name].columns, want[name].columns, strict=True):
             assert g.to_numpy().tobytes() == w.to_numpy().tobytes(), name
+
+
+@pytest.mark.parametrize("rows", [1, 3, 256, 10_000])
+@pytest.mark.parametrize(("seed", "n_days", "n_k", "n_fills"), CASES)
+def test_share_blocks_are_the_one_pass_shares(rows, seed, n_days, n_k, n_fills):
+    run, _ = _run(seed, n_days, n_k, n_fills)
+    blocks = list(holdings._share_blocks(run, rows))
+    assert [b.start for b, _ in blocks] == list(range(0, n_days, rows))
+    got = np.concatenate([s for _, s in blocks]) if blocks else np.zeros((0, n_k), np.int64)
+    np.testing.assert_array_equal(got, _reference_shares(run))
+    assert got.dtype == np.int64
