@@ -10,24 +10,14 @@ import torch
 from models.accel import to_device, train_device
 from models.config import PretrainConfig
 from models.train import train_window
-from models.windows import Window
 from simulator.config import config_hash, load_config
 from simulator.core.errors import ConfigError
 from simulator.core.hashing import plain
-from tests.unit.models.planted import planted
+from tests.unit.models import test_train
 from tests.unit.models.test_pretrain import tiny
 
-W0 = Window("w000", range(0, 60), range(60, 75))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return planted(n_days=90, n_tickers=20)
+W0 = test_train.W0
+_one_thread, data = test_train._one_thread, test_train.data  # test_train's fixtures, shared
 
 
 def _fit(data, **extra):

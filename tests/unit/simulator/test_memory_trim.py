@@ -8,11 +8,11 @@ import pytest
 from simulator.core.memory import trim
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024.0
-    raise AssertionError("no VmRSS")
+    raise AssertionError(f"no {field}")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc_trim")
@@ -29,13 +29,6 @@ def test_trim_returns_freed_heap_pages():
     del keep
 
 
-def _anon_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024.0
-    raise AssertionError("no RssAnon")
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc RSS, glibc")
 def test_give_back_returns_the_pages_arrow_keeps_after_a_free():
     import numpy as np
@@ -47,6 +40,6 @@ def test_give_back_returns_the_pages_arrow_keeps_after_a_free():
               for i in range(100)]  # fmt: skip
     # ~190 MB from Arrow's pool (each cast: a new 2 MB buffer), then freed: the pool keeps them
     del arrays
-    before = _anon_mb()
+    before = _rss_mb("RssAnon")
     give_back()
-    assert before - _anon_mb() > 100, (before, _anon_mb())
+    assert before - _rss_mb("RssAnon") > 100, (before, _rss_mb("RssAnon"))
