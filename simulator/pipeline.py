@@ -128,7 +128,7 @@ def replay(
     from episodes.benchmarks import benchmark_files
     from simulator.panel_map import replay_panel
     from simulator.results.export import RUN_VERSIONS, export_run
-    from simulator.results.holdings import holdings_tables, run_versions, units
+    from simulator.results.holdings import holdings_streams, run_versions, units
     from simulator.strategies import STRATEGIES, STRATEGY_NAMES
 
     chash = config_hash(cfg)
@@ -140,14 +140,16 @@ def replay(
         with replay_panel(store, cfg.features.memory_mb, Path(out).parent) as panel:
             res = STRATEGIES[strategy](panel, cfg, **opts)
             give_back()  # the loop's transient pages (heap, Arrow pool) before the exports
-            tables = {**(res.tables or {}), **holdings_tables(res.run, panel.close)}
+            close = panel.close  # the holdings read it while written (a memmap outlives its file)
             del panel
+        tables = {**(res.tables or {}), **holdings_streams(res.run, close)}
         extra = res.extra | {"config": config_to_dict(cfg), "config_hash": chash, "seed": cfg.seed}
         extra |= _coverage(res, strategy, allow_gaps)
         versions = run_versions(RUN_VERSIONS, models=bool(opts))
         docs = {"units.json": units(), "versions.json": versions}
         # the store's own SPY/rf (synthetic stores) travel with the run, for compare/report
         paths = export_run(out, res.run, extra, tables, docs, benchmark_files(store))
+        del close
         nav = res.run.marks.nav
         final = float(nav[-1]) if len(nav) else res.run.initial_nav
         log.info("run_finished", days=len(res.run.dates), final_nav=final, out=str(out))

@@ -22,9 +22,10 @@ import pyarrow as pa
 
 from simulator.core.versions import library_versions
 from simulator.panel_map import release
+from simulator.results.export import Streamed
 from simulator.runs import RunOutput
 
-__all__ = ["UNITS", "holdings_tables", "run_versions", "units"]
+__all__ = ["UNITS", "holdings_streams", "holdings_tables", "run_versions", "units"]
 
 UNITS: dict[str, dict[str, str]] = {
     "summary": {
@@ -71,40 +72,55 @@ HOLDINGS_ROWS = 256  # days of the dense shares x close product computed at a ti
 
 
 def holdings_tables(run: RunOutput, close: np.ndarray) -> dict[str, pa.Table]:
-    """Shares and values after each day's close, by ticker held at least once.
+    """Shares and values after each day's close, by ticker held at least once, as whole tables
+    (``holdings_streams``' blocks joined: the same values)."""
+    return {name: pa.concat_tables(list(s.blocks()))
+            for name, s in holdings_streams(run, close).items()}  # fmt: skip
 
-    ``close`` is the [T, K] close panel indexed by ``run.days`` x ticker. Values follow the books'
-    mark: a ticker without a usable close contributes 0, and ``cash = nav - sum(values)``, so every
-    row of ``holdings_value.csv`` sums to the NAV of ``equity.csv``.
 
-    The values are computed ``HOLDINGS_ROWS`` days at a time (each day's sum over its row is the
-    same reduction as over the whole ``[days, held]`` array: same bits) and stored ticker-major,
-    so every column of the tables is a contiguous row that Arrow takes without a copy: the
-    memory is the two tables plus one block, not several dense ``[days, held]`` temporaries.
+def holdings_streams(run: RunOutput, close: np.ndarray) -> dict[str, Streamed]:
+    """Shares and values after each day's close, by ticker held at least once, as tables that
+    ``write_csv`` writes ``HOLDINGS_ROWS`` days at a time (``simulator.results.export.Streamed``).
+
+    ``close`` is the [T, K] close panel indexed by ``run.days`` x ticker (a mapped close stays
+    valid after its Panel's files are removed: it is read while the files are written). Values
+    follow the books' mark: a ticker without a usable close contributes 0, and ``cash = nav -
+    sum(values)``, so every row of ``holdings_value.csv`` sums to the NAV of ``equity.csv``. Each
+    day's sum is the same reduction over its row as over the whole ``[days, held]`` array (same
+    bits); the memory is one block, never a table.
     """
     held_any = np.zeros(len(run.tickers), dtype=bool)
     for _, s_blk in _share_blocks(run, HOLDINGS_ROWS):  # first pass: which tickers are held
         held_any |= (s_blk != 0).any(axis=0)
     held = np.flatnonzero(held_any)
-    days = np.asarray(run.days)
-    n, n_held = len(days), len(held)
+    names = tuple(str(run.tickers[k]) for k in held)
+    dates = np.asarray(run.dates, "datetime64[D]")
     nav = np.asarray(run.marks.nav, dtype=np.float64)
-    sh = np.empty((n_held, n), dtype=np.int64)  # ticker-major: row j is held[j]'s column
-    val = np.empty((n_held, n), dtype=np.float64)
-    cash = np.array(nav, dtype=np.float64) if n_held else nav
-    for rows, s_all in _share_blocks(run, HOLDINGS_ROWS) if n_held else ():
-        s_blk = s_all[:, held]
-        # only the held columns are read (a mapped close stays on disk: simulator.panel_map)
-        px = np.asarray(close[np.ix_(days[rows], held)], dtype=np.float64)
-        v = np.where(s_blk != 0, s_blk * np.nan_to_num(px), 0.0)
-        cash[rows] = nav[rows] - v.sum(axis=1)
-        sh[:, rows], val[:, rows] = s_blk.T, v.T
-        release(close)  # a mapped close: the block's pages back (no-op in memory)
-    names = [str(run.tickers[k]) for k in held]
-    dates = pa.array(np.asarray(run.dates, "datetime64[D]"))
-    cols_sh = {"date": dates} | {nm: sh[j] for j, nm in enumerate(names)}
-    cols_val = {"date": dates} | {nm: val[j] for j, nm in enumerate(names)} | {"cash": cash}
-    return {"holdings_shares.csv": pa.table(cols_sh), "holdings_value.csv": pa.table(cols_val)}
+
+    def blocks(values: bool) -> Iterator[pa.Table]:
+        none = [(slice(0, 0), np.zeros((0, len(run.tickers)), np.int64))]  # no days: one empty
+        for rows, s_all in _share_blocks(run, HOLDINGS_ROWS) if len(dates) else none:
+            cols: dict[str, Any] = {"date": pa.array(dates[rows])}
+            if not len(held):
+                yield pa.table(cols | ({"cash": nav[rows]} if values else {}))
+                continue
+            s_blk = s_all[:, held]
+            if not values:
+                s_t = np.ascontiguousarray(s_blk.T)  # ticker-major: Arrow takes rows as is
+                yield pa.table(cols | {nm: s_t[j] for j, nm in enumerate(names)})
+                continue
+            # only the held columns are read (a mapped close stays on disk: simulator.panel_map)
+            px = np.asarray(close[np.ix_(np.asarray(run.days)[rows], held)], dtype=np.float64)
+            v = np.where(s_blk != 0, s_blk * np.nan_to_num(px), 0.0)
+            cash = nav[rows] - v.sum(axis=1)
+            v_t = np.ascontiguousarray(v.T)
+            release(close)  # a mapped close: the block's pages back (no-op in memory)
+            yield pa.table(cols | {nm: v_t[j] for j, nm in enumerate(names)} | {"cash": cash})
+
+    return {
+        "holdings_shares.csv": Streamed(("date", *names), lambda: blocks(False)),
+        "holdings_value.csv": Streamed(("date", *names, "cash"), lambda: blocks(True)),
+    }
 
 
 def _share_blocks(run: RunOutput, rows: int) -> Iterator[tuple[slice, np.ndarray]]:

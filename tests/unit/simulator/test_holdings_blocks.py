@@ -87,3 +87,21 @@ def test_share_blocks_are_the_one_pass_shares(rows, seed, n_days, n_k, n_fills):
     got = np.concatenate([s for _, s in blocks]) if blocks else np.zeros((0, n_k), np.int64)
     np.testing.assert_array_equal(got, _reference_shares(run))
     assert got.dtype == np.int64
+
+
+@pytest.mark.parametrize("rows", [1, 7, 256])
+@pytest.mark.parametrize(("seed", "n_days", "n_k", "n_fills"), [*CASES, (4, 0, 3, 0)])
+def test_streamed_holdings_files_are_the_one_shot_files(
+    tmp_path, monkeypatch, rows, seed, n_days, n_k, n_fills
+):
+    """write_csv of the streamed tables writes the bytes the whole reference tables give."""
+    from simulator.results.export import write_csv
+
+    monkeypatch.setattr(holdings, "HOLDINGS_ROWS", rows)
+    run, close = _run(seed, n_days, n_k, n_fills)
+    streams, want = holdings.holdings_streams(run, close), _reference(run, close)
+    assert streams.keys() == want.keys()
+    for name, table in want.items():
+        got = write_csv(tmp_path / f"got-{name}", streams[name]).read_bytes()
+        assert got == write_csv(tmp_path / f"want-{name}", table).read_bytes(), name
+        assert streams[name].names == tuple(table.column_names)
