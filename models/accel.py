@@ -61,8 +61,8 @@ def autocast(device: torch.device, precision: str) -> Iterator[None]:
 
 
 def to_device(tensors: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
-    """``tensors`` on ``device`` (the same tensors on the CPU; pinned, asynchronous copies to a
-    GPU)."""
-    if device.type == "cpu":
-        return tensors
-    return tuple(t.pin_memory().to(device, non_blocking=True) for t in tensors)
+    """``tensors`` on ``device``: those already there as they are (so the same tensors on the
+    CPU), the others as pinned, asynchronous copies."""
+    return tuple(
+        t if t.device == device else t.pin_memory().to(device, non_blocking=True) for t in tensors
+    )

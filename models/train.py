@@ -132,7 +132,7 @@ def _val_mse(
     device (``data`` is moved there when it is not)."""
     model.eval()
     dev = next(model.parameters()).device
-    x, mask, tok, y = to_device(data, dev) if data[0].device != dev else data
+    x, mask, tok, y = to_device(data, dev)
     sse = 0.0
     for lo in range(0, len(y), 4096):
         sl = slice(lo, lo + 4096)

@@ -94,7 +94,7 @@ def holdings_streams(run: RunOutput, close: np.ndarray) -> dict[str, Streamed]:
         held_any |= (s_blk != 0).any(axis=0)
     held = np.flatnonzero(held_any)
     names = tuple(str(run.tickers[k]) for k in held)
-    dates = np.asarray(run.dates, "datetime64[D]")
+    days, dates = np.asarray(run.days), np.asarray(run.dates, "datetime64[D]")
     nav = np.asarray(run.marks.nav, dtype=np.float64)
 
     def blocks(values: bool) -> Iterator[pa.Table]:
@@ -110,7 +110,7 @@ def holdings_streams(run: RunOutput, close: np.ndarray) -> dict[str, Streamed]:
                 yield pa.table(cols | {nm: s_t[j] for j, nm in enumerate(names)})
                 continue
             # only the held columns are read (a mapped close stays on disk: simulator.panel_map)
-            px = np.asarray(close[np.ix_(np.asarray(run.days)[rows], held)], dtype=np.float64)
+            px = np.asarray(close[np.ix_(days[rows], held)], dtype=np.float64)
             v = np.where(s_blk != 0, s_blk * np.nan_to_num(px), 0.0)
             cash = nav[rows] - v.sum(axis=1)
             v_t = np.ascontiguousarray(v.T)
@@ -144,7 +144,6 @@ def _share_blocks(run: RunOutput, rows: int) -> Iterator[tuple[slice, np.ndarray
         np.maximum.accumulate(last, axis=0, out=last)
         none = last < 0
         np.maximum(last, 0, out=last)
-        out = net[last] if len(net) else np.zeros((b - a, n_k), dtype=np.int64)
-        out[none] = np.broadcast_to(carry, out.shape)[none]
-        carry = out[-1].copy()
+        out = np.where(none, carry, net[last] if len(net) else 0)  # no fill yet: the carry
+        carry = out[-1]
         yield slice(a, b), out
