@@ -21,7 +21,8 @@ day's map (``day_weights``), in this order:
    gradient). A blend of two maps' outputs keeps the sign, cap, gross <= 1 and <= top_k names.
 
 ``weight_path`` runs the map over consecutive days: day t rebalances when ``t % rebalance == 0``
-or it is the path's first day (no previous weights: no turnover limit); other days hold.
+or it is the path's first day (no previous weights: no turnover limit); other days hold
+(``rebalances``). A path may continue another: ``prev``, the weights of the day before its first.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "day_weights",
     "turnover_step",
     "weight_path",
+    "rebalances",
     "shrunk_cov",
     "sharpe_loss",
     "portfolio_returns",
@@ -130,19 +132,26 @@ def turnover_step(
     return prev + a * (w - prev)
 
 
+def rebalances(t: int, prev: torch.Tensor | None, pc: PortfolioConfig) -> bool:
+    """Whether day ``t`` of a path rebalances: its first day (``prev`` None) or ``t % rebalance
+    == 0``; on other days the weights hold (and the day's scores are not needed)."""
+    return prev is None or t % pc.rebalance == 0
+
+
 def weight_path(
     scores: torch.Tensor,
     cand: torch.Tensor,
     days: np.ndarray,
     pc: PortfolioConfig,
     rets: torch.Tensor | None = None,
+    prev: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """[D, K] weights of the consecutive days ``days`` (module doc): ``scores`` [D, K],
-    ``cand`` [D, K] bool, ``rets`` [D, cov_days, K] (mean-variance layer only)."""
+    ``cand`` [D, K] bool, ``rets`` [D, cov_days, K] (mean-variance layer only); ``prev`` [K]: the
+    weights of the day before ``days[0]`` when the path continues one (None: a new path)."""
     out: list[torch.Tensor] = []
-    prev = None
     for i, t in enumerate(np.asarray(days).tolist()):
-        if prev is not None and t % pc.rebalance != 0:
+        if not rebalances(t, prev, pc):
             w = prev
         else:
             w = turnover_step(scores[i], cand[i], prev, pc, None if rets is None else rets[i])

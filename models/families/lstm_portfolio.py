@@ -11,15 +11,21 @@ open(t+h), labels all known before the serve start) net of ``cost_rate * turnove
 ratio (``train.patience``), keeping the best state. No warm start.
 
 Serving a day t of the window's serve range runs the path from the serve start to t (the first
-serve day rebalances freely: a new model), one forward per day, so saved and live predictions are
-the same computation; a day before the serve start is its own one-day path.
+serve day rebalances freely: a new model), one forward of each rebalancing day's points alone, so
+saved and live predictions are the same computation; a day before the serve start is its own
+one-day path. The predictor keeps the path's days already computed for the ``FeatureSet`` it was
+last asked about (the same object: its arrays are taken as fixed; another object starts a new
+path), so a replay serving days in order pays one day's forward and map step per day, not the
+whole path again; a day's weights do not depend on which days were asked before (each day's
+forward sees only its own points; test).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,7 +37,7 @@ from episodes.account import RECORDED_ACCOUNT
 from models.config import PortfolioConfig
 from models.families import FamilyBase, Fitted, header, split_sizes
 from models.features import FeatureSet, Scaler, gather_sequences
-from models.portfolio import portfolio_returns, sharpe_loss, weight_path
+from models.portfolio import portfolio_returns, rebalances, sharpe_loss, weight_path
 from models.train import split_window
 
 __all__ = ["FAMILY", "PortfolioNet", "PortfolioPredictor", "PortfolioFamily"]
@@ -106,6 +112,32 @@ class _Days:
         scores, c, rets = self.inputs(days, cand)
         return weight_path(scores, c, days, self.pc, rets)
 
+    def step(self, d: int, prev: torch.Tensor | None) -> torch.Tensor:
+        """Day ``d``'s weights [K] after ``prev`` (None: a new path): one forward of d's points
+        alone, none on a day that holds."""
+        if not rebalances(d, prev, self.pc):
+            return prev
+        day = np.array([d], dtype=np.int64)
+        scores, c, rets = self.inputs(day, self.fs.sample[d : d + 1])
+        return weight_path(scores, c, day, self.pc, rets, prev)[0]
+
+
+class _PathMemo:
+    """The serve path's weights already computed (row i: serve start + i) for one FeatureSet,
+    held by weak reference (never pickled: a copy starts empty)."""
+
+    def __init__(self) -> None:
+        self._fs: weakref.ref | None = None
+        self._rows: list[torch.Tensor] = []
+
+    def __reduce__(self):
+        return _PathMemo, ()
+
+    def rows(self, fs: FeatureSet) -> list[torch.Tensor]:
+        if self._fs is None or self._fs() is not fs:
+            self._fs, self._rows = weakref.ref(fs), []
+        return self._rows
+
 
 @dataclass(frozen=True, eq=False)
 class PortfolioPredictor:
@@ -117,6 +149,7 @@ class PortfolioPredictor:
     seq_len: int
     pc: PortfolioConfig
     serve_start: int
+    _memo: _PathMemo = field(default_factory=_PathMemo, repr=False)
 
     def predict(
         self, fs: FeatureSet, t_idx: np.ndarray, k_idx: np.ndarray, tickers: Sequence[str]
@@ -129,13 +162,20 @@ class PortfolioPredictor:
             return out
         days = _Days(self.net, fs, self.scaler.mean_.astype(np.float32),
                      self.scaler.std_.astype(np.float32), self.seq_len, self.pc)  # fmt: skip
-        self.net.eval()
+        if self.net.training:
+            self.net.eval()
         with torch.inference_mode():
             for start, stop in _paths(np.unique(t_idx), self.serve_start):
-                span = np.arange(start, stop + 1)
-                w = days.path(span, fs.sample[span]).numpy()
+                if start < self.serve_start:  # a day before the serve start: its own path
+                    rows = [days.step(start, None)]
+                else:
+                    rows = self._memo.rows(fs)
+                    while len(rows) <= stop - start:
+                        rows.append(days.step(start + len(rows), rows[-1] if rows else None))
                 sel = (t_idx >= start) & (t_idx <= stop)
-                out[sel] = w[t_idx[sel] - start, k_idx[sel]]
+                asked = np.unique(t_idx[sel])
+                w = torch.stack([rows[d - start] for d in asked.tolist()]).numpy()
+                out[sel] = w[np.searchsorted(asked, t_idx[sel]), k_idx[sel]]
         return out
 
 

@@ -90,5 +90,76 @@ def test_replay_serves_saved_and_live_weights_alike_through_the_books(trained):
         assert (res.n_long <= 8).all() and (res.fills["qty"] > 0).sum() > 10
     for (ks, ps), (kl, pl) in zip(out["saved"], out["live"], strict=True):
         np.testing.assert_array_equal(ks, kl)
-        np.testing.assert_allclose(ps, pl, rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(ps, pl)  # each day's forward sees its own points alone
     np.testing.assert_array_equal(fills["saved"]["qty"], fills["live"]["qty"])
+
+
+def _served(models, fs, days, fresh: bool) -> list[np.ndarray]:
+    """Each day's weights: in order from one predictor, or each from a newly loaded one."""
+    from models.manager import WalkForwardModelManager
+
+    mgr = WalkForwardModelManager(models)
+    out = []
+    for d in days:
+        m = WalkForwardModelManager(models) if fresh else mgr
+        out.append(m.predict(int(d), fs)[1])
+    return out
+
+
+def test_a_days_weights_do_not_depend_on_which_days_were_asked_before(trained):
+    from models.pretrain import prepare
+
+    fs = prepare(PANEL, cfg_of().pretrain_config()).fs
+    days = np.arange(40, 70)
+    in_order, cold = _served(trained, fs, days, False), _served(trained, fs, days, True)
+    backwards = _served(trained, fs, days[::-1], False)[::-1]
+    for a, b, c in zip(in_order, cold, backwards, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    # the saved predictions (pretrain asks a window's days in one call) are the same bits
+    saved = pd.read_parquet(trained / "w001" / "predictions.parquet")
+    for d, w in zip(days[15:], in_order[15:], strict=True):
+        np.testing.assert_array_equal(saved[saved.t == d].pred.to_numpy(), w)
+
+
+def test_another_feature_set_starts_a_new_path_and_a_copy_starts_empty(trained):
+    import pickle
+
+    from models.manager import WalkForwardModelManager
+    from models.pretrain import prepare
+
+    fs = prepare(PANEL, cfg_of().pretrain_config()).fs
+    moved = prepare(perturb(PANEL, 58, FIELDS), cfg_of().pretrain_config()).fs
+    mgr = WalkForwardModelManager(trained)
+    first = [mgr.predict(d, fs)[1] for d in range(55, 62)]
+    again = [mgr.predict(d, moved)[1] for d in range(55, 62)]  # same days, other data from 58
+    fresh = [WalkForwardModelManager(trained).predict(d, moved)[1] for d in range(55, 62)]
+    for b, c in zip(again, fresh, strict=True):
+        np.testing.assert_array_equal(b, c)  # not yesterday's path of the other data
+    same = [np.array_equal(a, b) for a, b in zip(first, again, strict=True)]
+    assert all(same[:3]) and not all(same[3:])  # days 55..57 cannot see day 58's data
+    pred, pts = mgr.model_for(61), (np.full(4, 61), np.flatnonzero(fs.sample[61])[:4])
+    copy = pickle.loads(pickle.dumps(pred))
+    assert len(pred._memo.rows(moved)) == 61 - 55 + 1 and copy._memo.rows(moved) == []
+    np.testing.assert_array_equal(copy.predict(moved, *pts, []), pred.predict(moved, *pts, []))
+
+
+def test_a_day_that_holds_forwards_nothing(tmp_path):
+    from models.manager import WalkForwardModelManager
+    from models.pretrain import prepare
+
+    cfg = cfg_of(**{"model.portfolio.rebalance": 5})
+    pretrain(PANEL, tmp_path, cfg)
+    fs = prepare(PANEL, cfg.pretrain_config()).fs
+    mgr = WalkForwardModelManager(tmp_path)
+    net = mgr.model_for(55).net
+    calls = []
+    net.register_forward_hook(lambda *a: calls.append(1))
+    for d in range(55, 70):  # w001's serve days: 55 (first), 60 and 65 rebalance
+        before = len(calls)
+        mgr.predict(d, fs)
+        assert len(calls) - before == (d in (55, 60, 65)), d
+    rows = mgr.model_for(55)._memo.rows(fs)  # the path's [K] weights, serve start on
+    assert len(rows) == 15 and all(float(r.abs().sum()) > 0.1 for r in rows)
+    for i, d in enumerate(range(55, 70)):
+        assert torch.equal(rows[i], rows[i - 1]) == (d not in (55, 60, 65)), d
