@@ -5,15 +5,17 @@ Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESU
 
   <family>_t<n>          pretrain wall per window (whole local pretrain / windows), n threads;
                          ratio: t2 against t1 of the same family (same process)
-  <family>_floor_t<n>    neural families: the training FLOP floor per window = (sample-passes
+  <family>_floor_t<n>    every neural case: the training FLOP floor per window = (sample-passes
                          actually run x FLOPs per forward+backward (3x forward) + validation
-                         forward passes x forward FLOPs) / the best torch.mm rate measured here on
-                         the training GEMM [batch, H] x [H, 4H]; ratio: wall / floor
+                         forward passes x forward FLOPs; SSL, fine-tune, embedding and attention
+                         passes per family: scripts/bench/_train_floor.py) / the best torch.mm
+                         rate measured here on the training GEMM [batch, H] x [H, 4H]; ratio:
+                         wall / floor
   <family>_infer_t<n>    neural families: one day's whole predict (WalkForwardModelManager), ratio:
                          median / its FLOP floor (scripts/bench/_infer.py states each family's);
                          <family>_lstm_t<n>: the bare LSTM op on that day's input; embed-gbm's
                          <family>_encoder_t<n>: its encoder's embeddings alone
-  <family>_kernel_t<n>   neural families: torch's own nn.LSTM forward+backward on one training
+  <family>_kernel_t<n>   lstm: torch's own nn.LSTM forward+backward on one training
                          batch [batch, L, F+1], nothing else (no data, optimiser, validation);
                          ratio: its time / the batch's FLOP floor = the bound torch's LSTM sets
                          on the floor rows' ratio (a pretrain cannot get closer than this)
@@ -75,20 +77,40 @@ def _pretrain(store: Path, cfg) -> tuple[float, Path, list[dict]]:
 
 
 def _floor_s(metas: list[dict], cfg, rate: float) -> tuple[float, str]:
-    """The FLOP floor in seconds per window, and a note on the passes counted."""
-    tc, m = cfg.train, cfg.model
-    n_in = len(metas[0]["features"]) + 1  # + the mask channel, as TickerLSTMModel's input
-    fwd = _lstm_flops(1, cfg.features.seq_len, n_in, m.hidden, m.layers)
-    train = val = 0
-    for meta in metas:
-        v = meta["val"]
-        per_epoch = min(v["n_train"], tc.max_samples_per_epoch or v["n_train"])
-        train += v["epochs"] * per_epoch
-        scored = min(v["n_val"], tc.max_val_samples or v["n_val"])
-        val += (v["epochs"] + bool(v["warm"])) * scored  # a warm start scores its epoch 0 too
-    flops = (3.0 * fwd * train + fwd * val) / len(metas)
-    note = f"{train} train + {val} val sample-passes, {flops / 1e9:.2f} GFLOP/window"
-    return flops / rate, note + f" at {rate / 1e9:.1f} GFLOP/s"
+    """The lstm family's floor per window (``_train_floor.floor_s``, the config's model shape)."""
+    from _train_floor import Shape, floor_s
+
+    shape = Shape(len(metas[0]["features"]) + 1, cfg.model.hidden, cfg.model.layers)
+    return floor_s("lstm", metas, cfg, shape, rate, [0] * len(metas))
+
+
+def _floor_row(case: str, out: Path, metas: list[dict], data, cfg) -> tuple[tuple | None, float]:
+    """The training floor (name, [seconds], note) of a neural case per window (``_train_floor``)
+    and the GEMM rate it used; None for a case without a network (embed-gbm, embeddings off)."""
+    import numpy as np
+    from _train_floor import floor_s, shape_of
+
+    from models.manager import WalkForwardModelManager
+    from models.pretrain import plan_windows
+    from models.ssl import ssl_samples
+
+    mgr = WalkForwardModelManager(out)
+    shape = shape_of(mgr.model_for(mgr.registry.entries[0].serve[0]))
+    if shape is None:
+        return None, 0.0
+    n_ssl = [0] * len(metas)
+    if cfg.model.ssl.method != "none":
+        windows = {w.id: w for w, _ in plan_windows(data, cfg)}
+        n_ssl = [len(ssl_samples(data.fs, windows[m["window"]], cfg.features.seq_len)[0])
+                 for m in metas]  # fmt: skip
+    batch = cfg.train.batch_size
+    if shape.attention:  # lstm-portfolio: the LSTM's batch is a block of days' points
+        per_day = np.count_nonzero(data.fs.sample) / max(1, data.fs.sample.shape[0])
+        batch = max(1, round(cfg.model.portfolio.batch_days * per_day))
+    rate = _gemm_rate(batch, shape.hidden, 200)
+    floor, note = floor_s(case, metas, cfg, shape, rate, n_ssl)
+    mm = f" (best torch.mm {batch}x{shape.hidden}x{4 * shape.hidden})"
+    return (f"{case}_floor", [floor], note + mm), rate
 
 
 def _kernel_row(cfg, n_in: int, rate: float) -> tuple[list[float], float, str]:
@@ -156,11 +178,12 @@ def _family_rows(store: Path, base, family: str, args) -> list[tuple]:
             continue
         data = prepare(store, cfg.pretrain_config())
         rows += infer_rows(family, runs[0][1], data, args, threads)
+        row, rate = _floor_row(family, runs[0][1], runs[0][2], data, cfg.pretrain_config())
+        if row is not None:
+            name, floor, note = row
+            rows.append(((f"{name}_t{threads}", floor, median(per) / floor[0], note), threads))
         if family not in TRAIN_FLOOR:
             continue
-        rate = _gemm_rate(cfg.train.batch_size, cfg.model.hidden, 200)
-        floor, note = _floor_s(runs[0][2], cfg, rate)
-        rows.append(((f"{family}_floor_t{threads}", [floor], median(per) / floor, note), threads))
         n_in = len(runs[0][2][0]["features"]) + 1
         k_times, k_ratio, k_note = _kernel_row(cfg, n_in, rate)
         rows.append(((f"{family}_kernel_t{threads}", k_times, k_ratio, k_note), threads))
