@@ -15,7 +15,7 @@ Rows: case, median_s, min_s, ratio, note, cores, torch threads. Appended to RESU
                          median / its FLOP floor (scripts/bench/_infer.py states each family's);
                          <family>_lstm_t<n>: the bare LSTM op on that day's input; embed-gbm's
                          <family>_encoder_t<n>: its encoder's embeddings alone
-  <family>_kernel_t<n>   lstm: torch's own nn.LSTM forward+backward on one training
+  <family>_kernel_t<n>   lstm, lstm-portfolio: torch's own nn.LSTM forward+backward on one training
                          batch [batch, L, F+1], nothing else (no data, optimiser, validation);
                          ratio: its time / the batch's FLOP floor = the bound torch's LSTM sets
                          on the floor rows' ratio (a pretrain cannot get closer than this)
@@ -50,7 +50,7 @@ from bench_pretrain import _gemm_rate, _lstm_flops  # noqa: E402
 
 # families with a FLOP floor (a TickerLSTM / PortfolioNet forward); case "lstm+<ssl method>"
 NEURAL = ("lstm", "lstm-universe", "lstm-portfolio", "embed-gbm")
-TRAIN_FLOOR = ("lstm",)  # the training floor and kernel rows: the TickerLSTM trained on fs.sample
+KERNEL_ROWS = ("lstm", "lstm-portfolio")  # the other cases' LSTM is lstm's shape
 
 
 def _synth_store(days: int, tickers: int, seed: int) -> Path:
@@ -84,9 +84,10 @@ def _floor_s(metas: list[dict], cfg, rate: float) -> tuple[float, str]:
     return floor_s("lstm", metas, cfg, shape, rate, [0] * len(metas))
 
 
-def _floor_row(case: str, out: Path, metas: list[dict], data, cfg) -> tuple[tuple | None, float]:
-    """The training floor (name, [seconds], note) of a neural case per window (``_train_floor``)
-    and the GEMM rate it used; None for a case without a network (embed-gbm, embeddings off)."""
+def _floor_row(case: str, out: Path, metas: list[dict], data, cfg) -> tuple:
+    """The training floor (name, [seconds], note) of a neural case per window (``_train_floor``),
+    the GEMM rate, training batch and network Shape it used; a None row for a case without a
+    network (embed-gbm, embeddings off)."""
     import numpy as np
     from _train_floor import floor_s, shape_of
 
@@ -97,7 +98,7 @@ def _floor_row(case: str, out: Path, metas: list[dict], data, cfg) -> tuple[tupl
     mgr = WalkForwardModelManager(out)
     shape = shape_of(mgr.model_for(mgr.registry.entries[0].serve[0]))
     if shape is None:
-        return None, 0.0
+        return None, 0.0, 0, None
     n_ssl = [0] * len(metas)
     if cfg.model.ssl.method != "none":
         windows = {w.id: w for w, _ in plan_windows(data, cfg)}
@@ -110,16 +111,19 @@ def _floor_row(case: str, out: Path, metas: list[dict], data, cfg) -> tuple[tupl
     rate = _gemm_rate(batch, shape.hidden, 200)
     floor, note = floor_s(case, metas, cfg, shape, rate, n_ssl)
     mm = f" (best torch.mm {batch}x{shape.hidden}x{4 * shape.hidden})"
-    return (f"{case}_floor", [floor], note + mm), rate
+    return (f"{case}_floor", [floor], note + mm), rate, batch, shape
 
 
-def _kernel_row(cfg, n_in: int, rate: float) -> tuple[list[float], float, str]:
-    """Bare nn.LSTM forward+backward on one training batch: times, ratio to its FLOP floor."""
+def _kernel_row(b: int, cfg, shape, rate: float) -> tuple[list[float], float, str]:
+    """Bare nn.LSTM (``shape``: n_in, hidden, layers; the case's dropout between layers)
+    forward+backward on one training batch of ``b`` sequences: times, ratio to its FLOP floor
+    (the LSTM's alone)."""
     import torch
 
-    m, b, steps = cfg.model, cfg.train.batch_size, cfg.features.seq_len
-    lstm = torch.nn.LSTM(n_in, m.hidden, m.layers, batch_first=True,
-                         dropout=m.dropout if m.layers > 1 else 0.0)  # fmt: skip
+    n_in, hidden, layers, steps = shape.n_in, shape.hidden, shape.layers, cfg.features.seq_len
+    drop = cfg.model.portfolio.dropout if shape.attention else cfg.model.dropout
+    lstm = torch.nn.LSTM(n_in, hidden, layers, batch_first=True,
+                         dropout=drop if layers > 1 else 0.0)  # fmt: skip
     x = torch.randn(b, steps, n_in)
 
     def step() -> None:
@@ -127,8 +131,9 @@ def _kernel_row(cfg, n_in: int, rate: float) -> tuple[list[float], float, str]:
         out[:, -1].sum().backward()
 
     times = time_runs(step, 20, 3)
-    floor = 3.0 * _lstm_flops(b, steps, n_in, m.hidden, m.layers) / rate
-    note = f"nn.LSTM fwd+bwd, batch {b}: floor {floor * 1e3:.1f} ms at {rate / 1e9:.1f} GFLOP/s"
+    floor = 3.0 * _lstm_flops(b, steps, n_in, hidden, layers) / rate
+    note = (f"nn.LSTM({n_in}, {hidden}, {layers}) fwd+bwd, batch {b}: floor {floor * 1e3:.1f} ms "
+            f"at {rate / 1e9:.1f} GFLOP/s")  # fmt: skip
     return times, median(times) / floor, note
 
 
@@ -178,14 +183,14 @@ def _family_rows(store: Path, base, family: str, args) -> list[tuple]:
             continue
         data = prepare(store, cfg.pretrain_config())
         rows += infer_rows(family, runs[0][1], data, args, threads)
-        row, rate = _floor_row(family, runs[0][1], runs[0][2], data, cfg.pretrain_config())
+        pcfg = cfg.pretrain_config()
+        row, rate, batch, shape = _floor_row(family, runs[0][1], runs[0][2], data, pcfg)
         if row is not None:
             name, floor, note = row
             rows.append(((f"{name}_t{threads}", floor, median(per) / floor[0], note), threads))
-        if family not in TRAIN_FLOOR:
+        if family not in KERNEL_ROWS:
             continue
-        n_in = len(runs[0][2][0]["features"]) + 1
-        k_times, k_ratio, k_note = _kernel_row(cfg, n_in, rate)
+        k_times, k_ratio, k_note = _kernel_row(batch, pcfg, shape, rate)
         rows.append(((f"{family}_kernel_t{threads}", k_times, k_ratio, k_note), threads))
     return rows
 
