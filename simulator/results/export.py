@@ -199,7 +199,7 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
 RUN_VERSIONS = ("wfsim", "numpy", "numba", "pandas", "pyarrow")  # recorded in summary.json
 
 
-def run_metrics(run: RunOutput, trades: pa.Table) -> dict[str, Any]:
+def run_metrics(run: RunOutput) -> dict[str, Any]:
     """``compute_metrics`` of a run (no rf or benchmark: see `wfsim report`)."""
     from simulator.results.metrics import compute_metrics
 
@@ -210,12 +210,24 @@ def run_metrics(run: RunOutput, trades: pa.Table) -> dict[str, Any]:
          "n_long": run.n_long, "n_short": run.n_short},
         index=idx,
     )  # fmt: skip
-    # the trade metrics read the filled rows' action, quantities and money (not the ticker):
-    # only those reach pandas (a 1.6 M-row run's strings as objects would double its memory)
-    filled = trades.filter(pc.greater(trades.column("filled_qty"), 0))
-    tr = filled.select(["action", "filled_qty", "price", "notional", "fee", "realized"])
-    tr = tr.to_pandas()
-    tr.insert(0, "date", filled.column("date").to_numpy().astype("datetime64[ns]"))
+    # the trade metrics read the filled rows of the trades table (``trades_table``'s rows with
+    # filled_qty > 0): their action, quantities and money, taken from the records column by
+    # column (a 1.6 M-row run's table is neither filtered nor turned into pandas)
+    f = run.fills
+    rows = np.flatnonzero((f["action"] != HOLD) & (f["qty"] > 0))
+    qty, price = f["qty"][rows], f["price"][rows]
+    day = np.searchsorted(run.days, f["day"][rows])
+    tr = pd.DataFrame(
+        {
+            "date": np.asarray(run.dates, "datetime64[D]")[day].astype("datetime64[ns]"),
+            "action": np.asarray(ACTION_NAMES, dtype=object)[f["action"][rows]],
+            "filled_qty": qty,
+            "price": price,
+            "notional": qty * price,
+            "fee": f["fee"][rows],
+            "realized": f["realized"][rows],
+        }
+    )
     return compute_metrics(pd.Series(m.daily_return, index=idx), book=book, trades=tr)
 
 
@@ -272,15 +284,13 @@ def export_run(
             write_csv(tmp / name, tables.pop(name))
             names.append(name)
             give_back()
-        trades = trades_table(run.fills, run.days, run.dates, run.tickers)
+        summary = run_summary(run, run_metrics(run) if len(run.dates) else {}) | extra
+        give_back()  # the metrics' frames: a large run's pages back before the tables are built
         frames = {
-            "trades": trades,
+            "trades": trades_table(run.fills, run.days, run.dates, run.tickers),
             "equity": equity_table(run.dates, run.marks, run.initial_nav),
             "positions": positions_table(run.dates, run.n_long, run.n_short),
         }
-        summary = run_summary(run, run_metrics(run, trades) if len(run.dates) else {}) | extra
-        del trades
-        give_back()  # the metrics' frames: a large run's pages back before the files are written
         for name in list(frames):
             table = frames.pop(name)
             write_csv(tmp / f"{name}.csv", table)

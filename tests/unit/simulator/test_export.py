@@ -154,3 +154,35 @@ def test_export_run_writes_every_file_and_reruns_byte_identical(tmp_path):
     assert (tmp_path / "a" / "positions.csv").read_text() == (
         "date,n_long,n_short\n2024-01-04,1,0\n2024-01-05,0,1\n"
     )
+
+
+def test_run_metrics_from_the_records_equal_those_of_the_trades_table():
+    """run_metrics reads the filled records column by column; the reference is compute_metrics
+    on the trades table's filled rows (what it read before), equal key by key."""
+    import pandas as pd
+    import pyarrow.compute as pc
+
+    from simulator.results.export import run_metrics
+    from simulator.results.metrics import compute_metrics
+
+    f = fills()
+    f["realized"] = [0.0, 0.0, 9.5, 0.0, 0.0]
+    f = np.concatenate([f, f[2:4]])  # more filled rows, one more closing
+    f["day"][-2:] = 5
+    run = RunOutput("test", DAYS, DATES, TICKERS, f, marks(), 1000.0,
+                    np.array([1, 0]), np.array([0, 1]))  # fmt: skip
+    trades = trades_table(f, DAYS, DATES, TICKERS)
+    filled = trades.filter(pc.greater(trades.column("filled_qty"), 0))
+    tr = filled.select(["action", "filled_qty", "price", "notional", "fee", "realized"])
+    tr = tr.to_pandas()
+    tr.insert(0, "date", filled.column("date").to_numpy().astype("datetime64[ns]"))
+    idx = pd.DatetimeIndex(DATES.astype("datetime64[ns]"), name="date")
+    m = run.marks
+    book = pd.DataFrame({"nav": m.nav, "long_exposure": m.long_exposure,
+                         "short_exposure": m.short_exposure, "n_long": run.n_long,
+                         "n_short": run.n_short}, index=idx)  # fmt: skip
+    want = compute_metrics(pd.Series(m.daily_return, index=idx), book=book, trades=tr)
+    got = run_metrics(run)
+    assert got.keys() == want.keys() and got["n_trades"] == 5
+    for k in want:
+        assert got[k] == want[k] or (np.isnan(got[k]) and np.isnan(want[k])), k
