@@ -127,43 +127,22 @@ def test_every_family_floor_counts_its_own_passes(monkeypatch):
     cfg = NS(train=NS(max_samples_per_epoch=100, max_val_samples=10), features=NS(seq_len=5),
              model=NS(ssl=NS(method="contrastive", max_samples_per_epoch=30),
                       universe=NS(epochs=2)))  # fmt: skip
+
+    def counts(train=0, fwd_only=0, val=0, ssl=0, embed=0):
+        return {"train": train, "fwd_only": fwd_only, "val": val, "ssl": ssl, "embed": embed}
+
     v = {"n_train": 500, "n_val": 40, "epochs": 3, "warm": False, "ssl_loss": [1.0, 0.5]}
-    assert mod.passes("lstm+contrastive", v, cfg, n_ssl=1000) == {
-        "train": 300,
-        "fwd_only": 0,
-        "val": 30,
-        "ssl": 2 * 30 * 2,
-        "embed": 0,
-    }
+    assert mod.passes("lstm+contrastive", v, cfg, n_ssl=1000) == counts(300, 0, 30, 2 * 30 * 2)
     assert mod.passes("lstm+contrastive", v, cfg, n_ssl=7)["ssl"] == 2 * 7 * 2
     u = {"n_train": 5000, "n_val": 400, "epochs": 2, "warm": False, "finetune": "frozen",
          "ft_n_train": 50, "ft_n_val": 8}  # fmt: skip
-    assert mod.passes("lstm-universe", u, cfg, 0) == {
-        "train": 200,
-        "fwd_only": 100,
-        "val": 20 + 2 * 8,
-        "ssl": 0,
-        "embed": 0,
-    }
+    assert mod.passes("lstm-universe", u, cfg, 0) == counts(200, 100, 20 + 2 * 8)
     u["finetune"] = "progressive"
-    assert mod.passes("lstm-universe", u, cfg, 0)["train"] == 200 + 100
-    assert mod.passes("lstm-universe", u, cfg, 0)["val"] == 20 + 3 * 8
+    assert mod.passes("lstm-universe", u, cfg, 0) == counts(200 + 100, 0, 20 + 3 * 8)
     e = {"n_train": 500, "n_val": 40, "encoder_epochs": 4, "rounds": 9}
-    assert mod.passes("embed-gbm", e, cfg, 0) == {
-        "train": 400,
-        "fwd_only": 0,
-        "val": 40,
-        "ssl": 0,
-        "embed": 540,
-    }
+    assert mod.passes("embed-gbm", e, cfg, 0) == counts(400, 0, 40, embed=540)
     p = {"n_train": 500, "n_val": 40, "epochs": 4, "best_epoch": 2}
-    assert mod.passes("lstm-portfolio", p, cfg, 0) == {
-        "train": 2000,
-        "fwd_only": 0,
-        "val": 160,
-        "ssl": 0,
-        "embed": 0,
-    }
+    assert mod.passes("lstm-portfolio", p, cfg, 0) == counts(2000, 0, 160)
     lstm, attn = mod.Shape(3, 8, 1), mod.Shape(3, 8, 1, attention=True)
     assert attn.forward(5) - lstm.forward(5) == 4 * 5 * 64 + 4 * 64 + 4 * 5 * 8  # the MHA's
     sec, note = mod.floor_s("lstm-portfolio", [{"val": p}], cfg, attn, 1e9, [0])
