@@ -248,6 +248,14 @@ class ModelConfig:
     dropout: float = 0.2
     embed_dim: int = 16
     attention: bool = False  # attention pooling over time instead of the last step
+    # the points a family learns from: prediction (the day's prediction points, the consensus
+    # tickers) or universe (every ticker with prices before the open, ~8x the samples); it still
+    # predicts the served points. For lstm, ridge, gbm, embed-gbm (hashed once set; left out at
+    # its default, so existing registries keep their hashes); lstm-universe always takes
+    # model.universe.train_points (universe must agree with it); lstm-portfolio: prediction only
+    train_points: Literal["prediction", "universe"] = field(
+        default="prediction", metadata={"hash": "unless-default"}
+    )
     ridge: RidgeConfig = field(default_factory=RidgeConfig)
     gbm: GBMConfig = field(default_factory=GBMConfig)
     universe: UniverseConfig = field(default_factory=UniverseConfig)
@@ -260,6 +268,16 @@ class ModelConfig:
             raise ValueError(f"family={self.family!r}, expected one of {', '.join(FAMILIES)}")
         if self.target not in TARGETS:
             raise ValueError(f"target={self.target!r}, expected one of {', '.join(TARGETS)}")
+        check_choices(self)
+        if self.train_points == "universe" and (
+            self.family == "lstm-portfolio"
+            or (self.family == "lstm-universe" and self.universe.train_points != "universe")
+        ):
+            raise ValueError(
+                f"train_points={self.train_points!r} does not fit family={self.family!r} "
+                f"(expected 'prediction': lstm-portfolio trains on its days' points, "
+                f"lstm-universe on model.universe.train_points)"
+            )
         if self.hidden < 1 or self.layers < 1 or self.embed_dim < 1:
             raise ValueError("hidden, layers and embed_dim must be >= 1")
         if not 0.0 <= self.dropout < 1.0:

@@ -22,7 +22,7 @@ import structlog
 from episodes.panel import Panel
 from models.config import PretrainConfig
 from models.evaluate import oos_metrics
-from models.families import Predictor, get_family, model_section
+from models.families import Predictor, fit_view, get_family, model_section
 from models.feature_file import open_spilled, spill_file
 from models.features import FeatureSet, build_features
 from models.freshness import code_hash, last_done, panel_hash, read_stamp, stamp_of, write_stamp
@@ -34,7 +34,6 @@ from models.registry import (
     window_seed,
     write_window,
 )
-from models.targets import with_target
 from models.windows import Window, from_config
 from simulator.core import progress
 from simulator.core.errors import ConfigError, RegistryError
@@ -176,7 +175,7 @@ def run_window(
     init = prev.checkpoint if isinstance(prev, WindowOutput) else prev
     family = get_family(cfg.model.family)
     # a family with its own sample points applies the target itself (raw y in)
-    fit_fs = fs if getattr(family, "own_target", False) else with_target(fs, cfg.model.target)
+    fit_fs = fit_view(fs, cfg.model)  # the points it learns from, and its target
     res = family.fit(window, fit_fs, tickers, cfg, seed, init=init if warm_start(cfg) else None)
     tt, kk, pred = serve_predictions(res.predictor, window.serve, fs, tickers)
     y = fs.y[tt, kk]

@@ -25,7 +25,13 @@ from models.registry import WindowEntry, sections_hash
 from simulator.core.errors import RegistryError
 from simulator.core.hashing import sha256_file
 
-__all__ = ["PREDICTIONS", "RELEASE_DAYS", "ModelPredictor", "serving_features"]
+__all__ = [
+    "PREDICTIONS",
+    "RELEASE_DAYS",
+    "ModelPredictor",
+    "served_predictions",
+    "serving_features",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -194,6 +200,38 @@ class ModelPredictor:
         if code:
             write_stamp(root, want)
         return last.serve[1]
+
+
+def served_predictions(
+    panel: Panel, models_dir: Path, cfg: PretrainConfig, universe: str | ServingUniverse
+) -> dict[str, np.ndarray]:
+    """What a replay under ``replay.universe = universe`` is given, for scoring: every day a done
+    window of ``models_dir`` serves, in day order, its live predictions on the universe's points
+    (``ModelPredictor`` in mode ``live``: the same model, points and guard as the replay).
+
+    Returns ``t`` (int64), ``k`` (int64, the store's ticker index), ``pred`` (float64) and ``y``
+    (float64: ``fs.y``, the raw forward return open(t) -> open(t+h), NaN when unknown), one entry
+    per served (day, ticker). A window's registry predictions cover the consensus points it was
+    scored on; under ``eligible`` these cover the whole screened universe the replay trades.
+    """
+    predictor = ModelPredictor(panel, models_dir, cfg, "live", universe)
+    ts, ks, ps = [], [], []
+    for e in predictor.manager.registry.entries:
+        if e.status != "done":
+            continue
+        for t in range(e.serve[0], min(e.serve[1], panel.n_days)):
+            k, pred = predictor(t)
+            ts.append(np.full(len(k), t, np.int64))
+            ks.append(k.astype(np.int64))
+            ps.append(pred)
+    if not ts:
+        raise RegistryError(str(models_dir), "no done window serves a day of this store",
+                            days=panel.n_days, fix="pretrain first")  # fmt: skip
+    t, k = np.concatenate(ts), np.concatenate(ks)
+    y = np.asarray(predictor.fs.y[t, k], dtype=np.float64)
+    log.info("served_predictions", models=str(models_dir), universe=predictor.universe.name,
+             days=len(np.unique(t)), points=len(t))  # fmt: skip
+    return {"t": t, "k": k, "pred": np.concatenate(ps), "y": y}
 
 
 def serving_features(panel: Panel, cfg: FeatureConfig) -> FeatureSet:

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.families import get_family
+from models.families import fit_view, get_family
 from models.pretrain import PretrainData, plan_windows, prepare
-from models.targets import with_target
 from models.train import split_window
 from simulator.core.atomic import write_atomic
 from simulator.core.errors import ConfigError
@@ -101,17 +100,19 @@ def score_config(data: PretrainData, cfg: Any, windows: Sequence[str] | None = N
     """Mean validation MSE and IC over the searched windows (``windows``: ids; default all):
     each window fit on its training part, scored on its validation part only."""
     family = get_family(cfg.model.family)
-    fit_fs = (
-        data.fs if getattr(family, "own_target", False) else with_target(data.fs, cfg.model.target)
-    )
+    fit_fs = fit_view(data.fs, cfg.model)
     mses, ics = [], []
     for w, e in plan_windows(data, cfg):
         if windows is not None and w.id not in windows:
             continue
-        split = split_window(w, data.fs, cfg.train.val_frac)
+        # the validation part of the points it learns from (model.train_points), scored on the
+        # prediction points among them (all of them at the default)
+        split = split_window(w, fit_fs, cfg.train.val_frac)
+        on = data.fs.sample[split.val_t, split.val_k]
+        val_t, val_k = split.val_t[on], split.val_k[on]
         res = family.fit(w, fit_fs, data.tickers, cfg, e.seed, init=None)
-        pred = np.asarray(res.predictor.predict(fit_fs, split.val_t, split.val_k, data.tickers))
-        y = np.asarray(fit_fs.y[split.val_t, split.val_k], dtype=np.float64)
+        pred = np.asarray(res.predictor.predict(fit_fs, val_t, val_k, data.tickers))
+        y = np.asarray(fit_fs.y[val_t, val_k], dtype=np.float64)
         ok = np.isfinite(pred) & np.isfinite(y)
         mses.append(float(np.mean((pred[ok] - y[ok]) ** 2)))
         ics.append(float(np.corrcoef(pred[ok], y[ok])[0, 1]) if ok.sum() > 2 else math.nan)

@@ -179,7 +179,7 @@ def study(
     total = 1 + len(cells) + len(randoms)
     echo(f"study: {total} runs, {ran} run, {total - ran} skipped (done under this config)")
     dirs = [runs / "llm", *(c.run for c in cells), *(d for _, d in randoms)]
-    rows, notes = _rows(cells, randoms, runs / "llm", dirs, inputs)
+    rows, notes = _rows(cells, randoms, runs / "llm", dirs, inputs, store, out)
     csv = write_atomic(out / "study.csv", study_csv(rows))
     echo(format_study(rows, notes).rstrip("\n"))
     echo(f"wrote {csv}")
@@ -204,19 +204,36 @@ def _pretrain_cells(echo, store: Path, cells: list[Cell], backend, workers, addr
 def model_metrics(models: Path) -> dict[str, float]:
     """OOS quality of a registry's saved predictions (every done window pooled) and its mean
     training seconds per window."""
-    from models.evaluate import oos_metrics
-    from models.ic import daily_ic, day_corr, mean_t
     from models.registry import Registry
 
     reg = Registry.load(models)
-    frames, secs = [], []
+    frames = []
     for e in reg.entries:
         if e.status == "done":
             frames.append(pd.read_parquet(reg.root / e.path / "predictions.parquet"))
-            meta = json.loads((reg.root / e.path / "metadata.json").read_text(encoding="utf-8"))
-            secs.append(float(meta["training_time_s"]))
     p = pd.concat(frames, ignore_index=True)
     t, pred, y = (p[c].to_numpy() for c in ("t", "pred", "y"))
+    return ic_quality(t, pred, y) | {"pretrain_s_per_window": pretrain_seconds(models)}
+
+
+def pretrain_seconds(models: Path) -> float:
+    """Mean ``training_time_s`` of a registry's done windows."""
+    from models.registry import Registry
+
+    reg = Registry.load(models)
+    secs = [float(json.loads((reg.root / e.path / "metadata.json").read_text(encoding="utf-8"))
+                  ["training_time_s"]) for e in reg.entries if e.status == "done"]  # fmt: skip
+    return float(np.mean(secs))
+
+
+def ic_quality(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The study's model columns of the points (t, pred, y): pooled IC, daily IC mean, rank IC,
+    ICIR, IC t-stat, direction accuracy. Points whose ``y`` is unknown (NaN) are left out."""
+    from models.evaluate import oos_metrics
+    from models.ic import daily_ic, day_corr, mean_t
+
+    ok = np.isfinite(np.asarray(y, dtype=float))
+    t, pred, y = np.asarray(t)[ok], np.asarray(pred)[ok], np.asarray(y)[ok]
     m = oos_metrics(t, pred, y)
     days = daily_ic(t, pred, y)
     ic_mean, ic_t, n = mean_t(days.ic)
@@ -229,8 +246,54 @@ def model_metrics(models: Path) -> dict[str, float]:
         "icir": ic_mean / sd if sd > 0 else math.nan,
         "ic_t": ic_t,
         "accuracy": m["accuracy"],
-        "pretrain_s_per_window": float(np.mean(secs)),
     }
+
+
+def cell_model_metrics(cell: Cell, store: Path, folder: Path) -> dict[str, float]:
+    """The model columns of one family × seed. IC columns: the registry's saved OOS predictions
+    (the consensus points each window was scored on), except under ``replay.universe: eligible``
+    for a family whose predictions are returns (strategy ``lstm``): then the live predictions on
+    the universe the replay served (``served_points``), so the IC describes what was traded."""
+    if cell.cfg.replay.universe == "consensus" or FAMILY_STRATEGIES[cell.family] != "lstm":
+        return model_metrics(cell.models)
+    pts = served_points(cell, store, folder)
+    return ic_quality(pts["t"], pts["pred"], pts["y"]) | {
+        "pretrain_s_per_window": pretrain_seconds(cell.models)
+    }
+
+
+def served_points(cell: Cell, store: Path, folder: Path) -> dict[str, np.ndarray]:
+    """``models.serve.served_predictions`` of the cell, cached in ``folder/<cell>.parquet``
+    (atomic) under a key of its registry file's sha256 and its config hash: a rerun reads it, a
+    re-pretrained or reconfigured cell computes it again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from models.serve import served_predictions
+    from simulator.core.atomic import atomic_path
+    from simulator.core.hashing import sha256_file
+    from simulator.panel_map import replay_panel
+
+    key = json.dumps({"format": 1, "registry": sha256_file(cell.models / "registry.json"),
+                      "config_hash": config_hash(cell.cfg)}, sort_keys=True).encode()  # fmt: skip
+    path = folder / f"{cell.run.name}.parquet"
+    cols = ("t", "k", "pred", "y")
+    try:
+        table = pq.read_table(path)
+        if (table.schema.metadata or {}).get(SERVED_KEY) == key:
+            return {c: table.column(c).to_numpy() for c in cols}
+    except (OSError, pa.ArrowException):  # missing or unreadable: computed again
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    with replay_panel(store, cell.cfg.features.memory_mb, folder) as panel:
+        pts = served_predictions(panel, cell.models, cell.cfg.pretrain_config(),
+                                 cell.cfg.replay.universe)  # fmt: skip
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.table(pts).replace_schema_metadata({SERVED_KEY: key}), tmp)
+    return pts
+
+
+SERVED_KEY = b"wfsim.served"
 
 
 def _replay_metrics(dirs: Sequence[Path], inputs: dict) -> tuple[dict[str, dict], list[str]]:
@@ -245,8 +308,14 @@ def _replay_metrics(dirs: Sequence[Path], inputs: dict) -> tuple[dict[str, dict]
     return {row.label: row.metrics for row in comp.rows}, notes
 
 
-def _rows(cells, randoms, llm: Path, dirs, inputs) -> tuple[list[dict], list[str]]:
+def _rows(cells, randoms, llm: Path, dirs, inputs, store, out) -> tuple[list[dict], list[str]]:
     replay, notes = _replay_metrics(dirs, inputs)
+    if any(c.cfg.replay.universe != "consensus" for c in cells):
+        own = sorted({c.family for c in cells if FAMILY_STRATEGIES[c.family] != "lstm"})
+        notes.append("IC columns: live predictions on the served universe (replay.universe: "
+                     "eligible), every (day, ticker) a replay is given"
+                     + "".join(f"; {f}: its registry's points" for f in own)
+                     + f"; cached in {out / 'served'}")  # fmt: skip
 
     def one(label, kind, family, seed, metrics):
         return {"row": label, "kind": kind, "family": family, "seed": seed, "n_seeds": 1, **metrics}
@@ -258,7 +327,8 @@ def _rows(cells, randoms, llm: Path, dirs, inputs) -> tuple[list[dict], list[str
     groups = {c.family: [] for c in cells}
     for c in cells:
         groups[c.family].append(one(c.run.name, "seed", c.family, c.seed,
-                                    model_metrics(c.models) | pick(c.run.name)))  # fmt: skip
+                                    cell_model_metrics(c, store, out / "served")
+                                    | pick(c.run.name)))  # fmt: skip
     groups["random"] = [one(d.name, "seed", "random", s, pick(d.name)) for s, d in randoms]
     for family, members in groups.items():
         rows.append(_aggregate(family, members))

@@ -31,6 +31,7 @@ import numpy as np
 
 from models.config import FAMILIES, ModelConfig
 from models.features import FeatureSet
+from models.targets import with_target
 from models.windows import Window
 
 __all__ = [
@@ -46,11 +47,13 @@ __all__ = [
     "get_family",
     "load_predictor",
     "model_section",
+    "fit_view",
 ]
 
 # the lstm family's ModelConfig fields: its checkpoint and its config hash hold exactly these
 LSTM_SHAPE = ("hidden", "layers", "dropout", "embed_dim", "attention")
 SECTIONS = {"lstm-portfolio": "portfolio"}  # a family's ModelConfig section, where not its name
+OWN_POINTS = ("lstm-universe", "lstm-portfolio")  # families that choose their training points
 
 
 class Predictor(Protocol):
@@ -168,11 +171,12 @@ def model_section(m: ModelConfig) -> dict[str, Any]:
     ``ridge``/``gbm``/``embed-gbm``: ``model.ridge`` / ``model.gbm`` / ``model.embed_gbm``;
     ``lstm-portfolio``: ``model.portfolio``), plus what the family also reads: ``ssl`` for an
     lstm with SSL on; ``gbm`` for embed-gbm, and with embeddings on also ``lstm`` (the encoder
-    shape) and ``ssl``.
+    shape) and ``ssl``; ``train_points`` when it is ``universe`` (``fit_view``).
     """
     shape = {k: getattr(m, k) for k in LSTM_SHAPE}
     ssl_on = m.ssl.method != "none"
-    if m.family == "lstm" and m.target == "raw" and not ssl_on:
+    wide = m.train_points != "prediction" and m.family not in OWN_POINTS
+    if m.family == "lstm" and m.target == "raw" and not ssl_on and not wide:
         return shape
     key = SECTIONS.get(m.family, m.family)
     if m.family == "lstm":
@@ -188,4 +192,19 @@ def model_section(m: ModelConfig) -> dict[str, Any]:
             out["lstm"] = shape
     if ssl_on and (m.family == "lstm" or "lstm" in out):
         out["ssl"] = dataclasses.asdict(m.ssl)
+    if wide:
+        out["train_points"] = m.train_points
     return out
+
+
+def fit_view(fs: FeatureSet, m: ModelConfig) -> FeatureSet:
+    """What family ``m.family`` fits a window on: ``fs`` with its sample points widened to every
+    point with prices before the open (``has_data``) under ``model.train_points: universe``, and
+    ``y`` the configured target over those points (``models.targets.with_target``; a family with
+    ``own_target`` receives the raw return and takes its target over its own points). The window's
+    purge and split then run on these points as on any (``models.train.split_window``); serving
+    is unchanged: a model predicts the points a replay serves."""
+    family = get_family(m.family)
+    if m.train_points == "universe" and m.family not in OWN_POINTS:
+        fs = dataclasses.replace(fs, sample=fs.has_data)
+    return fs if getattr(family, "own_target", False) else with_target(fs, m.target)

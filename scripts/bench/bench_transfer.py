@@ -17,9 +17,12 @@ market of the same bed, ``--bed-days`` a longer one (more windows and served day
 claim grows with the square root of the days if its daily difference does not change). Training
 seeds: ``--seed`` .. ``--seed + --repeat - 1`` (after
 ``--warmup`` untimed fits of the seeds before them); ``--check`` fails unless every claim's pooled
-difference is positive. Appended to RESULTS.md unless --no-append. Usage:
+difference is positive. ``--tabular``: instead, ``ridge`` and ``gbm`` trained on the universe
+(``model.train_points: universe``) vs on the prediction points, same seed, scored on the
+consensus points and on the short-history points (LightGBM on 1 thread). Appended to RESULTS.md
+unless --no-append. Usage:
   python scripts/bench/bench_transfer.py [--seed 1 --repeat 3] [--inputs price|all] [--bed-seed 1]
-                                         [--bed-days 220]
+                                         [--bed-days 220] [--tabular]
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ def main() -> None:
     ap.add_argument("--bed-seed", type=int, default=None)
     ap.add_argument("--bed-days", type=int, default=None, help="days of the bed (default 220)")
     ap.add_argument("--target", default=None, help="model.target of every model")
+    ap.add_argument("--tabular", action="store_true",
+                    help="ridge and gbm: model.train_points universe vs prediction")  # fmt: skip
     args = ap.parse_args()
     import torch
 
@@ -72,6 +77,13 @@ def main() -> None:
     seeds = list(range(args.seed, args.seed + args.repeat))
     label = ",".join(map(str, seeds))
     cpu = wall = 0.0
+    if args.tabular:
+        head = f"bench_transfer --tabular: bed {universe_bed.BED} seed {universe_bed.BED_SEED}"
+        rows, pooled = _tabular(data, history, seeds, args.target, label)
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        report("\n".join([head, *lines[1:3], *rows]) + f"\n(load average {load})", args.no_append)
+        _check(args.check, pooled)
+        return
     with tempfile.TemporaryDirectory() as d:
         inputs = {"model.universe.inputs": args.inputs}
         for seed in range(args.seed - args.warmup, args.seed):  # untimed: warm the caches
@@ -94,9 +106,44 @@ def main() -> None:
             lines.append(_row(f"mean of {label}", claim, b, p, float("nan"), float("nan")))
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     report("\n".join(lines) + f"\n(load average {load})", args.no_append)
+    _check(args.check, pooled)
+
+
+def _check(check: bool, pooled: list) -> None:
     bad = [f"{claim} {diff:+.4f}" for claim, diff in pooled if not diff > 0]
-    if args.check and bad:
+    if check and bad:
         raise SystemExit(f"check failed: pooled differences not positive: {', '.join(bad)}")
+
+
+def _tabular(data, history, seeds, target, label) -> tuple[list[str], list]:
+    """Rows of ridge and gbm trained on the universe vs on the prediction points, per seed and
+    pooled, on the consensus and on the short-history points."""
+    from models.pretrain import pretrain
+    from tests.unit.models.universe_bed import bed_config, compare, short_points
+
+    masks = {"consensus": data.fs.sample, "short": short_points(data, history)}
+    extra = {"model.gbm.num_threads": 1, **({"model.target": target} if target else {})}
+    rows, pooled = [], []
+    with tempfile.TemporaryDirectory() as d:
+        for family in ("ridge", "gbm"):
+            roots: dict[str, list[Path]] = {"prediction": [], "universe": []}
+            for seed in seeds:
+                c0, w0 = time.process_time(), time.perf_counter()
+                for points in roots:
+                    cfg = bed_config(family, **{**extra, "model.train_points": points})
+                    root = Path(d) / f"{family}-{points}-{seed}"
+                    pretrain(data, root, dataclasses.replace(cfg, seed=seed))
+                    roots[points].append(root)
+                cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+                for name, mask in masks.items():
+                    p = compare(data, mask, roots["universe"][-1], roots["prediction"][-1])
+                    rows.append(_row(str(seed), f"{family} {name}", "prediction", p, cpu, wall))
+            for name, mask in masks.items():
+                p = compare(data, mask, roots["universe"], roots["prediction"])
+                pooled.append((f"{family} {name}", p.diff))
+                nan = float("nan")
+                rows.append(_row(f"mean of {label}", f"{family} {name}", "prediction", p, nan, nan))
+    return rows, pooled
 
 
 def _row(seed: str, claim: str, base: str, p, cpu: float, wall: float) -> str:

@@ -86,6 +86,9 @@ def study(
                                  turnover, fees, pretrain s/window; mean ± std over seeds;
                                  each seed, the LLM, random and SPY rows
     OUT/report.html              every run, with the study table as a section
+    OUT/served/<family>-<seed>   under replay.universe: eligible, the live predictions on the
+                                 universe served (the IC columns score these, not the
+                                 registry's consensus points); cached, recomputed on change
 
     Resumable: a run that is done under its config (summary's config hash, manifest, and every
     registry window verified) is skipped; anything else is pretrained (resuming) and replayed.
@@ -93,6 +96,8 @@ def study(
     \b
     Example:
       wfsim study --store real-store --out study --families lstm,ridge,gbm --seeds 3
+      wfsim study ... --config breadth.yaml   (replay: {universe: eligible},
+                                               model: {train_points: universe})
       wfsim study ... --backend ray --address HEAD:6379   (store and OUT on a shared path)
     """
     from simulator.config import config_to_dict

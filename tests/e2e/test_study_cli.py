@@ -145,3 +145,33 @@ def test_an_unknown_family_is_a_usage_error_listing_the_valid_ones(tmp_path):
     )
     assert res.exit_code == 2
     assert "nope" in res.output and ",".join(ALL_FAMILIES) in res.output
+
+
+def test_under_the_eligible_universe_the_ic_columns_score_the_served_universe(tmp_path):
+    """``replay.universe: eligible``: a family's IC columns are those of the live predictions on
+    every (day, ticker) its replay was given (cached in OUT/served), not of the registry's
+    consensus points; a rerun reads the cache, a cache with another key is computed again."""
+    from simulator.study import ic_quality, model_metrics
+
+    config = {**TINY, "replay": {"universe": "eligible"}}
+    args, output = run_study(tmp_path, config, "ridge", 1)
+    out = tmp_path / "out"
+    cache = out / "served" / "ridge-0.parquet"
+    served = pd.read_parquet(cache)
+    row = pd.read_csv(out / "study.csv").set_index("row").loc["ridge-0"]
+    want = ic_quality(served["t"].to_numpy(), served["pred"].to_numpy(), served["y"].to_numpy())
+    for key, value in want.items():
+        assert row[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key  # CSV: 10 digits
+    registry = model_metrics(out / "models" / "ridge-0")
+    n_saved = sum(len(pd.read_parquet(p)) for p in (out / "models").rglob("predictions.parquet"))
+    assert len(served) > 1.5 * n_saved
+    assert registry["ic_pooled"] != pytest.approx(row["ic_pooled"])  # other points, other IC
+    assert "live predictions on the served universe" in output
+    stamp, table = cache.stat().st_mtime_ns, (out / "study.csv").read_bytes()
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert cache.stat().st_mtime_ns == stamp and (out / "study.csv").read_bytes() == table
+    pd.DataFrame({"t": [0]}).to_parquet(cache)  # no key: not this cell's points
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert pd.read_parquet(cache).equals(served) and (out / "study.csv").read_bytes() == table

@@ -4,8 +4,10 @@ of a tiny LSTM pretrained on a stub panel."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import structlog
 import torch
@@ -14,6 +16,7 @@ from agents.lstm import LSTMDecisionMaker
 from models.ensemble import EnsemblePredictor
 from models.infoset import STRICT
 from models.pretrain import pretrain
+from models.serve import served_predictions
 from simulator.config import load_config
 from simulator.core.errors import RegistryError
 from simulator.kernels.records import BUY, SHORT
@@ -138,3 +141,58 @@ def test_eligible_points_and_orders_ignore_a_future_with_prices_and_tickers_remo
     base, moved = run(PANEL, cfg, registries[0]), run(moved_panel, cfg, registries[0])
     assert orders_upto(base, t) == orders_upto(moved, t)
     assert orders_upto(base, t + 2) != orders_upto(moved, t + 2)  # teeth
+
+
+@pytest.mark.parametrize("universe", ["consensus", "eligible"])
+def test_served_predictions_are_what_the_replay_is_given_with_the_raw_return(registries, universe):
+    """``models.serve.served_predictions`` (the study's IC under ``eligible``): day by day the
+    points and predictions a replay's predictor returns, and y = open(t+1)/open(t) - 1."""
+    cfg = cfg_with(universe=universe)
+    got = served_predictions(PANEL, registries[0], cfg.pretrain_config(), universe)
+    live = model_predictor(PANEL, registries[0], cfg)
+    days = range(CFG.windows.initial, PANEL.n_days)
+    assert np.array_equal(np.unique(got["t"]), np.array(days))
+    for t in days:
+        at = got["t"] == t
+        k, pred = live(t)
+        np.testing.assert_array_equal(got["k"][at], k)
+        np.testing.assert_array_equal(got["pred"][at], pred)
+    k, t = got["k"], got["t"]
+    nxt = np.minimum(t + 1, PANEL.n_days - 1)
+    y = np.where(t + 1 < PANEL.n_days, PANEL.open[nxt, k] / PANEL.open[t, k] - 1.0, np.nan)
+    np.testing.assert_allclose(got["y"], y.astype(np.float32), rtol=1e-6, equal_nan=True)
+    assert np.isfinite(got["y"]).mean() > 0.9
+
+
+def test_served_predictions_on_eligible_extend_the_registrys_consensus_points(registries):
+    """Under ``consensus`` the served points are the registry's saved ones (same predictions up
+    to the batch's float rounding); under ``eligible`` a superset, the consensus points' values
+    unchanged (each sequence is computed on its own)."""
+    pc = CFG.pretrain_config()
+    cons = served_predictions(PANEL, registries[0], pc, "consensus")
+    wide = served_predictions(PANEL, registries[0], pc, "eligible")
+    saved = pd.concat(
+        [pd.read_parquet(p) for p in sorted(registries[0].glob("w*/predictions.parquet"))]
+    )
+    pos = {name: k for k, name in enumerate(PANEL.tickers)}
+    assert list(zip(cons["t"], cons["k"], strict=True)) == list(
+        zip(saved["t"], [pos[n] for n in saved["ticker"]], strict=True)
+    )
+    np.testing.assert_allclose(cons["pred"], saved["pred"], rtol=1e-5, atol=1e-7)
+    key = {(t, k): p for t, k, p in zip(wide["t"], wide["k"], wide["pred"], strict=True)}
+    assert len(key) > 1.5 * len(cons["t"])
+    np.testing.assert_allclose(
+        [key[(t, k)] for t, k in zip(cons["t"], cons["k"], strict=True)], cons["pred"], rtol=1e-5
+    )
+
+
+def test_served_predictions_of_a_registry_with_no_done_window_is_a_registry_error(
+    registries, tmp_path
+):
+    reg = json.loads((registries[0] / "registry.json").read_text(encoding="utf-8"))
+    for w in reg["windows"]:
+        w["status"] = "planned"
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "registry.json").write_text(json.dumps(reg), encoding="utf-8")
+    with pytest.raises(RegistryError, match="no done window serves a day"):
+        served_predictions(PANEL, tmp_path / "m", CFG.pretrain_config(), "eligible")
