@@ -23,8 +23,14 @@ from models.train import train_window
 from models.windows import from_config
 from simulator.config import load_config
 from simulator.core.errors import ConfigError, LookaheadError
-from simulator.strategies import model_predictor
-from tests.unit.models.test_families import FIELDS, PANEL, _preds, cfg_of, digests
+from tests.unit.models.test_families import (
+    FIELDS,
+    PANEL,
+    assert_saved_equals_live,
+    assert_unmoved_until,
+    cfg_of,
+    digests,
+)
 from tests.unit.simulator.test_loop import perturb
 
 FT = ("none", "progressive")
@@ -126,15 +132,7 @@ def test_inputs_at_or_after_day_p_leave_earlier_models_and_predictions_unchanged
 ):
     ft, root = trained
     pretrain(perturb(PANEL, p, FIELDS), tmp_path, ucfg(ft))
-    old_reg, new_reg = Registry.load(root), Registry.load(tmp_path)
-    for w in ("w000", "w001"):
-        a, b = old_reg.entry(w), new_reg.entry(w)
-        assert a.weights_hash == b.weights_hash and a.label_end_max == b.label_end_max < 55
-        old, new = _preds(root, w), _preds(tmp_path, w)
-        cols = ["t", "ticker", "pred"]
-        np.testing.assert_array_equal(old[old.t <= p][cols], new[new.t <= p][cols])
-    old, new = _preds(root, "w001"), _preds(tmp_path, "w001")
-    assert not np.array_equal(old[old.t > p]["pred"], new[new.t > p]["pred"])
+    assert_unmoved_until(root, tmp_path, p)
 
 
 def test_checkpoint_carries_family_and_the_universe_model(trained):
@@ -160,14 +158,7 @@ def test_manager_guard_rejects_a_model_whose_labels_reach_the_day(trained, tmp_p
 def test_saved_and_live_predictions_agree(trained):
     _, root = trained
     base = load_config(overrides={k: v for k, v in _small().items() if not k.startswith("model.")})
-    out = {}
-    for mode in ("saved", "live"):
-        cfg = dataclasses.replace(base, replay=dataclasses.replace(base.replay, predictions=mode))
-        pred = model_predictor(PANEL, root, cfg)
-        out[mode] = [pred(t) for t in range(40, 70)]
-    for (ks, ps), (kl, pl) in zip(out["saved"], out["live"], strict=True):
-        np.testing.assert_array_equal(ks, kl)
-        np.testing.assert_allclose(ps, pl, rtol=1e-5, atol=1e-7)
+    assert_saved_equals_live(root, base)
 
 
 def _small():

@@ -18,8 +18,15 @@ from models.pretrain import pretrain
 from models.registry import Registry
 from simulator.config import config_hash, load_config
 from simulator.core.errors import ConfigError
-from simulator.strategies import model_predictor
-from tests.unit.models.test_families import FIELDS, PANEL, _preds, cfg_of, digests
+from tests.unit.models.test_families import (
+    FIELDS,
+    PANEL,
+    _preds,
+    assert_saved_equals_live,
+    assert_unmoved_until,
+    cfg_of,
+    digests,
+)
 from tests.unit.simulator.test_loop import perturb
 
 WIDE = {"model.train_points": "universe"}
@@ -101,25 +108,9 @@ def test_inputs_at_or_after_day_p_leave_earlier_models_and_predictions_unchanged
     ticker priced before the open) bring no day-p information into a window."""
     family, wide, _ = trained
     pretrain(perturb(PANEL, p, FIELDS), tmp_path, cfg_of(family, **WIDE))
-    old_reg, new_reg = Registry.load(wide), Registry.load(tmp_path)
-    for w in ("w000", "w001"):
-        a, b = old_reg.entry(w), new_reg.entry(w)
-        assert a.weights_hash == b.weights_hash and a.label_end_max == b.label_end_max < 55
-        old, new = _preds(wide, w), _preds(tmp_path, w)
-        cols = ["t", "ticker", "pred"]
-        np.testing.assert_array_equal(old[old.t <= p][cols], new[new.t <= p][cols])
-    old, new = _preds(wide, "w001"), _preds(tmp_path, "w001")
-    assert not np.array_equal(old[old.t > p]["pred"], new[new.t > p]["pred"])
+    assert_unmoved_until(wide, tmp_path, p)
 
 
 def test_saved_and_live_serve_alike(trained):
     family, wide, _ = trained
-    base = cfg_of(family, **WIDE)
-    got = {}
-    for mode in ("saved", "live"):
-        cfg = dataclasses.replace(base, replay=dataclasses.replace(base.replay, predictions=mode))
-        pred = model_predictor(PANEL, wide, cfg)
-        got[mode] = [pred(t) for t in range(40, 70)]
-    for (ks, ps), (kl, pl) in zip(got["saved"], got["live"], strict=True):
-        np.testing.assert_array_equal(ks, kl)
-        np.testing.assert_allclose(ps, pl, rtol=1e-5, atol=1e-7)
+    assert_saved_equals_live(wide, cfg_of(family, **WIDE))

@@ -96,3 +96,13 @@ def test_the_demo_preset_sits_between_the_defaults_and_the_users_file(tmp_path):
     assert (cfg.synth.days, cfg.synth.tickers, cfg.windows.initial, cfg.windows.step) == (
         90, 100, 150, 10)  # fmt: skip
     assert cfg.seed == 3 and load_preset(DEMO_PRESET) == preset  # the preset is not mutated
+
+
+def test_the_breadth_preset_loads_as_the_readme_states():
+    cfg = load_config(DEFAULT_YAML.parent / "breadth.yaml")
+    assert (cfg.model.target, cfg.model.train_points) == ("demeaned", "universe")
+    assert cfg.decision.neutral and cfg.replay.universe == "eligible"
+    for family in ("lstm", "ridge", "gbm", "lstm-universe", "embed-gbm"):
+        dataclasses.replace(cfg.model, family=family)  # each accepts it
+    with pytest.raises(ValueError, match="lstm-portfolio"):
+        dataclasses.replace(cfg.model, family="lstm-portfolio")
