@@ -119,7 +119,11 @@ def cell_done(run: Path, cfg: RunConfig, models: Path | None = None) -> bool:
 def _cells(out: Path, cfg: RunConfig, families: Sequence[str], seeds: Sequence[int]) -> list[Cell]:
     cells = []
     for family in families:
-        model = dataclasses.replace(cfg.model, family=family)
+        try:
+            model = dataclasses.replace(cfg.model, family=family)
+        except ValueError as exc:  # a model setting that this family refuses
+            fix = "drop the family from --families or the setting from --config"
+            raise ConfigError("model", str(exc), family=family, fix=fix) from None
         for s in seeds:
             seeded = dataclasses.replace(cfg, seed=s, model=model)
             name = f"{family}-{s}"
@@ -162,10 +166,10 @@ def study(
         from models.backends import require_ray
 
         require_ray()  # before anything is written
+    cells = _cells(out, cfg, families, seeds)  # every family takes the config: before any write
     out.mkdir(parents=True, exist_ok=True)
     cfg_text = yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
     write_atomic(out / "config-study.yaml", cfg_text)
-    cells = _cells(out, cfg, families, seeds)
     runs = out / "runs"
     if backend != "local":  # local: each cell pretrains in turn below
         _pretrain_cells(echo, store, cells, backend, workers, address)

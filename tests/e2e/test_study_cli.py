@@ -175,3 +175,15 @@ def test_under_the_eligible_universe_the_ic_columns_score_the_served_universe(tm
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert pd.read_parquet(cache).equals(served) and (out / "study.csv").read_bytes() == table
+
+
+def test_a_setting_one_family_refuses_stops_before_anything_is_written(tmp_path):
+    from simulator.config import DEFAULT_YAML
+
+    preset = str(DEFAULT_YAML.parent / "breadth.yaml")
+    args = ["study", "--store", str(tmp_path), "--out", str(tmp_path / "o"), "--config", preset,
+            "--families", "ridge,lstm-portfolio"]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1
+    assert "train_points='universe' does not fit family='lstm-portfolio'" in res.output
+    assert "drop the family" in res.output and not (tmp_path / "o").exists()
