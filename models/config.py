@@ -12,6 +12,7 @@ __all__ = [
     "FAMILIES",
     "FAMILY_STRATEGIES",
     "INFO_SET_LAGS",
+    "PRICE_FEATURES",
     "TARGETS",
     "FeatureConfig",
     "WindowConfig",
@@ -21,6 +22,7 @@ __all__ = [
     "PortfolioConfig",
     "SSLConfig",
     "EmbedGBMConfig",
+    "FactorConfig",
     "ModelConfig",
     "TrainConfig",
     "PretrainConfig",
@@ -31,13 +33,15 @@ __all__ = [
 # The one table of names; models.infoset.InfoSet holds the rules built on it.
 INFO_SET_LAGS = MappingProxyType({"strict": 1, "recorded": 0})
 # model families (models/families/<name>.py, a "-" in the name is "_" in the module's)
-FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe", "lstm-portfolio", "embed-gbm")
+FAMILIES = ("lstm", "ridge", "gbm", "lstm-universe", "lstm-portfolio", "embed-gbm", "factor")
 # the `wfsim replay --strategy` that serves a family's models: lstm-portfolio's predictions are
 # weights of NAV (agents.portfolio), every other family's are return forecasts (agents.lstm)
 FAMILY_STRATEGIES = MappingProxyType(
     {f: "lstm" for f in FAMILIES} | {"lstm-portfolio": "lstm-portfolio"}
 )
 REBALANCE_DAYS = (1, 5, 21)  # model.portfolio.rebalance choices
+# the price features of models.features (each from prices before the open of its day)
+PRICE_FEATURES = ("ret1", "ret5", "ret20", "vol20", "gap", "intraday", "ma5_dist", "ma20_dist")
 TARGETS = ("raw", "demeaned", "rank")  # training target (models.targets.fit_target)
 
 
@@ -123,6 +127,23 @@ class GBMConfig:
                 raise ValueError(f"{name}={getattr(self, name)}, expected in (0, 1]")
         if self.lambda_l2 < 0 or self.early_stopping < 0 or self.num_threads < 1:
             raise ValueError("lambda_l2, early_stopping must be >= 0 and num_threads >= 1")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FactorConfig:
+    """Family ``factor``: one classical pre-open price factor, no training (a baseline that
+    cannot overfit): the prediction of (t, k) is ``sign * feature[t, k]``."""
+
+    feature: str = "ret5"  # one of models.features.PRICE_FEATURES (known before the open of t)
+    sign: int = -1  # -1: reversal (losers up), +1: momentum
+
+    def __post_init__(self) -> None:
+        if self.feature not in PRICE_FEATURES:
+            raise ValueError(
+                f"feature={self.feature!r}, expected one of {', '.join(PRICE_FEATURES)}"
+            )
+        if self.sign not in (-1, 1):
+            raise ValueError(f"sign={self.sign}, expected -1 or 1")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -262,6 +283,8 @@ class ModelConfig:
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
     ssl: SSLConfig = field(default_factory=SSLConfig)  # lstm encoders (lstm, embed-gbm)
     embed_gbm: EmbedGBMConfig = field(default_factory=EmbedGBMConfig)
+    # added later: left out of every hash at its default, so earlier configs keep their hashes
+    factor: FactorConfig = field(default_factory=FactorConfig, metadata={"hash": "unless-default"})
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

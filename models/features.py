@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from episodes.panel import ANALYSTS, Panel
-from models.config import FeatureConfig
+from models.config import PRICE_FEATURES, FeatureConfig
 from models.infoset import InfoSet
 from models.infoset import has_data as infoset_has_data
 from models.mapped import take
@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 # price features ranked cross-sectionally when cfg.ranks is on
-PRICE_FEATURES = ("ret1", "ret5", "ret20", "vol20", "gap", "intraday", "ma5_dist", "ma20_dist")
 _PX20 = ("ret20", "vol20", "ma20_dist")  # features needing 20 days of history (flag px20_missing)
 AGENT_SHORT = dict(zip(ANALYSTS, ("tech", "sent", "fund", "val", "buffett", "ackman"), strict=True))
 _ANALYST_PARTS = ("dir", "conf", "has", "conf_missing")

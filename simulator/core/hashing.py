@@ -33,7 +33,8 @@ def _hashed_fields(value: Any) -> list[dataclasses.Field]:
     for f in dataclasses.fields(value):
         rule = f.metadata.get("hash", True)
         if rule == "unless-default":
-            rule = getattr(value, f.name) != f.default
+            has = f.default is not dataclasses.MISSING
+            rule = getattr(value, f.name) != (f.default if has else f.default_factory())
         if rule:
             out.append(f)
     return out
