@@ -33,6 +33,7 @@ STUDY_COLUMNS = (
     ("ic_pooled", "IC pooled", "num3"),
     ("ic_mean", "IC mean", "num3"),
     ("rank_ic", "Rank IC", "num3"),
+    ("rank_ic_t", "Rank IC t", "num2"),
     ("icir", "ICIR", "num2"),
     ("ic_t", "IC t", "num2"),
     ("accuracy", "Dir acc", "pct"),
@@ -47,14 +48,15 @@ STUDY_COLUMNS = (
 
 LEGEND = (
     "IC pooled: one Pearson correlation over every served (day, ticker) pair; IC mean / Rank IC: "
-    "mean of the daily cross-sectional (rank) ICs; ICIR: IC mean / its daily std; IC t: t-stat of "
-    "the daily IC mean; Dir acc: share of matching signs; replay metrics over the days every run "
-    "shares (Sharpe rf: excess over the rf CSV); Pretrain s/win: mean training_time_s of the "
-    "registry's windows; 'a±b': mean ± std (ddof=1) over seeds; lstm-portfolio predicts a "
-    "name's weight of NAV (0 when not held), so its IC is that of the weights with the next "
-    "open-to-open return and its Dir acc the share where 'held' (weight > 0) matches 'went up'"
+    "mean of the daily cross-sectional (rank) ICs; Rank IC t: t-stat of the daily rank IC mean; "
+    "ICIR: IC mean / its daily std; IC t: t-stat of the daily IC mean; Dir acc: share of "
+    "matching signs; replay metrics over the days every run shares (Sharpe rf: excess over the "
+    "rf CSV); Pretrain s/win: mean training_time_s of the registry's windows; 'a±b': mean ± std "
+    "(ddof=1) over seeds; lstm-portfolio predicts a name's weight of NAV (0 when not held), so "
+    "its IC is that of the weights with the next open-to-open return and its Dir acc the share "
+    "where 'held' (weight > 0) matches 'went up'"
 )
-MODEL_KEYS = ("ic_pooled", "ic_mean", "rank_ic", "icir", "ic_t", "accuracy")
+MODEL_KEYS = ("ic_pooled", "ic_mean", "rank_ic", "rank_ic_t", "icir", "ic_t", "accuracy")
 MODEL_KEYS += ("pretrain_s_per_window",)
 REPLAY_KEYS = ("total_return", "sharpe_rf", "max_drawdown", "turnover", "fees_paid")
 
@@ -247,6 +249,7 @@ def ic_quality(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, floa
         "ic_pooled": float(pooled[0]),
         "ic_mean": ic_mean,
         "rank_ic": m["rank_ic"],
+        "rank_ic_t": m["rank_ic_t"],
         "icir": ic_mean / sd if sd > 0 else math.nan,
         "ic_t": ic_t,
         "accuracy": m["accuracy"],

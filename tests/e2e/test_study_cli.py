@@ -20,7 +20,8 @@ from tests.e2e.test_demo import TINY
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # ~35 s first run on 2 loaded cores
 
 FAMILIES = ("lstm", "ridge")
-KEYS = ("ic_pooled", "ic_mean", "rank_ic", "icir", "ic_t", "accuracy", "total_return")
+KEYS = ("ic_pooled", "ic_mean", "rank_ic", "rank_ic_t", "icir", "ic_t", "accuracy")
+KEYS += ("total_return",)
 KEYS += ("sharpe_rf", "max_drawdown", "turnover", "fees_paid", "pretrain_s_per_window")
 
 
