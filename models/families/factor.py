@@ -12,6 +12,7 @@ registry reads like every other family's.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,11 @@ class FactorFamily(FamilyBase):
             **header(FORMAT, self.name, window, dataclasses.asdict(fc), fs),
             "state_dict": {"sign": torch.tensor([fc.sign], dtype=torch.int64)},
         }
+        # the feature's name is also in feature_names: one interned object for both, so the
+        # pickle's memo (and the file's bytes) do not depend on whether the config crossed a
+        # process boundary (a Ray task gets its own copy of the string)
+        ckpt["feature_names"] = [sys.intern(str(n)) for n in ckpt["feature_names"]]
+        ckpt["config"]["feature"] = sys.intern(str(fc.feature))
         return ckpt, pred, {"val_ic": ic, **split_sizes(len(split.train_t), len(split.val_t))}
 
     def load(self, checkpoint: dict[str, Any]) -> FactorPredictor:

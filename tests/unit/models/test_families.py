@@ -302,7 +302,7 @@ def test_resume_after_a_lost_window_gives_the_same_registry(family, tmp_path):
 
 @pytest.mark.ray
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["ridge", "gbm", "embed-gbm"])
+@pytest.mark.parametrize("family", ["ridge", "gbm", "embed-gbm", "factor"])
 def test_ray_backend_gives_the_local_artifacts(family, tmp_path, local_ray):
     pretrain(PANEL, tmp_path / "local", cfg_of(family))
     res = pretrain(PANEL, tmp_path / "ray", cfg_of(family), backend="ray", workers=2)
