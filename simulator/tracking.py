@@ -246,9 +246,9 @@ def replay_record(out: Path) -> Record:
 
 
 def pretrain_record(models: Path, config: Mapping[str, Any]) -> Record:
-    """A registry's OOS quality (``simulator.study.model_metrics``: pooled IC, ...), each
+    """A registry's OOS quality (``simulator.study_quality.model_metrics``: pooled IC, ...), each
     window's metrics (step = window index), ``registry.json`` and each window's metadata.json."""
-    from simulator.study import model_metrics
+    from simulator.study_quality import model_metrics
 
     registry = json.loads((models / "registry.json").read_text(encoding="utf-8"))
     done = [e for e in registry["windows"] if e.get("status") == "done"]

@@ -107,7 +107,7 @@ def test_replay_run_has_the_config_summary_numbers_windows_and_files(logged):
 
 def test_pretrain_run_has_the_config_oos_quality_and_registry(logged):
     from simulator.config import config_to_dict, load_config
-    from simulator.study import model_metrics
+    from simulator.study_quality import model_metrics
 
     root, client = logged
     (run,) = _runs(client, "pretrain")

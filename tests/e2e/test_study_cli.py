@@ -152,7 +152,7 @@ def test_under_the_eligible_universe_the_ic_columns_score_the_served_universe(tm
     """``replay.universe: eligible``: a family's IC columns are those of the live predictions on
     every (day, ticker) its replay was given (cached in OUT/served), not of the registry's
     consensus points; a rerun reads the cache, a cache with another key is computed again."""
-    from simulator.study import ic_quality, model_metrics
+    from simulator.study_quality import ic_quality, model_metrics
 
     config = {**TINY, "replay": {"universe": "eligible"}}
     args, output = run_study(tmp_path, config, "ridge", 1)
