@@ -335,8 +335,9 @@ class TrainConfig:
     # fp32, or bf16 mixed precision (torch.autocast: bfloat16 matrix products, float32 weights and
     # loss; models.accel). Changes the float bits, so hashed once set (left out at its default)
     precision: Literal["fp32", "bf16"] = field(default="fp32", metadata={"hash": "unless-default"})
-    # the LSTM layers' kernel: torch = nn.LSTM (oneDNN here); fused = models.lstm_fused (big GEMMs,
-    # hand-written backward). Changes the float bits of the weights, so hashed once set; left out
+    # the LSTM kernel in training (lstm, lstm-universe, embed-gbm's encoder, lstm-portfolio):
+    # torch = nn.LSTM (oneDNN here); fused = models.lstm_fused (big GEMMs, hand-written backward).
+    # Changes the float bits of the weights, so hashed once set; left out
     # of the hash at its default, so registries pretrained before the option stay valid
     lstm_kernel: Literal["torch", "fused"] = field(
         default="torch", metadata={"hash": "unless-default"}

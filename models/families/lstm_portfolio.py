@@ -37,6 +37,7 @@ from episodes.account import RECORDED_ACCOUNT
 from models.config import PortfolioConfig
 from models.families import FamilyBase, Fitted, header, split_sizes
 from models.features import FeatureSet, Scaler, gather_sequences
+from models.lstm_fused import fused_lstm
 from models.portfolio import portfolio_returns, rebalances, sharpe_loss, weight_path
 from models.train import split_window
 
@@ -52,9 +53,14 @@ class PortfolioNet(nn.Module):
     """LSTM over the last ``seq_len`` steps (features + mask channel), then multi-head attention
     with day t's output as the query over all unmasked steps (residual), then a linear score."""
 
-    def __init__(self, n_features: int, pc: PortfolioConfig, seed: int | None = None) -> None:
+    def __init__(
+        self, n_features: int, pc: PortfolioConfig, seed: int | None = None, kernel: str = "torch"
+    ) -> None:
         super().__init__()
         self.n_features = int(n_features)
+        # train.lstm_kernel: "fused" runs the LSTM's training passes through models.lstm_fused
+        # (same parameters: the checkpoint does not depend on it); inference is nn.LSTM's
+        self.kernel = kernel
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -68,7 +74,11 @@ class PortfolioNet(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``x`` [B, L, F], ``mask`` [B, L] bool (step L-1 = day t, always unmasked) -> [B]."""
         m = mask.unsqueeze(-1).to(x.dtype)
-        out, _ = self.lstm(torch.cat([x * m, m], dim=-1))
+        inp = torch.cat([x * m, m], dim=-1)
+        if self.kernel == "fused" and torch.is_grad_enabled():
+            out = fused_lstm(self.lstm, inp)
+        else:
+            out, _ = self.lstm(inp)
         q = out[:, -1:]
         a, _ = self.attn(q, out, out, key_padding_mask=~mask, need_weights=False)
         return self.head(a[:, 0] + q[:, 0]).squeeze(-1)
@@ -254,7 +264,7 @@ class PortfolioFamily(FamilyBase):
         torch.set_num_threads(tc.torch_threads)
         split = split_window(window, fs, tc.val_frac)
         scaler = Scaler(fs.names).fit_points(fs.x, split.train_t, split.train_k)  # chunked
-        net = PortfolioNet(len(fs.names), pc, seed=seed)
+        net = PortfolioNet(len(fs.names), pc, seed=seed, kernel=tc.lstm_kernel)
         seq_len = cfg.features.seq_len
         mean, std = scaler.mean_.astype(np.float32), scaler.std_.astype(np.float32)
         data = _Days(net, fs, mean, std, seq_len, pc)

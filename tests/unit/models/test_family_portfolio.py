@@ -163,3 +163,39 @@ def test_a_day_that_holds_forwards_nothing(tmp_path):
     assert len(rows) == 15 and all(float(r.abs().sum()) > 0.1 for r in rows)
     for i, d in enumerate(range(55, 70)):
         assert torch.equal(rows[i], rows[i - 1]) == (d not in (55, 60, 65)), d
+
+
+def test_the_fused_kernel_gives_the_torch_kernels_outputs_and_gradients():
+    from models.config import PortfolioConfig
+    from models.families.lstm_portfolio import PortfolioNet
+
+    pc = PortfolioConfig(hidden=8)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(20, 5, 7, generator=gen)  # 20 sequences: past MIN_ROWS, no padding
+    mask = torch.rand(20, 5, generator=gen) > 0.3
+    mask[:, -1] = True
+    nets = [PortfolioNet(7, pc, seed=3, kernel=k).train() for k in ("torch", "fused")]
+    grads = []
+    for net in nets:
+        torch.manual_seed(1)  # the attention's dropout draws the same masks
+        out = net(x, mask)
+        out.square().sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in net.lstm.parameters()]))
+    (oa, ga), (ob, gb) = grads
+    torch.testing.assert_close(ob, oa, rtol=1e-4, atol=1e-6)
+    for a, b in zip(ga, gb, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6)
+    assert not any(torch.equal(a, b) for a, b in zip(ga, gb, strict=True))  # another kernel ran
+
+
+def test_the_fused_kernel_is_hashed_deterministic_and_thread_count_free(trained, tmp_path):
+    fused = cfg_of(**{"train.lstm_kernel": "fused"})
+    pretrain(PANEL, tmp_path / "a", fused)
+    torch.set_num_threads(2)
+    pretrain(PANEL, tmp_path / "b", dataclasses.replace(
+        fused, train=dataclasses.replace(fused.train, torch_threads=2)))  # fmt: skip
+    a = digests(tmp_path / "a")
+    assert a == digests(tmp_path / "b")  # the same bytes at 1 and 2 threads
+    reg, base = Registry.load(tmp_path / "a"), Registry.load(trained)
+    assert reg.info["config_hash"] != base.info["config_hash"]  # set, so hashed
+    assert a["w000/model.pt"] != digests(trained)["w000/model.pt"]
