@@ -44,6 +44,12 @@ __all__ = [
 ]
 
 
+def fill_dates(day: np.ndarray, days: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """Dates (``datetime64[D]``) of fill records whose ``day`` are panel day indices among
+    ``days`` (the run's days; ``dates`` theirs)."""
+    return np.asarray(dates, "datetime64[D]")[np.searchsorted(days, day)]
+
+
 def trades_table(
     fills: np.ndarray, days: np.ndarray, dates: np.ndarray, tickers: np.ndarray
 ) -> pa.Table:
@@ -65,7 +71,7 @@ def trades_table(
     qty, price = f("qty"), f("price")
     return pa.table(
         {
-            "date": pa.array(np.asarray(dates, "datetime64[D]")[np.searchsorted(days, f("day"))]),
+            "date": pa.array(fill_dates(f("day"), days, dates)),
             "ticker": _names(f("k"), tk),
             "action": _names(f("action"), pa.array(ACTION_NAMES)),
             "requested_qty": pa.array(f("req_qty")),
@@ -216,10 +222,9 @@ def run_metrics(run: RunOutput) -> dict[str, Any]:
     f = run.fills
     rows = np.flatnonzero((f["action"] != HOLD) & (f["qty"] > 0))
     qty, price = f["qty"][rows], f["price"][rows]
-    day = np.searchsorted(run.days, f["day"][rows])
     tr = pd.DataFrame(
         {
-            "date": np.asarray(run.dates, "datetime64[D]")[day].astype("datetime64[ns]"),
+            "date": fill_dates(f["day"][rows], run.days, run.dates).astype("datetime64[ns]"),
             "action": np.asarray(ACTION_NAMES, dtype=object)[f["action"][rows]],
             "filled_qty": qty,
             "price": price,
