@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import structlog
 
 from episodes.reader import FILE_RE, DayFile, Source, read_day_blocks
-from episodes.rules import DayRef, check_sequence
+from episodes.rules import DayRef, check_sequence, key_diff
 from episodes.schema import BONDS, Episode
 from episodes.store_days import DayTables
 from episodes.store_fs import swap_dir
@@ -172,8 +172,9 @@ class _Scan:
             fresh = self._classify(days)
             if fresh and not (self.first_changed is not None and not self.opts.replace):
                 self._check_keys(fresh)
-                self._chain(fresh)
-                self._spill(fresh)
+                if self.key_error is None:  # raised at the end; nothing of other keys is spilled
+                    self._chain(fresh)
+                    self._spill(fresh)
         log.debug("ingest_block_read", days=self.n_days, fresh=len(self.fresh))
 
     def _classify(self, days: list[DayFile]) -> list[DayFile]:
@@ -207,7 +208,7 @@ class _Scan:
                     self.key_error = StoreError(
                         f"{e.source or self.store}: {e.date}: {side}.positions",
                         "tickers differ from the store's portfolio keys",
-                        n=len(port.tickers),
+                        **key_diff(port.tickers, keys),
                         expected=f"the {len(keys)} keys of day 1",
                     )
 

@@ -1,9 +1,10 @@
 """The episode rules: per-day (``check_episode``) and cross-day (``check_sequence``).
 
 Every problem is an ``EpisodeError`` located ``FILE: DATE: field.path``. Quirks of the real
-recording that are NOT errors (shared README §3, §7): hold with quantity != 0, buy -1, quantity 0
-orders, negative cash, 31 positions, negative or NaN analyst confidences, risk-list tickers without
-a decision (they act as hold).
+recording that are NOT errors (shared README §3, §5.2, §7): hold with quantity != 0, any order
+with quantity <= 0 (a no-op by the dispatch rule of §5.2; recorded: buy -1 and quantity 0),
+negative cash, 31 positions, negative or NaN analyst confidences, risk-list tickers without a
+decision (they act as hold).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from episodes.decode import where
 from episodes.schema import ACTIONS, ANALYSTS, BONDS, RISK, SIGNALS, Episode, Portfolio
 from simulator.core.errors import EpisodeError
 
-__all__ = ["DayRef", "check_episode", "check_sequence", "check_values"]
+__all__ = ["DayRef", "check_episode", "check_sequence", "check_values", "key_diff"]
 
 _PORT_FIELDS = (
     ("long", "positions.{}.long"),
@@ -33,10 +34,21 @@ def _err(ep: Episode | DayRef, path: str, what: str, **values: object) -> Episod
     return EpisodeError(where(ep.source, ep.date, path), what, **values)
 
 
+def key_diff(keys: Sequence[str], expected: Sequence[str]) -> dict[str, object]:
+    """How portfolio keys differ from the expected ones, for an error's values: the keys added
+    and missing (the first 5 of each), or, for the same set, the first position out of order."""
+    extra, missing = sorted(set(keys) - set(expected)), sorted(set(expected) - set(keys))
+    if extra or missing:
+        return {"n": len(keys), "added": extra[:5], "missing": missing[:5]}
+    i = next(i for i, (a, b) in enumerate(zip(keys, expected, strict=True)) if a != b)
+    return {"position": i, "got": keys[i], "expected_key": expected[i], "order": "differs"}
+
+
 def check_episode(ep: Episode) -> list[EpisodeError]:
     """Per-day rules: known actions and signals, prices finite and > 0 (§4.2), the execution order
-    is ``eligible_tickers + [SHY, TLT]``, every held ticker is priced, and a non-hold decision names
-    a ticker of the day's universe (eligible + SHY/TLT)."""
+    is ``eligible_tickers + [SHY, TLT]``, ``portfolio_after`` has ``portfolio_before``'s keys in its
+    order, every held ticker is priced, and a non-hold decision names a ticker of the day's
+    universe (eligible + SHY/TLT)."""
     out: list[EpisodeError] = []
     p = ep.prices
     for name, col in (("execution_prices", p.open), ("evaluation_prices", p.close)):
@@ -62,6 +74,15 @@ def check_episode(ep: Episode) -> list[EpisodeError]:
                 expected=order[i] if i < len(order) else None,
             )
         )
+    if ep.after.tickers != ep.before.tickers:
+        out.append(
+            _err(
+                ep,
+                "portfolio_after.positions",
+                "tickers differ from the day's portfolio_before",
+                **key_diff(ep.after.tickers, ep.before.tickers),
+            )
+        )
     priced = set(p.tickers)
     for side, port in (("portfolio_before", ep.before), ("portfolio_after", ep.after)):
         for tk, lo, sh in zip(port.tickers, port.long, port.short, strict=False):
@@ -83,9 +104,10 @@ _PATHS = dict(_PORT_FIELDS)
 
 def check_values(ep: Episode) -> list[EpisodeError]:
     """Numbers a replay reads must be sane: money finite (cash, margin, cost bases, realized
-    gains, ``portfolio_return``, exposures), shares >= 0, order quantities >= 0 (the recorded
-    ``buy -1`` no-op of README §3 excepted), and ``remaining_position_limit`` finite and >= 0, or
-    equal to a negative ``portfolio_before.cash`` (it is ``min(limit, cash)``, README §2.2)."""
+    gains, ``portfolio_return``, exposures), shares >= 0, and ``remaining_position_limit`` finite
+    and >= 0, or equal to a negative ``portfolio_before.cash`` (it is ``min(limit, cash)``,
+    README §2.2). An order quantity <= 0 is not checked: README §5.2 makes it a no-op, and the
+    books run it as one (``simulator.kernels.books``)."""
     out = []
     for name in ("portfolio_return", "long_exposure", "short_exposure", "gross_exposure"):
         x = getattr(ep, name)
@@ -111,19 +133,6 @@ def check_values(ep: Episode) -> list[EpisodeError]:
                     for tk, q in zip(port.tickers, getattr(port, name), strict=False)
                     if q < 0
                 ]
-    d = ep.decisions
-    for tk, act, q in zip(d.tickers, d.action, d.quantity, strict=False):
-        if q < 0 and not (act == "buy" and q == -1):
-            out.append(
-                _err(
-                    ep,
-                    f"llm_decisions.{tk}.quantity",
-                    "negative order quantity",
-                    action=act,
-                    quantity=q,
-                    expected=">= 0",
-                )
-            )
     cash = ep.before.cash
     for tk, lim in zip(ep.risk.tickers, ep.risk.remaining_position_limit, strict=False):
         if not (math.isfinite(lim) and (lim >= 0 or lim == cash)):
@@ -257,8 +266,7 @@ def _chain_diff(prev: Episode, ep: Episode) -> list[EpisodeError]:
                 ep,
                 "portfolio_before.positions",
                 "tickers differ from the previous portfolio_after",
-                n=len(b.tickers),
-                previous_n=len(a.tickers),
+                **key_diff(b.tickers, a.tickers),
             )
         )
         return out

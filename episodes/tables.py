@@ -100,7 +100,7 @@ def episodes_to_tables(
     dec |= {"quantity": np.asarray(c["quantity"], np.int64)}
     dec |= {"confidence": np.asarray(c["confidence"], np.float64)}
     if with_reasoning:
-        dec["reasoning"] = c["reasoning"]
+        dec["reasoning"] = np.asarray(c["reasoning"], dtype=object)  # text even when empty
     out["decisions"] = pd.DataFrame(dec).astype({"action": np.int8})
     out["positions"] = _positions(eps, kt)
     qty = [q for e in eps for q in e.trade_qty]

@@ -98,6 +98,16 @@ class Books:
         b.rg_long[:], b.rg_short[:] = rg
         return b
 
+    @classmethod
+    def from_panel_after(cls, panel: Panel, t: int, rules: AccountRules) -> Books:
+        """The recorded book after day ``t`` (episode t's ``portfolio_after``) under ``rules``."""
+        b = cls(panel.n_tickers, panel.is_bond, float(panel.cash_after[t]), **rules.kwargs())
+        b.book.state_f8[1] = panel.margin_after[t]
+        b.long[:], b.short[:] = panel.long_after[t], panel.short_after[t]
+        b.lcb[:], b.scb[:], b.smu[:] = panel.lcb_after[t], panel.scb_after[t], panel.smu_after[t]
+        b.rg_long[:], b.rg_short[:] = panel.rg_long_after[t], panel.rg_short_after[t]
+        return b
+
     @property
     def cash(self) -> float:
         return float(self.book.state_f8[0])

@@ -170,8 +170,8 @@ def _trimmed(buf: np.ndarray, n: int) -> np.ndarray:
 def _initial_nav(panel: Panel, books: Books, rules: AccountRules) -> float:
     if not (books.long.any() or books.short.any()):
         return books.cash + books.margin_used
-    b = Books.from_panel_before(panel, 1, rules) if panel.n_days > 1 else books
-    nav0 = b.mark(panel.close[0], panel.order(0))[0]
+    # the recorded book after day 0 at its close (a one-day store has no day-1 "before" book)
+    nav0 = Books.from_panel_after(panel, 0, rules).mark(panel.close[0], panel.order(0))[0]
     return nav0 / (1.0 + panel.portfolio_return[0])
 
 

@@ -137,6 +137,48 @@ def test_one_problem_per_ticker_even_when_several_fields_differ():
     assert len(check_sequence([a, b])) == 1
 
 
+@pytest.mark.parametrize("action", ["buy", "sell", "short", "cover", "hold"])
+def test_any_non_positive_quantity_is_the_no_op_of_section_5_2(action):
+    """README §5.2: "hold and q <= 0 are no-ops returning 0" - not only the recorded buy -1."""
+    ep = episode(DATES[0])
+    d = ep.decisions
+    dec = dataclasses.replace(d, action=(action, *d.action[1:]), quantity=(-7, *d.quantity[1:]))
+    assert check_episode(dataclasses.replace(ep, decisions=dec)) == []
+
+
+def _rekeyed(p: Portfolio, keys: tuple[str, ...]) -> Portfolio:
+    """``p`` with its per-ticker columns in the order of ``keys`` (a new key: an empty row)."""
+    old = {k: i for i, k in enumerate(p.tickers)}
+    cols = {}
+    for f in dataclasses.fields(p):
+        col = getattr(p, f.name)
+        if isinstance(col, tuple) and f.name != "tickers":
+            cols[f.name] = tuple(col[old[k]] if k in old else type(col[0])(0) for k in keys)
+    return dataclasses.replace(p, tickers=keys, **cols)
+
+
+def test_portfolio_after_must_keep_the_day_s_keys():
+    ep = episode(DATES[0])
+    grown = ("AAA", "BBB", "CCC", "DDD", "SHY", "TLT")
+    bad = dataclasses.replace(ep, after=_rekeyed(ep.after, grown), source="f.json")
+    assert _msgs(check_episode(bad)) == [
+        f"f.json: {DATES[0]}: portfolio_after.positions: tickers differ from the day's "
+        "portfolio_before (n=6, added=['DDD'], missing=[])"
+    ]
+
+
+def test_portfolio_keys_in_another_order_are_named_as_such():
+    a, b = episode(DATES[0]), episode(DATES[1])
+    order = ("BBB", "AAA", "CCC", "SHY", "TLT")
+    b = dataclasses.replace(
+        b, before=_rekeyed(b.before, order), after=_rekeyed(b.after, order), source="b.json"
+    )
+    assert _msgs(check_sequence([a, b])) == [
+        f"b.json: {DATES[1]}: portfolio_before.positions: tickers differ from the previous "
+        "portfolio_after (position=0, got=BBB, expected_key=AAA, order=differs)"
+    ]
+
+
 def test_validator_collects_every_problem_of_every_file(tmp_path):
     write_days(tmp_path, DATES)
     (tmp_path / f"episode_{DATES[1]}.json").write_text('{"date": ')  # truncated
