@@ -53,7 +53,8 @@ def _inputs_options(func: Callable) -> Callable:
             type=click.Choice(REFERENCES),
             multiple=True,
             help="Add recorded returns as rows: the five LLM runs (as one row, mean ± std) or "
-            "the original project's LSTM (from 2023-03-31: shrinks the common dates).",
+            "the original project's LSTM (from 2023-03-31). Both end 2024-12-31: runs past it "
+            "lose their later days from every row (a note says how many).",
         ),
     ]
     for option in reversed(options):

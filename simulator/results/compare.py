@@ -200,6 +200,9 @@ def common_dates(runs: Sequence[Run]) -> pd.DatetimeIndex:
     return dates.sort_values()
 
 
+BENCHMARK_MISSING = 0.05  # a benchmark row is kept (aligned, with a note) missing <= 5 % of dates
+
+
 def compare_runs(
     runs: Sequence[Run],
     *,
@@ -234,9 +237,15 @@ def compare_runs(
     }
     rows = [_row(group, per_run) for group in _groups(runs)]
     if benchmark is not None:
-        have = dates.isin(pd.DatetimeIndex(benchmark.index))
+        idx = pd.DatetimeIndex(benchmark.index)
+        have = dates.isin(idx)
         covered = int(have.sum())
-        if covered >= max(2, len(dates) // 2):  # a few missing dates: align, say so
+        few = len(dates) - covered <= BENCHMARK_MISSING * len(dates)
+        if covered < 2 or not few:  # a row over other days would read as the runs' days
+            span = f" (its series spans {_day(idx.min())} .. {_day(idx.max())})" if len(idx) else ""
+            notes.append(f"{benchmark_label} omitted: it covers {covered} of {len(dates)} "
+                         f"dates{span}")  # fmt: skip
+        else:  # a few missing dates: align, say so
             b = series_run(benchmark_label, benchmark).returns.loc[dates[have]]
             m = compute_metrics(b, rf=rf, benchmark=benchmark)
             rows.append(Row(benchmark_label, "benchmark", (benchmark_label,), m))
@@ -245,8 +254,6 @@ def compare_runs(
                 more = ", ..." if len(dates) - covered > 3 else ""
                 notes.append(f"{benchmark_label} row on its {covered} of {len(dates)} common "
                              f"dates (missing {miss}{more})")  # fmt: skip
-        else:
-            notes.append(f"{benchmark_label} omitted: it covers {covered} of {len(dates)} dates")
     if rf is None:
         notes.append("no risk-free rate: Sharpe rf and Sharpe th are NaN")
     return Comparison(dates=dates, rows=tuple(rows), notes=tuple(notes))
@@ -255,9 +262,11 @@ def compare_runs(
 def format_table(comp: Comparison) -> str:
     """The comparison as aligned text: a header line on the dates, the table, legend and notes."""
     d = comp.dates
+    fewer = [r.label for r in comp.rows if r.metrics.get("n_days", len(d)) < len(d)]
     lines = [
         f"{len(d)} common dates {_day(d[0])} .. {_day(d[-1])}: every row is computed on the "
-        "dates that all runs share",
+        "dates that all runs share"
+        + (f" ({', '.join(fewer)}: on fewer, see the notes)" if fewer else ""),
     ]
     header = ["run", *(h for _, h, _ in COLUMNS)]
     body = [[row.label, *(format_cell(row, k, f) for k, _, f in COLUMNS)] for row in comp.rows]

@@ -77,7 +77,8 @@ def compute_metrics(
       for every calendar day, but each value is already a rate *per trading day*
       ((1+y)^(1/252) − 1 of the 3-month T-bill yield y: its 2023 mean × 252 = 4.9 %, × 365 would
       be 7.2 %). So rf_t is the CSV value on trading date t as is (the last earlier value if t is
-      absent); weekends are not compounded into Monday.
+      absent, at most 4 calendar days past the series' end); weekends are not compounded into
+      Monday.
     * ``sharpe_thesis`` = (cagr − rf_cagr)/(std(e)·√252), rf_cagr = Π(1+rf_t)^(252/n) − 1: the
       original project's convention, comparable with its published tables.
     * ``sortino`` = mean(r)/DD·√252, downside deviation DD = √(Σ min(r_t, 0)² / n) over all n
@@ -246,12 +247,19 @@ def _drawdown_metrics(r: pd.Series, cagr: float) -> Metrics:
     }
 
 
+MAX_CARRY_DAYS = 4  # a value absent at a series' end is carried over a long weekend, no further
+
+
 def _on_dates(series: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarray | None:
-    """``series`` at ``dates`` (last earlier value where a date is absent); None if not covered."""
-    if series is None:
+    """``series`` at ``dates`` (the last earlier value where a date is absent); None if not
+    covered: a date before the series' first date, or more than ``MAX_CARRY_DAYS`` calendar days
+    after its last (a CSV ending 2024-12-31 does not lend its last rate to 2025's days)."""
+    if series is None or len(series) == 0:
         return None
     s = pd.Series(series.to_numpy(dtype=float), index=pd.DatetimeIndex(series.index)).sort_index()
     s = s[~s.index.duplicated(keep="last")]
+    if len(dates) and (dates[0] < s.index[0] or (dates[-1] - s.index[-1]).days > MAX_CARRY_DAYS):
+        return None
     vals = s.reindex(dates, method="ffill").to_numpy()
     return None if np.isnan(vals).any() else vals
 

@@ -123,9 +123,20 @@ def test_benchmark_row_and_omission(tmp_path):
     assert comp.rows[1].metrics["total_return"] == pytest.approx(
         full.rows[1].metrics["total_return"]
     )  # the missing day contributes nothing
+    assert "(SPY: on fewer, see the notes)" in format_table(comp).splitlines()[0]
     comp = compare_runs([run], benchmark=spy.iloc[20:])
     assert [r.label for r in comp.rows] == ["a"]
-    assert "SPY omitted: it covers 10 of 30 dates" in comp.notes
+    first, last = (str(d.date()) for d in spy.index[[20, -1]])
+    span = f"(its series spans {first} .. {last})"
+    assert f"SPY omitted: it covers 10 of 30 dates {span}" in comp.notes
+    # a series that ends before the runs (benchmarks to 2024-12-31, episodes into 2025): past 5 %
+    # of the dates missing, no row (it was kept down to half the dates, over other days)
+    assert [r.label for r in compare_runs([run], benchmark=spy.iloc[:29]).rows] == ["a", "SPY"]
+    assert [r.label for r in compare_runs([run], benchmark=spy.iloc[:28]).rows] == ["a"]
+    assert (
+        "every row is computed on the dates that all runs share\n"
+        in format_table(compare_runs([run], benchmark=spy)).split("run ")[0] + "\n"
+    )
 
 
 def test_duplicate_labels_are_refused(tmp_path):

@@ -112,6 +112,16 @@ def test_rf_missing_on_a_trading_date_takes_the_last_earlier_value():
     assert m["sharpe_rf"] == pytest.approx(expected, rel=1e-12)
 
 
+def test_rf_ending_before_the_run_is_not_carried_forward():
+    """An rf CSV that ends (2024-12-31) before the episodes do (2025) must not lend its last rate
+    to the later days: the rf metrics are NaN, as the docstring promises (found by an audit)."""
+    r = series([0.001 * (i % 5 - 2) for i in range(20)], start="2024-12-23")  # .. 2025-01-17
+    rf = pd.Series(0.0002, index=pd.date_range("2024-01-01", "2024-12-31"))
+    m = compute_metrics(r, rf=rf)
+    assert math.isnan(m["sharpe_rf"]) and math.isnan(m["sharpe_thesis"])
+    assert not math.isnan(compute_metrics(r.loc[:"2025-01-03"], rf=rf)["sharpe_rf"])  # 3 days
+
+
 def test_rf_starting_after_the_first_date_gives_nan():
     m = compute_metrics(series(R3, dates=RF_DATES), rf=rf_calendar(**{"2024-01-04": None}))
     assert math.isnan(m["sharpe_rf"]) and math.isnan(m["sharpe_thesis"])
