@@ -49,6 +49,30 @@ class WalkForwardModelManager:
             f"windows={len(self.registry.entries)}, cache_size={self.cache_size})"
         )
 
+    def check_dates(self, dates: np.ndarray) -> None:
+        """Refuse a store whose days are other dates than the registry's: the guard compares
+        day indices, so a store with days added before (or missing from) the pretrained one
+        would serve a day with a model trained past it. Every done window's recorded first and
+        last train / val / serve dates must be the store's dates at those indices (where the
+        store has them). ``dates``: the store's ``[T]`` dates (``datetime64[D]``)."""
+        iso = np.asarray(dates).astype("datetime64[D]").astype(str)
+        for e in self.registry.entries:
+            if e.status != "done":
+                continue
+            for name in ("train", "val", "serve"):
+                (start, stop), recorded = getattr(e, name), getattr(e, f"{name}_dates")
+                for day, want in ((start, recorded[0]), (stop - 1, recorded[1])):
+                    if stop > start and day < len(iso) and iso[day] != want:
+                        raise LookaheadError(
+                            f"{self.registry.path}: {e.id}",
+                            "the registry's days are other dates in this store",
+                            day=day,
+                            store_date=str(iso[day]),
+                            registry_date=want,
+                            expected=f"{name}_dates as pretrained",
+                            fix="pretrain on this store",
+                        )
+
     def window_for(self, day: int) -> WindowEntry:
         """The done entry whose serve range holds ``day``; RegistryError if none, LookaheadError
         if its training labels reach ``day``."""

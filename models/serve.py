@@ -109,6 +109,7 @@ class ModelPredictor:
                         "tickers only")  # fmt: skip
             self.mode = "live"
         self.dates = panel.dates.astype("datetime64[D]")
+        self.manager.check_dates(self.dates)  # day indices mean the registry's dates
         self._config_hash = want
         self._saved: dict[str, _Saved | None] = {}  # window id -> its saved points; None: live
         self._prefix: int | None = None  # days [0, n) whose data one hash vouched for

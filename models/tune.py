@@ -4,9 +4,12 @@ on the validation slices inside each training window.
 A trial sets the searched keys (``model.ridge.alpha``, ``model.gbm.num_leaves``, ``train.lr``, ..)
 on the config, fits each searched window's model on the window's own training part and scores
 its validation part (``models.train.split_window``: purged, before the window's serve days).
-The score is the mean validation MSE over the windows (in the target's units, lower is better),
-so the serve days of every window are never seen: data after the last searched window's
-validation labels cannot change a trial's score or the choice.
+The score is the mean validation MSE over the windows (in the target's units, lower is better):
+data after the last searched window's validation labels cannot change a trial's score or the
+choice. A later window's training and validation days are an earlier window's serve days, so the
+chosen setting is free of look-ahead only for the days after every searched window's labels
+(``TuneResult.serves_from``, written to ``tune.json``). By default only the first window is
+searched: its labels end before any window serves, so the setting may pretrain every window.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = [
     "parse_space",
     "with_value",
     "score_config",
+    "searched_windows",
+    "serves_from",
     "score_trial",
     "sampler",
     "suggest",
@@ -64,6 +69,9 @@ class TuneResult:
     best: dict[str, Any]
     best_score: float
     path: Path | None
+    # the first day (index, ISO date) after every searched window's labels: a model pretrained
+    # with the best setting serves that day or later without the search having read it
+    serves_from: tuple[int, str] = (0, "")
 
 
 def parse_space(space: Mapping[str, Any]) -> list[Param]:
@@ -96,15 +104,35 @@ def with_value(cfg: Any, key: str, value: Any) -> Any:
         raise ConfigError("tune space", str(exc), key=key, value=value) from None
 
 
+def searched_windows(data: PretrainData, cfg: Any, windows: Sequence[str] | None) -> list:
+    """The planned ``(window, entry)`` pairs a search scores: those named in ``windows``, or by
+    default the first one only (the setting may then pretrain every window: ``serves_from``)."""
+    plan = plan_windows(data, cfg)
+    if windows is None:
+        return plan[:1]
+    known = {w.id for w, _ in plan}
+    unknown = [x for x in windows if x not in known]
+    if unknown:
+        span = f"one of {plan[0][0].id}..{plan[-1][0].id}" if plan else "none"
+        raise ConfigError("tune", "unknown window", window=unknown[0], expected=span)
+    return [(w, e) for w, e in plan if w.id in windows]
+
+
+def serves_from(data: PretrainData, cfg: Any, windows: Sequence[str] | None) -> tuple[int, str]:
+    """The first day after every searched window's labels (``label_end_max + 1``), and its date
+    ("" past the store's end)."""
+    day = max(e.label_end_max for _, e in searched_windows(data, cfg, windows)) + 1
+    return day, (str(np.asarray(data.dates)[day])[:10] if day < len(data.dates) else "")
+
+
 def score_config(data: PretrainData, cfg: Any, windows: Sequence[str] | None = None) -> dict:
-    """Mean validation MSE and IC over the searched windows (``windows``: ids; default all):
-    each window fit on its training part, scored on its validation part only."""
+    """Mean validation MSE and IC over the searched windows (``windows``: ids; default the first
+    window, ``searched_windows``): each window fit on its training part, scored on its validation
+    part only."""
     family = get_family(cfg.model.family)
     fit_fs = fit_view(data.fs, cfg.model)
     mses, ics = [], []
-    for w, e in plan_windows(data, cfg):
-        if windows is not None and w.id not in windows:
-            continue
+    for w, e in searched_windows(data, cfg, windows):
         # the validation part of the points it learns from (model.train_points), scored on the
         # prediction points among them (all of them at the default)
         split = split_window(w, fit_fs, cfg.train.val_frac)
@@ -182,10 +210,10 @@ def tune(
         best, best_score = {p.key: best_row[p.key] for p in params}, float(best_row["val_mse"])
     else:
         rows, best, best_score = _search_local(data, cfg, params, trials, seed, windows)
-    result = TuneResult(pd.DataFrame(rows), best, best_score, None)
+    result = TuneResult(pd.DataFrame(rows), best, best_score, None, serves_from(data, cfg, windows))
     if models_dir is not None:
-        result = dataclasses.replace(result, path=_write(models_dir, result, cfg, space, windows,
-                                                         seed=seed, trials=trials))  # fmt: skip
+        path = _write(models_dir, result, data, cfg, space, windows, seed=seed, trials=trials)
+        result = dataclasses.replace(result, path=path)
     return result
 
 
@@ -205,9 +233,12 @@ def _search_local(data, cfg, params, trials, seed, windows) -> tuple[list, dict,
     return rows, dict(study.best_trial.params), float(study.best_value)
 
 
-def _write(models_dir, result: TuneResult, cfg, space, windows, *, seed, trials) -> Path:
+def _write(models_dir, result: TuneResult, data, cfg, space, windows, *, seed, trials) -> Path:
     doc = {"family": cfg.model.family, "seed": seed, "trials": trials, "space": dict(space),
-           "windows": list(windows) if windows is not None else None,
+           "windows": [w.id for w, _ in searched_windows(data, cfg, windows)],
+           "serves_from": {"day": result.serves_from[0], "date": result.serves_from[1],
+                           "meaning": "a model pretrained with the best setting may serve this "
+                                      "day or later; earlier days were read by the search"},
            "score": "mean validation MSE over the windows (lower is better)",
            "best": result.best, "best_score": result.best_score,
            "table": json.loads(result.trials.to_json(orient="records", double_precision=15)),

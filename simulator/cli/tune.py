@@ -21,7 +21,11 @@ __all__ = ["COMMANDS", "tune"]
               help="YAML: {config.key: {low, high, log, int} | {choices}}.")  # fmt: skip
 @click.option("--trials", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="TPE sampler seed.")
-@click.option("--windows", default=None, help="Comma-separated window ids to score (default all).")
+@click.option("--windows", default=None,
+              help="Comma-separated window ids to score (default: the first window, whose labels "
+              "end before any window serves). A later window's validation days are earlier "
+              "windows' serve days: the setting is then free of look-ahead only from the date "
+              "printed as 'serves from'.")  # fmt: skip
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the trials table as CSV here.")  # fmt: skip
 @click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
@@ -34,8 +38,9 @@ __all__ = ["COMMANDS", "tune"]
 @config_option()
 def tune(store, models, space, trials, seed, windows, csv_path, backend, workers, address,
          concurrency, config) -> None:  # fmt: skip
-    """Search the model config (optuna TPE, seeded) on validation slices inside each training
-    window: the serve days of a window are never seen. Prints the trials and the best setting.
+    """Search the model config (optuna TPE, seeded) on the validation slices inside the searched
+    windows' training ranges. Prints the trials, the best setting and the first day a model
+    pretrained with it may serve ('serves from': after every searched window's labels).
 
     \b
     Example space.yaml:
@@ -59,6 +64,9 @@ def tune(store, models, space, trials, seed, windows, csv_path, backend, workers
                    ray=ray if backend == "ray" else None)  # fmt: skip
     click.echo(res.trials.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     click.echo(f"best: {res.best} (mean validation MSE {res.best_score:.6g})")
+    day, date = res.serves_from
+    click.echo(f"serves from: {date or 'past the store'} (day {day}): the search read every "
+               "earlier day; only windows serving from then on may use this setting")  # fmt: skip
     click.echo(f"wrote {res.path}")
     if csv_path is not None:
         click.echo(f"wrote {write_atomic(csv_path, tune_csv(res))}")

@@ -308,3 +308,24 @@ def test_ray_backend_gives_the_local_artifacts(family, tmp_path, local_ray):
     res = pretrain(PANEL, tmp_path / "ray", cfg_of(family), backend="ray", workers=2)
     assert res.trained == ("w000", "w001")
     assert digests(tmp_path / "ray") == digests(tmp_path / "local")
+
+
+def test_a_store_with_other_dates_at_the_registry_s_days_is_refused(tmp_path):
+    """The guard compares day indices: a registry pretrained on a store that started 10 days
+    later served the full store's day 40 with a model trained on labels past it (look-ahead audit).
+    Now every serving path refuses it; a store that only grew at the end still serves."""
+    from episodes.panel import slice_panel
+    from models.serve import served_predictions
+
+    cfg = cfg_of("ridge")
+    pretrain(slice_panel(PANEL, range(10, 70)), tmp_path / "late", cfg)
+    for mode in ("saved", "live"):
+        c = dataclasses.replace(cfg, replay=dataclasses.replace(cfg.replay, predictions=mode))
+        with pytest.raises(LookaheadError, match="other dates in this store .*day=1, "):
+            model_predictor(PANEL, tmp_path / "late", c)
+    with pytest.raises(LookaheadError, match="other dates in this store"):
+        served_predictions(PANEL, tmp_path / "late", cfg.pretrain_config(), "consensus")
+    pretrain(slice_panel(PANEL, range(0, 62)), tmp_path / "early", cfg)  # the store grew after
+    pred = model_predictor(PANEL, tmp_path / "early", cfg)
+    assert pred.window_of(61) == "w001" and pred.window_of(62) == ""
+    assert len(pred(61)[0]) > 0

@@ -63,6 +63,30 @@ def test_serve_day_data_does_not_change_the_search(tmp_path):
     assert (tmp_path / "c" / TUNE_FILE).read_bytes() != a
 
 
+def test_default_search_reads_nothing_any_window_serves(tmp_path):
+    """By default only the first window is searched: the setting may pretrain every window.
+    (Found by a look-ahead audit: searching all windows let w001's validation days - w000's serve
+    days - choose the alpha w000 then served with: 0.10 -> 4,626 when they were perturbed.)"""
+    import json
+
+    data, cfg = planted(), _cfg()
+    first = plan_windows(data, cfg)[0][1]
+    a = tune(data, cfg, SPACE, trials=6, seed=3, models_dir=tmp_path / "a")
+    assert a.serves_from == (first.label_end_max + 1, str(data.dates[first.label_end_max + 1]))
+    assert a.serves_from[0] <= first.serve[0]  # before any window's first serve day
+    doc = json.loads((tmp_path / "a" / TUNE_FILE).read_text())
+    assert doc["windows"] == ["w000"] and doc["serves_from"]["day"] == a.serves_from[0]
+    tune(_perturb_after(data, first.serve[0]), cfg, SPACE, trials=6, seed=3,
+         models_dir=tmp_path / "b")  # fmt: skip
+    assert (tmp_path / "a" / TUNE_FILE).read_bytes() == (tmp_path / "b" / TUNE_FILE).read_bytes()
+    # searching w000 and w001 reads w000's serve days: it says so
+    both = tune(data, cfg, SPACE, trials=2, seed=3, windows=SEARCHED)
+    w001 = plan_windows(data, cfg)[1][1]
+    assert both.serves_from[0] == w001.label_end_max + 1 > first.serve[0]
+    with pytest.raises(ConfigError, match="unknown window .*window=w099"):
+        tune(data, cfg, SPACE, trials=1, windows=["w099"])
+
+
 def test_unknown_key_is_refused_before_any_trial():
     with pytest.raises(ConfigError, match="unknown config key"):
         with_value(_cfg(), "model.ridge.alfa", 1.0)
