@@ -89,8 +89,9 @@ def cell_model_metrics(cell: Any, store: Path, folder: Path) -> dict[str, float]
 
 def served_points(cell: Any, store: Path, folder: Path) -> dict[str, np.ndarray]:
     """``models.serve.served_predictions`` of the cell, cached in ``folder/<cell>.parquet``
-    (atomic) under a key of its registry file's sha256 and its config hash: a rerun reads it, a
-    re-pretrained or reconfigured cell computes it again."""
+    (atomic) under a key of its registry file's sha256, its config hash and the store's content
+    hash: a rerun reads it; a re-pretrained or reconfigured cell, or another store, computes it
+    again."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -99,8 +100,10 @@ def served_points(cell: Any, store: Path, folder: Path) -> dict[str, np.ndarray]
     from simulator.core.hashing import sha256_file
     from simulator.panel_map import replay_panel
 
+    store_hash = json.loads((Path(store) / "manifest.json").read_text())["content_hash"]
     key = json.dumps({"format": 1, "registry": sha256_file(cell.models / "registry.json"),
-                      "config_hash": config_hash(cell.cfg)}, sort_keys=True).encode()  # fmt: skip
+                      "config_hash": config_hash(cell.cfg), "store": store_hash},
+                     sort_keys=True).encode()  # fmt: skip
     path = folder / f"{cell.run.name}.parquet"
     cols = ("t", "k", "pred", "y")
     try:

@@ -152,7 +152,11 @@ def test_under_the_eligible_universe_the_ic_columns_score_the_served_universe(tm
     """``replay.universe: eligible``: a family's IC columns are those of the live predictions on
     every (day, ticker) its replay was given (cached in OUT/served), not of the registry's
     consensus points; a rerun reads the cache, a cache with another key is computed again."""
-    from simulator.study_quality import ic_quality, model_metrics
+    import json
+
+    import pyarrow.parquet as pq
+
+    from simulator.study_quality import SERVED_KEY, ic_quality, model_metrics
 
     config = {**TINY, "replay": {"universe": "eligible"}}
     args, output = run_study(tmp_path, config, "ridge", 1)
@@ -168,6 +172,9 @@ def test_under_the_eligible_universe_the_ic_columns_score_the_served_universe(tm
     assert len(served) > 1.5 * n_saved
     assert registry["ic_pooled"] != pytest.approx(row["ic_pooled"])  # other points, other IC
     assert "live predictions on the served universe" in output
+    key = json.loads(pq.read_schema(cache).metadata[SERVED_KEY])  # another store: computed again
+    store = json.loads((tmp_path / "store" / "manifest.json").read_text())["content_hash"]
+    assert key["store"] == store
     stamp, table = cache.stat().st_mtime_ns, (out / "study.csv").read_bytes()
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
