@@ -301,8 +301,11 @@ class ModelConfig:
                 f"(expected 'prediction': lstm-portfolio trains on its days' points, "
                 f"lstm-universe on model.universe.train_points)"
             )
-        if self.hidden < 1 or self.layers < 1 or self.embed_dim < 1:
-            raise ValueError("hidden, layers and embed_dim must be >= 1")
+        if self.hidden < 1 or self.layers < 1 or self.embed_dim < 0:
+            raise ValueError(
+                f"hidden={self.hidden}, layers={self.layers}, embed_dim={self.embed_dim}: "
+                "expected hidden, layers >= 1 and embed_dim >= 0 (0: no ticker embedding)"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout={self.dropout}, expected in [0, 1)")
 
