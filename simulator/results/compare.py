@@ -14,7 +14,7 @@ import orjson
 import pandas as pd
 
 from simulator.core.errors import WfsimError
-from simulator.results.metrics import METRIC_KEYS, compute_metrics
+from simulator.results.metrics import METRIC_KEYS, compute_metrics, covers
 
 __all__ = [
     "COLUMNS",
@@ -256,6 +256,11 @@ def compare_runs(
                              f"dates (missing {miss}{more})")  # fmt: skip
     if rf is None:
         notes.append("no risk-free rate: Sharpe rf and Sharpe th are NaN")
+    elif not covers(rf, dates):
+        span = f"{_day(rf.index.min())} .. {_day(rf.index.max())}" if len(rf) else "no dates"
+        notes.append(f"the risk-free rate ({span}) does not cover the common dates "
+                     f"{_day(dates[0])} .. {_day(dates[-1])}: Sharpe rf and Sharpe th are NaN "
+                     "(give a longer daily_risk_free_rate.csv in --benchmarks)")  # fmt: skip
     return Comparison(dates=dates, rows=tuple(rows), notes=tuple(notes))
 
 

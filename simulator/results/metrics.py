@@ -18,6 +18,7 @@ __all__ = [
     "TRADING_DAYS",
     "METRIC_KEYS",
     "compute_metrics",
+    "covers",
     "drawdown_series",
     "monthly_returns",
     "realized_from_fills",
@@ -248,6 +249,12 @@ def _drawdown_metrics(r: pd.Series, cagr: float) -> Metrics:
 
 
 MAX_CARRY_DAYS = 4  # a value absent at a series' end is carried over a long weekend, no further
+
+
+def covers(series: pd.Series | None, dates: pd.DatetimeIndex) -> bool:
+    """Whether an external daily series (the rf rate) gives a value for every date of ``dates``
+    under ``compute_metrics``' rule; if not, the metrics that need it are NaN."""
+    return _on_dates(series, pd.DatetimeIndex(dates)) is not None
 
 
 def _on_dates(series: pd.Series | None, dates: pd.DatetimeIndex) -> np.ndarray | None:

@@ -139,6 +139,20 @@ def test_benchmark_row_and_omission(tmp_path):
     )
 
 
+def test_a_risk_free_rate_ending_before_the_runs_is_named_in_a_note(tmp_path):
+    """The rf CSV ends 2024-12-31 while the recorded episodes run into 2025: the Sharpe rf
+    columns are NaN (not the last rate carried for months), and a note says why."""
+    run = load_run(make_run_dir(tmp_path, "a", n_days=30))
+    days = run.returns.index
+    rf = pd.Series(0.0001, index=pd.date_range(days[0], days[19]))
+    comp = compare_runs([run], rf=rf)
+    assert math.isnan(comp.rows[0].metrics["sharpe_rf"])
+    assert any("does not cover the common dates" in n and "Sharpe rf" in n for n in comp.notes)
+    full = compare_runs([run], rf=pd.Series(0.0001, index=pd.date_range(days[0], days[-1])))
+    assert not math.isnan(full.rows[0].metrics["sharpe_rf"])
+    assert not any("does not cover" in n for n in full.notes)
+
+
 def test_duplicate_labels_are_refused(tmp_path):
     run = load_run(make_run_dir(tmp_path, "a", n_days=10))
     with pytest.raises(WfsimError, match="two runs share a label"):
