@@ -40,6 +40,8 @@ def key_diff(keys: Sequence[str], expected: Sequence[str]) -> dict[str, object]:
     extra, missing = sorted(set(keys) - set(expected)), sorted(set(expected) - set(keys))
     if extra or missing:
         return {"n": len(keys), "added": extra[:5], "missing": missing[:5]}
+    if len(keys) != len(expected):  # a key twice
+        return {"n": len(keys), "expected_n": len(expected)}
     i = next(i for i, (a, b) in enumerate(zip(keys, expected, strict=True)) if a != b)
     return {"position": i, "got": keys[i], "expected_key": expected[i], "order": "differs"}
 

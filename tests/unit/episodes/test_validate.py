@@ -193,3 +193,13 @@ def test_validator_collects_every_problem_of_every_file(tmp_path):
         "market_data.execution_prices.BBB",
         "llm_decisions.SHY.action",
     ]
+
+
+def test_key_diff_names_added_missing_order_or_a_repeated_key():
+    from episodes.rules import key_diff
+
+    assert key_diff(("A", "C"), ("A", "B")) == {"n": 2, "added": ["C"], "missing": ["B"]}
+    assert key_diff(("B", "A"), ("A", "B")) == {
+        "position": 0, "got": "B", "expected_key": "A", "order": "differs"
+    }  # fmt: skip
+    assert key_diff(("A", "A", "B"), ("A", "B")) == {"n": 3, "expected_n": 2}
