@@ -45,14 +45,17 @@ def direction_metrics(n: int, agree: int, tp: int, pred_up: int, up: int) -> dic
     return {"accuracy": _ratio(agree, n), "precision": precision, "recall": recall, "f1": f1}
 
 
-def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def oos_metrics(
+    t: np.ndarray, pred: np.ndarray, y: np.ndarray, horizon: int = 1
+) -> dict[str, float]:
     """Metrics of predictions ``pred`` against realised returns ``y`` on days ``t``.
 
     Direction: class "up" is ``y > 0``, predicted "up" is ``pred > 0``; accuracy is the share of
     matching signs; precision, recall and F1 are those of the up class. IC / rank IC: the daily
     cross-sectional Pearson / Spearman correlation (``models.ic.daily_ic``, days with at least
     ``MIN_NAMES_PER_DAY`` names), averaged over days, with the t-statistic of that mean
-    (``models.ic.mean_t``). Pairs with a non-finite ``y`` (label not yet known) are left out.
+    (``models.ic.mean_t``; overlap-robust with ``horizon - 1`` lags when the target spans
+    ``horizon`` days). Pairs with a non-finite ``y`` (label not yet known) are left out.
     Undefined values (no predicted up, no day with enough names) are NaN.
 
     Examples
@@ -72,8 +75,8 @@ def oos_metrics(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, flo
     agree = int(np.sum(up == pred_up))
     direction = direction_metrics(len(y), agree, tp, int(pred_up.sum()), int(up.sum()))
     days = daily_ic(t, pred, y)
-    ic, ic_t, _ = mean_t(days.ic)
-    ric, ric_t, _ = mean_t(days.rank_ic)
+    ic, ic_t, _ = mean_t(days.ic, horizon - 1)
+    ric, ric_t, _ = mean_t(days.rank_ic, horizon - 1)
     return {
         "n": int(ok.sum()),
         "days": int(np.unique(t).size),
@@ -107,13 +110,14 @@ def report_frame(models_dir: Path) -> pd.DataFrame:
     from models.registry import Registry
 
     reg = Registry.load(Path(models_dir))
+    h = int(reg.info.get("horizon", 1))  # recorded by pretrain when it is not 1
     rows, frames = [], []
     for e in reg.entries:
         if e.status != "done":
             continue
         p = pd.read_parquet(reg.root / e.path / "predictions.parquet")
         frames.append(p)
-        m = oos_metrics(p["t"].to_numpy(), p["pred"].to_numpy(), p["y"].to_numpy())
+        m = oos_metrics(p["t"].to_numpy(), p["pred"].to_numpy(), p["y"].to_numpy(), h)
         serve = f"{e.serve_dates[0]}..{e.serve_dates[1]}"
         rows.append({"window": e.id, "serve": serve, **m, "weights": weights_status(e.metrics)})
     if not rows:
@@ -124,7 +128,7 @@ def report_frame(models_dir: Path) -> pd.DataFrame:
     mean = {"window": "mean", "serve": "", **table[list(REPORT_COLUMNS)].mean().to_dict()}
     mean["n"] = int(table["n"].sum())
     allp = pd.concat(frames, ignore_index=True)
-    m = oos_metrics(allp["t"].to_numpy(), allp["pred"].to_numpy(), allp["y"].to_numpy())
+    m = oos_metrics(allp["t"].to_numpy(), allp["pred"].to_numpy(), allp["y"].to_numpy(), h)
     pooled = {
         "window": "pooled",
         "serve": f"{rows[0]['serve'][:10]}..{rows[-1]['serve'][-10:]}",

@@ -154,8 +154,16 @@ def daily_ic_grid(
     return daily_ic(t, pred[t, k], target[t, k], pred.shape[0], min_names=min_names)
 
 
-def mean_t(values: np.ndarray) -> tuple[float, float, int]:
+def mean_t(values: np.ndarray, lag: int = 0) -> tuple[float, float, int]:
     """Mean, t-statistic ``mean / (std / sqrt(n))`` (std with ddof = 1) and n of the finite values.
+
+    ``lag`` > 0: the t-statistic with an overlap-robust standard error instead: Hansen-Hodrick's
+    (the autocovariances of lags 1..``lag``, each over n, of the finite values in their order, at
+    full weight), or Newey-West's Bartlett weights ``1 - j / (lag + 1)`` when that variance is not
+    positive. A horizon-h target's daily ICs share h - 1 days of returns, so their plain t
+    overstates (by ~sqrt(h)); callers pass ``lag = h - 1`` (0 at the default horizon 1: the plain
+    t). Uniform weights because the overlap's correlations fall linearly to 0 at lag h: Bartlett's
+    at lag h - 1 under-correct them (tests/unit/models/test_ic_overlap.py).
 
     Rules: n = 0 gives ``(nan, nan, 0)``; n = 1 gives ``(value, nan, 1)`` (a mean, no spread);
     zero spread gives ``(mean, nan, n)``.
@@ -173,6 +181,13 @@ def mean_t(values: np.ndarray) -> tuple[float, float, int]:
     if n == 0:
         return math.nan, math.nan, 0
     mean = float(v.mean())
+    if lag > 0 and n > 1:
+        e = v - mean
+        gam = [float(e[j:] @ e[: n - j]) / n for j in range(min(lag, n - 1) + 1)]
+        var = gam[0] + 2.0 * sum(gam[1:])  # Hansen-Hodrick
+        if not var > 0:
+            var = gam[0] + 2.0 * sum((1.0 - j / (lag + 1)) * g for j, g in enumerate(gam) if j)
+        return mean, (mean / math.sqrt(var / n) if var > 0 else math.nan), n
     sd = float(v.std(ddof=1)) if n > 1 else 0.0
     return mean, (mean / (sd / math.sqrt(n)) if sd > 0 else math.nan), n
 

@@ -188,7 +188,7 @@ def run_window(
             "y": y,
         }
     )
-    metrics = {**res.metrics, "oos": oos_metrics(tt, pred, y)}
+    metrics = {**res.metrics, "oos": oos_metrics(tt, pred, y, fs.horizon)}
     return WindowOutput(window.id, res.checkpoint, preds, metrics, res.elapsed_s)
 
 
@@ -370,6 +370,8 @@ def plan_registry(
         "features": list(data.fs.names),
         "tickers": list(data.tickers),
     }
+    if data.fs.horizon != 1:  # the IC t-stats of the reports need it (absent at 1: same bytes)
+        reg.info["horizon"] = data.fs.horizon
     section = model_section(cfg.model)
     if "family" in section:  # not the pre-family lstm: record the family and its config section
         reg.info["model"] = section

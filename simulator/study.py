@@ -51,7 +51,8 @@ STUDY_COLUMNS = (
 LEGEND = (
     "IC pooled: one Pearson correlation over every served (day, ticker) pair; IC mean / Rank IC: "
     "mean of the daily cross-sectional (rank) ICs; Rank IC t: t-stat of the daily rank IC mean; "
-    "ICIR: IC mean / its daily std; IC t: t-stat of the daily IC mean; Dir acc: share of "
+    "ICIR: IC mean / its daily std; IC t: t-stat of the daily IC mean (both t: overlap-robust, "
+    "Hansen-Hodrick with h-1 lags, for a horizon h > 1); Dir acc: share of "
     "matching signs; replay metrics over the days every run shares (Sharpe rf: excess over the "
     "rf CSV); Pretrain s/win: mean training_time_s of the registry's windows; 'a±b': mean ± std "
     "(ddof=1) over seeds; lstm-portfolio predicts a name's weight of NAV (0 when not held), so "

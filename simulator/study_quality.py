@@ -37,7 +37,8 @@ def model_metrics(models: Path) -> dict[str, float]:
             frames.append(pd.read_parquet(reg.root / e.path / "predictions.parquet"))
     p = pd.concat(frames, ignore_index=True)
     t, pred, y = (p[c].to_numpy() for c in ("t", "pred", "y"))
-    return ic_quality(t, pred, y) | {"pretrain_s_per_window": pretrain_seconds(models)}
+    h = int(reg.info.get("horizon", 1))
+    return ic_quality(t, pred, y, h) | {"pretrain_s_per_window": pretrain_seconds(models)}
 
 
 def pretrain_seconds(models: Path) -> float:
@@ -50,17 +51,20 @@ def pretrain_seconds(models: Path) -> float:
     return float(np.mean(secs))
 
 
-def ic_quality(t: np.ndarray, pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def ic_quality(
+    t: np.ndarray, pred: np.ndarray, y: np.ndarray, horizon: int = 1
+) -> dict[str, float]:
     """The study's model columns of the points (t, pred, y): pooled IC, daily IC mean, rank IC,
-    ICIR, IC t-stat, direction accuracy. Points whose ``y`` is unknown (NaN) are left out."""
+    ICIR, IC t-stat (overlap-robust with ``horizon - 1`` lags: ``models.ic.mean_t``), direction
+    accuracy. Points whose ``y`` is unknown (NaN) are left out."""
     from models.evaluate import oos_metrics
     from models.ic import daily_ic, day_corr, mean_t
 
     ok = np.isfinite(np.asarray(y, dtype=float))
     t, pred, y = np.asarray(t)[ok], np.asarray(pred)[ok], np.asarray(y)[ok]
-    m = oos_metrics(t, pred, y)
+    m = oos_metrics(t, pred, y, horizon)
     days = daily_ic(t, pred, y)
-    ic_mean, ic_t, n = mean_t(days.ic)
+    ic_mean, ic_t, n = mean_t(days.ic, horizon - 1)
     sd = float(np.nanstd(days.ic, ddof=1)) if n > 1 else math.nan
     pooled, _ = day_corr(np.zeros(len(t), np.int64), pred.astype(float), y.astype(float), 1)
     return {
@@ -82,7 +86,7 @@ def cell_model_metrics(cell: Any, store: Path, folder: Path) -> dict[str, float]
     if cell.cfg.replay.universe == "consensus" or FAMILY_STRATEGIES[cell.family] != "lstm":
         return model_metrics(cell.models)
     pts = served_points(cell, store, folder)
-    return ic_quality(pts["t"], pts["pred"], pts["y"]) | {
+    return ic_quality(pts["t"], pts["pred"], pts["y"], cell.cfg.features.horizon) | {
         "pretrain_s_per_window": pretrain_seconds(cell.models)
     }
 
