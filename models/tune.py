@@ -91,13 +91,26 @@ def parse_space(space: Mapping[str, Any]) -> list[Param]:
     return out
 
 
+def _is_int(cfg: Any, key: str) -> bool:
+    """Whether the dotted ``key``'s current value in ``cfg`` is an int (not a bool)."""
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return isinstance(cfg, int) and not isinstance(cfg, bool)
+
+
 def with_value(cfg: Any, key: str, value: Any) -> Any:
     """``cfg`` with the dotted ``key`` (e.g. ``model.ridge.alpha``) set to ``value`` (validated by
     the section's own checks)."""
     head, _, rest = key.partition(".")
     if not dataclasses.is_dataclass(cfg) or head not in {f.name for f in dataclasses.fields(cfg)}:
         raise ConfigError("tune space", "unknown config key", key=key)
-    inner = with_value(getattr(cfg, head), rest, value) if rest else value
+    current = getattr(cfg, head)
+    inner = with_value(current, rest, value) if rest else value
+    if not rest and isinstance(current, int) and not isinstance(current, bool):
+        if isinstance(inner, float) and not inner.is_integer():  # e.g. lags=2.0976 would run
+            raise ConfigError("tune space", "an integer key got a fraction", key=key, value=inner,
+                              fix="add int: true to its range")  # fmt: skip
+        inner = int(inner) if isinstance(inner, float) else inner
     try:
         return dataclasses.replace(cfg, **{head: inner})
     except (ValueError, TypeError) as exc:
@@ -199,6 +212,9 @@ def tune(
     data = prepare(source, cfg)
     for p in params:  # every key valid before the first trial
         with_value(cfg, p.key, p.choices[0] if p.choices else p.low)
+        if p.choices is None and not p.integer and _is_int(cfg, p.key):
+            raise ConfigError("tune space", "an integer key has a float range", key=p.key,
+                              low=p.low, high=p.high, fix="add int: true to its range")  # fmt: skip
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if ray is not None:
         from models.tune_ray import search

@@ -89,8 +89,24 @@ def replay_strategy(
         if models is None:
             raise ConfigError("--models", f"strategy {name!r} needs pretrained models",
                               fix="pass --models DIR (from `wfsim pretrain`)")  # fmt: skip
+        check_family(name, models)
         predictor = model_predictor(panel, models, cfg)
     return run_replay(panel, strategy, cfg, predictor=predictor)
+
+
+def check_family(name: str, models: Path | Sequence[Path]) -> None:
+    """Refuse models whose family another strategy serves (``models.config.FAMILY_STRATEGIES``):
+    ``lstm-portfolio`` predicts weights of NAV, every other family returns; one traded as the
+    other is a wrong replay, not an error the replay could see."""
+    from models.config import FAMILY_STRATEGIES
+    from models.registry import Registry
+
+    for m in [models] if isinstance(models, (str, Path)) else models:
+        family = Registry.load(Path(m)).info.get("model", {}).get("family", "lstm")
+        want = FAMILY_STRATEGIES.get(family, "lstm")
+        if want != name:
+            raise ConfigError("--strategy", "the models are of a family another strategy serves",
+                              models=str(m), family=family, got=name, expected=want)  # fmt: skip
 
 
 def run_output(res: RunResult, panel: Panel) -> RunOutput:

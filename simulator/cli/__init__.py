@@ -21,6 +21,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except WfsimError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # an unwritable or missing path the options could not check
+            where = exc.filename or "wfsim"
+            what = exc.strerror or type(exc).__name__
+            raise click.ClickException(f"{where}: {what} (errno={exc.errno})") from None
 
     def group(self, *args, **kwargs):
         kwargs.setdefault("cls", _Group)

@@ -93,9 +93,15 @@ def out_dir_option(help: str) -> click.Option:
 
 def seed_range_options(cmd: click.Command) -> click.Command:
     """``--seeds N`` (as ``n_seeds``) and ``--first-seed S``: the seeds S .. S+N-1."""
-    cmd = click.option("--first-seed", type=int, default=0, show_default=True)(cmd)
+    cmd = click.option("--first-seed", type=click.IntRange(0), default=0, show_default=True,
+                       help="The first seed (each run's seed: first-seed + i).")(cmd)  # fmt: skip
     return click.option(
-        "--seeds", "n_seeds", type=click.IntRange(1, 100), default=3, show_default=True
+        "--seeds",
+        "n_seeds",
+        type=click.IntRange(1, 100),
+        default=3,
+        show_default=True,
+        help="How many seeds (runs) per strategy or family.",
     )(cmd)
 
 

@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulator.core.atomic import atomic_dir, atomic_path, write_atomic
+from simulator.core.errors import WfsimError
 from simulator.core.hashing import sha256_file
 from simulator.core.memory import give_back
 from simulator.core.versions import library_versions
@@ -260,6 +261,19 @@ def run_summary(run: RunOutput, metrics: dict[str, Any]) -> dict[str, Any]:
 MANIFEST = "manifest.json"
 
 
+def refuse_foreign_dir(out: Path) -> None:
+    """A run replaces ``out`` whole: refuse when it is something else (a store, a registry, a
+    user's folder) — only a missing or empty path or an earlier run (its ``summary.json`` and
+    ``manifest.json``) is replaced."""
+    if out.is_dir() and any(out.iterdir()):
+        if not ((out / "summary.json").is_file() and (out / MANIFEST).is_file()):
+            raise WfsimError(str(out), "exists and is not a run directory: not replaced",
+                             expected="a new path, an empty directory or an earlier run",
+                             fix="choose another --out")  # fmt: skip
+    elif out.exists() and not out.is_dir():
+        raise WfsimError(str(out), "exists and is a file", expected="a directory for the run")
+
+
 def export_run(
     out: Path,
     run: RunOutput,
@@ -281,6 +295,7 @@ def export_run(
     or the new one, never a mix.
     """
     out = Path(out)
+    refuse_foreign_dir(out)
     names: list[str] = []
     with atomic_dir(out) as tmp:
         # the caller's tables first, each dropped from ``tables`` once written: a large run's

@@ -329,3 +329,14 @@ def test_a_store_with_other_dates_at_the_registry_s_days_is_refused(tmp_path):
     pred = model_predictor(PANEL, tmp_path / "early", cfg)
     assert pred.window_of(61) == "w001" and pred.window_of(62) == ""
     assert len(pred(61)[0]) > 0
+
+
+def test_models_of_a_family_another_strategy_serves_are_refused(tmp_path):
+    """``replay --strategy lstm-portfolio`` traded a return model's predictions as weights."""
+    from simulator.strategies import replay_strategy
+
+    cfg = cfg_of("ridge")
+    pretrain(PANEL, tmp_path / "m", cfg)
+    with pytest.raises(ConfigError, match="another strategy serves .*family=ridge.*expected lstm"):
+        replay_strategy("lstm-portfolio", PANEL, cfg, tmp_path / "m")
+    assert len(replay_strategy("lstm", PANEL, cfg, tmp_path / "m").orders) > 0

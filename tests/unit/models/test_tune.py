@@ -90,3 +90,14 @@ def test_default_search_reads_nothing_any_window_serves(tmp_path):
 def test_unknown_key_is_refused_before_any_trial():
     with pytest.raises(ConfigError, match="unknown config key"):
         with_value(_cfg(), "model.ridge.alfa", 1.0)
+
+
+def test_an_integer_key_needs_an_integer_range():
+    """A float range on ``model.ridge.lags`` sampled lags=2.0976 and ran it (a CLI audit)."""
+    cfg = _cfg()
+    with pytest.raises(ConfigError, match="an integer key has a float range .*model.ridge.lags"):
+        tune(planted(), cfg, {"model.ridge.lags": {"low": 1, "high": 3}}, trials=1)
+    with pytest.raises(ConfigError, match="an integer key got a fraction"):
+        with_value(cfg, "model.ridge.lags", 2.5)
+    assert with_value(cfg, "model.ridge.lags", 2.0).model.ridge.lags == 2
+    assert type(with_value(cfg, "model.ridge.lags", 2.0).model.ridge.lags) is int

@@ -59,3 +59,18 @@ def test_atomic_files_get_ordinary_permissions(tmp_path):
     with atomic_dir(tmp_path / "d") as tmp:
         (tmp / "a").write_text("1")
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_an_unwritable_output_path_is_one_line_not_a_traceback(tmp_path):
+    """An OSError the options could not foresee (a file where a folder must go) was a Python
+    traceback from every command (a CLI audit); now ``path: reason (errno=N)``, exit 1."""
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "eps"
+    res = CliRunner().invoke(main, ["episodes", "synth", "--days", "5", "--tickers", "5",
+                                    "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert f"Error: {tmp_path / 'afile'}" in res.output and "errno=" in res.output

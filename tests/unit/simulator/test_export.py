@@ -156,6 +156,29 @@ def test_export_run_writes_every_file_and_reruns_byte_identical(tmp_path):
     )
 
 
+def test_a_run_never_replaces_a_folder_that_is_not_a_run(tmp_path):
+    """``replay --out STORE`` replaced the whole store (exit 0; a CLI audit found it)."""
+    from simulator.core.errors import WfsimError
+
+    run = RunOutput("test", DAYS, DATES, TICKERS, fills(), marks(), 1000.0,
+                    np.array([1, 0]), np.array([0, 1]))  # fmt: skip
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "manifest.json").write_text("{}")  # a store: a manifest, no summary.json
+    (store / "notes.txt").write_text("mine")
+    with pytest.raises(WfsimError, match="exists and is not a run directory: not replaced"):
+        export_run(store, run, {})
+    assert sorted(p.name for p in store.iterdir()) == ["manifest.json", "notes.txt"]
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(WfsimError, match="exists and is a file"):
+        export_run(tmp_path / "f", run, {})
+    (tmp_path / "empty").mkdir()
+    export_run(tmp_path / "empty", run, {})  # an empty folder, then the earlier run: replaced
+    first = (tmp_path / "empty" / "summary.json").read_bytes()
+    export_run(tmp_path / "empty", run, {})
+    assert (tmp_path / "empty" / "summary.json").read_bytes() == first
+
+
 def test_run_metrics_from_the_records_equal_those_of_the_trades_table():
     """run_metrics reads the filled records column by column; the reference is compute_metrics
     on the trades table's filled rows (what it read before), equal key by key."""
