@@ -101,6 +101,19 @@ REPORT_COLUMNS = (
 )
 
 
+def read_predictions(path: Path, window: str) -> pd.DataFrame:
+    """A window's ``predictions.parquet``; a missing or unreadable file is a RegistryError."""
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        reason = "predictions file missing"
+    except (OSError, pa.ArrowException) as exc:
+        reason = f"predictions file unreadable ({type(exc).__name__})"
+    raise RegistryError(str(path), reason, window=window, fix="rerun `wfsim pretrain`")
+
+
 def report_frame(models_dir: Path) -> pd.DataFrame:
     """OOS metrics per finished window, recomputed from its ``predictions.parquet``, plus two rows.
 
@@ -115,7 +128,7 @@ def report_frame(models_dir: Path) -> pd.DataFrame:
     for e in reg.entries:
         if e.status != "done":
             continue
-        p = pd.read_parquet(reg.root / e.path / "predictions.parquet")
+        p = read_predictions(reg.root / e.path / "predictions.parquet", e.id)
         frames.append(p)
         m = oos_metrics(p["t"].to_numpy(), p["pred"].to_numpy(), p["y"].to_numpy(), h)
         serve = f"{e.serve_dates[0]}..{e.serve_dates[1]}"

@@ -210,6 +210,7 @@ def tune(
         require_ray_tune()
     params = parse_space(space)
     data = prepare(source, cfg)
+    searched_windows(data, cfg, windows)  # unknown ids refused before any trial
     for p in params:  # every key valid before the first trial
         with_value(cfg, p.key, p.choices[0] if p.choices else p.low)
         if p.choices is None and not p.integer and _is_int(cfg, p.key):

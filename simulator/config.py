@@ -26,6 +26,7 @@ __all__ = [
     "ReplayConfig",
     "RunConfig",
     "load_config",
+    "read_yaml",
     "load_preset",
     "config_hash",
     "config_to_dict",
@@ -133,7 +134,7 @@ def config_hash(cfg: Any) -> str:
 
 def load_preset(name: str) -> dict[str, Any]:
     """The nested mapping of ``configs/<name>.yaml`` (a named preset, validated by its use)."""
-    return _read_yaml(CONFIG_DIR / f"{name}.yaml")
+    return read_yaml(CONFIG_DIR / f"{name}.yaml")
 
 
 def load_config(
@@ -157,7 +158,7 @@ def load_config(
     ...
     simulator.core.errors.ConfigError: model.hiden: unknown key (did you mean model.hidden?)
     """
-    data = copy.deepcopy(_merge(preset or {}, _read_yaml(Path(path)) if path is not None else {}))
+    data = copy.deepcopy(_merge(preset or {}, read_yaml(Path(path)) if path is not None else {}))
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")
@@ -169,7 +170,8 @@ def load_config(
     return _build(RunConfig, data, "")
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping file (a config, a tune space); every problem a ConfigError naming it."""
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -28,13 +28,14 @@ SERVED_KEY = b"wfsim.served"
 def model_metrics(models: Path) -> dict[str, float]:
     """OOS quality of a registry's saved predictions (every done window pooled) and its mean
     training seconds per window."""
+    from models.evaluate import read_predictions
     from models.registry import Registry
 
     reg = Registry.load(models)
     frames = []
     for e in reg.entries:
         if e.status == "done":
-            frames.append(pd.read_parquet(reg.root / e.path / "predictions.parquet"))
+            frames.append(read_predictions(reg.root / e.path / "predictions.parquet", e.id))
     p = pd.concat(frames, ignore_index=True)
     t, pred, y = (p[c].to_numpy() for c in ("t", "pred", "y"))
     h = int(reg.info.get("horizon", 1))

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from simulator.cli.options import config_option, store_option
-from simulator.config import load_config
+from simulator.config import load_config, read_yaml
 
 __all__ = ["COMMANDS", "tune"]
 
@@ -43,6 +43,11 @@ def tune(store, models, space, trials, seed, windows, csv_path, backend, workers
     pretrained with it may serve ('serves from': after every searched window's labels).
 
     \b
+    Example:
+      wfsim tune --store S --models M --space space.yaml --trials 20 \\
+          --config ridge.yaml                # ridge.yaml: model: {family: ridge}
+
+    \b
     Example space.yaml:
       model.ridge.alpha: {low: 0.01, high: 1000000, log: true}
 
@@ -50,14 +55,13 @@ def tune(store, models, space, trials, seed, windows, csv_path, backend, workers
     --backend ray: the same trials through Ray Tune (OptunaSearch, the same seeded sampler and
     objective); with --concurrency 1 the table equals the local one.
     """
-    import yaml
 
     from models.tune import tune as run_tune
     from models.tune import tune_csv
     from simulator.core.atomic import write_atomic
 
     cfg = load_config(config).pretrain_config()
-    spec = yaml.safe_load(space.read_text(encoding="utf-8")) or {}
+    spec = read_yaml(space)
     ids = [w.strip() for w in windows.split(",")] if windows else None
     ray = {"workers": workers, "address": address, "concurrency": concurrency}
     res = run_tune(store, cfg, spec, trials=trials, seed=seed, windows=ids, models_dir=models,

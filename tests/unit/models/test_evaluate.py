@@ -43,3 +43,22 @@ def test_rank_ic_uses_ranks_and_t_stat_matches_formula():
     assert m["rank_ic"] == pytest.approx(ics.mean())
     assert m["rank_ic_t"] == pytest.approx(ics.mean() / (ics.std(ddof=1) / np.sqrt(30)))
     assert m["rank_ic"] > 0.2 and m["ic"] < m["rank_ic"]
+
+
+def test_a_missing_or_broken_predictions_file_is_a_registry_error(tmp_path):
+    """`wfsim models report` showed a FileNotFoundError / ArrowInvalid traceback (a CLI audit)."""
+    import shutil
+
+    from models.evaluate import report_frame
+    from models.pretrain import pretrain
+    from simulator.core.errors import RegistryError
+    from tests.unit.models.test_families import PANEL, cfg_of
+
+    pretrain(PANEL, tmp_path / "m", cfg_of("ridge"))
+    shutil.copytree(tmp_path / "m", tmp_path / "b")
+    (tmp_path / "m" / "w001" / "predictions.parquet").unlink()
+    with pytest.raises(RegistryError, match="predictions file missing .*window=w001"):
+        report_frame(tmp_path / "m")
+    (tmp_path / "b" / "w001" / "predictions.parquet").write_bytes(b"not parquet")
+    with pytest.raises(RegistryError, match="predictions file unreadable"):
+        report_frame(tmp_path / "b")

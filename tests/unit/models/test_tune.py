@@ -101,3 +101,17 @@ def test_an_integer_key_needs_an_integer_range():
         with_value(cfg, "model.ridge.lags", 2.5)
     assert with_value(cfg, "model.ridge.lags", 2.0).model.ridge.lags == 2
     assert type(with_value(cfg, "model.ridge.lags", 2.0).model.ridge.lags) is int
+
+
+def test_a_malformed_space_file_is_a_config_error_naming_it(tmp_path):
+    from click.testing import CliRunner
+
+    from simulator.cli import main
+
+    space = tmp_path / "space.yaml"
+    space.write_text("model.ridge.alpha: {low: 1, high: [\n")
+    args = ["tune", "--store", str(tmp_path), "--models", str(tmp_path / "m"), "--space",
+            str(space)]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert f"{space}: not valid YAML" in res.output
