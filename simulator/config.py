@@ -170,10 +170,27 @@ def load_config(
     return _build(RunConfig, data, "")
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """yaml's safe loader refusing a key given twice in one mapping (it kept the last silently:
+    a second ``windows:`` section dropped the first's keys)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping file (a config, a tune space); every problem a ConfigError naming it."""
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as fh:  # a stream: yaml's marks name the file
+            loaded = yaml.load(fh, Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise ConfigError(str(path), "config file not found") from None
     except UnicodeDecodeError as exc:

@@ -106,3 +106,14 @@ def test_the_breadth_preset_loads_as_the_readme_states():
         dataclasses.replace(cfg.model, family=family)  # each accepts it
     with pytest.raises(ValueError, match="lstm-portfolio"):
         dataclasses.replace(cfg.model, family="lstm-portfolio")
+
+
+def test_a_key_given_twice_in_a_yaml_file_is_refused(tmp_path):
+    """yaml keeps the last of two equal keys: a second ``windows:`` dropped the first's
+    ``initial`` without a word (a CLI audit)."""
+    path = tmp_path / "c.yaml"
+    path.write_text("windows:\n  initial: 60\nseed: 1\nwindows:\n  step: 20\n")
+    with pytest.raises(
+        ConfigError, match=r"c.yaml: not valid YAML: key 'windows' given twice.*line 4"
+    ):
+        load_config(path)
