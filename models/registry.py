@@ -242,7 +242,8 @@ class Registry:
                 window=first,
                 changed=why,
                 stale_windows=len(stale) + len(gone),
-                fix="rerun with --force to retrain, or use a new --models DIR",
+                fix="`wfsim pretrain --force` retrains it, or use a new --models DIR "
+                "(seeds, study: a new --out)",
             )
         merged, todo = [], []
         for p in plan:
