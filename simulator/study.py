@@ -88,11 +88,14 @@ def check_families(families: Sequence[str]) -> tuple[str, ...]:
     from models.config import FAMILIES
 
     bad = [f for f in families if f not in FAMILIES]
-    if bad or not families or len(set(families)) != len(families):
+    twice = sorted({f for f in families if families.count(f) > 1})
+    if bad or not families or twice:
+        named = {"unknown": bad[0]} if bad else {"repeated": twice[0]} if twice else {}
         raise ConfigError(
             "families",
             "unknown, repeated or no model family",
             got=",".join(families),
+            **named,
             expected=f"a comma-separated subset of {','.join(FAMILIES)}",
         )
     return tuple(families)

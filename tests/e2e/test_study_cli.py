@@ -145,7 +145,10 @@ def test_an_unknown_family_is_a_usage_error_listing_the_valid_ones(tmp_path):
         ],  # fmt: skip
     )
     assert res.exit_code == 2
-    assert "nope" in res.output and ",".join(ALL_FAMILIES) in res.output
+    assert "unknown=nope" in res.output and ",".join(ALL_FAMILIES) in res.output
+    args = ["study", "--store", str(tmp_path), "--out", str(tmp_path / "o"), "--families",
+            "ridge,ridge"]  # fmt: skip
+    assert "repeated=ridge" in CliRunner().invoke(main, args).output
 
 
 def test_under_the_eligible_universe_the_ic_columns_score_the_served_universe(tmp_path):
