@@ -131,10 +131,10 @@ def searched_windows(data: PretrainData, cfg: Any, windows: Sequence[str] | None
     return [(w, e) for w, e in plan if w.id in windows]
 
 
-def serves_from(data: PretrainData, cfg: Any, windows: Sequence[str] | None) -> tuple[int, str]:
-    """The first day after every searched window's labels (``label_end_max + 1``), and its date
-    ("" past the store's end)."""
-    day = max(e.label_end_max for _, e in searched_windows(data, cfg, windows)) + 1
+def serves_from(data: PretrainData, searched: Sequence) -> tuple[int, str]:
+    """The first day after the ``searched`` windows' labels (``label_end_max + 1``; the pairs of
+    ``searched_windows``), and its date ("" past the store's end)."""
+    day = max(e.label_end_max for _, e in searched) + 1
     return day, (str(np.asarray(data.dates)[day])[:10] if day < len(data.dates) else "")
 
 
@@ -210,7 +210,8 @@ def tune(
         require_ray_tune()
     params = parse_space(space)
     data = prepare(source, cfg)
-    searched_windows(data, cfg, windows)  # unknown ids refused before any trial
+    searched = searched_windows(data, cfg, windows)  # unknown ids refused before any trial
+    windows = [w.id for w, _ in searched]  # what every trial scores
     for p in params:  # every key valid before the first trial
         with_value(cfg, p.key, p.choices[0] if p.choices else p.low)
         if p.choices is None and not p.integer and _is_int(cfg, p.key):
@@ -227,9 +228,9 @@ def tune(
         best, best_score = {p.key: best_row[p.key] for p in params}, float(best_row["val_mse"])
     else:
         rows, best, best_score = _search_local(data, cfg, params, trials, seed, windows)
-    result = TuneResult(pd.DataFrame(rows), best, best_score, None, serves_from(data, cfg, windows))
+    result = TuneResult(pd.DataFrame(rows), best, best_score, None, serves_from(data, searched))
     if models_dir is not None:
-        path = _write(models_dir, result, data, cfg, space, windows, seed=seed, trials=trials)
+        path = _write(models_dir, result, cfg, space, windows, seed=seed, trials=trials)
         result = dataclasses.replace(result, path=path)
     return result
 
@@ -250,9 +251,9 @@ def _search_local(data, cfg, params, trials, seed, windows) -> tuple[list, dict,
     return rows, dict(study.best_trial.params), float(study.best_value)
 
 
-def _write(models_dir, result: TuneResult, data, cfg, space, windows, *, seed, trials) -> Path:
+def _write(models_dir, result: TuneResult, cfg, space, windows, *, seed, trials) -> Path:
     doc = {"family": cfg.model.family, "seed": seed, "trials": trials, "space": dict(space),
-           "windows": [w.id for w, _ in searched_windows(data, cfg, windows)],
+           "windows": list(windows),
            "serves_from": {"day": result.serves_from[0], "date": result.serves_from[1],
                            "meaning": "a model pretrained with the best setting may serve this "
                                       "day or later; earlier days were read by the search"},

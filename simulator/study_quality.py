@@ -100,12 +100,13 @@ def served_points(cell: Any, store: Path, folder: Path) -> dict[str, np.ndarray]
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from episodes.store import open_store
     from models.serve import served_predictions
     from simulator.core.atomic import atomic_path
     from simulator.core.hashing import sha256_file
     from simulator.panel_map import replay_panel
 
-    store_hash = json.loads((Path(store) / "manifest.json").read_text())["content_hash"]
+    store_hash = open_store(store).manifest["content_hash"]
     key = json.dumps({"format": 1, "registry": sha256_file(cell.models / "registry.json"),
                       "config_hash": config_hash(cell.cfg), "store": store_hash},
                      sort_keys=True).encode()  # fmt: skip
